@@ -1,0 +1,44 @@
+"""Method, notification and topic names: the contract in DESIGN.md."""
+
+from __future__ import annotations
+
+PROTOCOL_VERSION = 1
+
+# Requests (client -> hostd)
+HELLO = "hello"
+SANDBOX_LIST = "sandbox.list"
+SANDBOX_GET = "sandbox.get"
+SANDBOX_CREATE = "sandbox.create"
+SANDBOX_STOP = "sandbox.stop"
+SANDBOX_START = "sandbox.start"
+SANDBOX_DELETE = "sandbox.delete"
+SANDBOX_LOGS = "sandbox.logs"
+SANDBOX_SCREENSHOT = "sandbox.screenshot"
+SANDBOX_PANE = "sandbox.pane"
+SANDBOX_METRICS = "sandbox.metrics"
+SANDBOX_SEND_KEYS = "sandbox.send_keys"
+SANDBOX_ATTACH_COMMAND = "sandbox.attach_command"
+SYSTEM_METRICS = "system.metrics"
+SUBSCRIBE = "subscribe"
+UNSUBSCRIBE = "unsubscribe"
+
+# Notifications (hostd -> client)
+SANDBOX_CHANGED = "sandbox.changed"
+SANDBOX_REMOVED = "sandbox.removed"
+SCREENSHOT = "screenshot"
+METRICS = "metrics"
+LOG = "log"
+FS_CHANGED = "fs.changed"
+
+# Subscription topics. ``logs:`` and ``fs:`` take a sandbox id and a path.
+TOPIC_SANDBOXES = "sandboxes"
+TOPIC_SCREENSHOTS = "screenshots"
+TOPIC_METRICS = "metrics"
+TOPIC_LOGS_PREFIX = "logs:"
+TOPIC_FS_PREFIX = "fs:"
+
+STATUS_RUNNING = "running"
+STATUS_STOPPED = "stopped"
+STATUS_DEAD = "dead"
+STATUS_EXITED = "exited"
+STATUSES = (STATUS_RUNNING, STATUS_STOPPED, STATUS_DEAD, STATUS_EXITED)
