@@ -77,7 +77,9 @@ class ServerConnection:
             return BadMessage(None, exc)
         if isinstance(obj, list):
             if not obj:
-                return BadMessage(None, InvalidRequest("empty batch: an array needs at least one request"))
+                return BadMessage(
+                    None, InvalidRequest("empty batch: an array needs at least one request")
+                )
             if len(obj) > MAX_BATCH:
                 return BadMessage(
                     None, InvalidRequest(f"batch of {len(obj)} is over the limit of {MAX_BATCH}")

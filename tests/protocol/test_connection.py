@@ -37,7 +37,9 @@ def test_request_round_trip_between_client_and_server() -> None:
 def test_error_reply_becomes_the_specific_error_class() -> None:
     client, server = ClientConnection(), ServerConnection()
     rid, _ = client.request("sandbox.get", {"id": "nope"})
-    [reply] = client.receive_data(server.error(rid, e.NoSuchSandbox("no sandbox 'nope'", {"id": "nope"})))
+    [reply] = client.receive_data(
+        server.error(rid, e.NoSuchSandbox("no sandbox 'nope'", {"id": "nope"}))
+    )
     assert isinstance(reply, Reply)
     assert isinstance(reply.error, e.NoSuchSandbox)
     assert reply.error.code == -32001 and reply.error.data == {"id": "nope"}
@@ -93,18 +95,25 @@ def test_bad_request_is_answered_with_its_id_when_the_id_is_usable() -> None:
 
 def test_line_over_the_cap_is_an_invalid_request_and_the_next_line_still_works() -> None:
     server = ServerConnection(max_line=64)
-    events = server.receive_data(b'{"x": "' + b"a" * 100 + b'"}\n{"jsonrpc":"2.0","id":1,"method":"hello"}\n')
+    events = server.receive_data(
+        b'{"x": "' + b"a" * 100 + b'"}\n{"jsonrpc":"2.0","id":1,"method":"hello"}\n'
+    )
     assert isinstance(events[0], BadMessage) and events[0].error.code == -32600
     assert "cap" in events[0].error.message
     assert events[1] == Request(1, "hello", {})
 
 
 def test_batch_items_are_classified_one_by_one() -> None:
-    line = json.dumps([
-        {"jsonrpc": "2.0", "id": 1, "method": "hello"},
-        {"jsonrpc": "2.0", "method": "ping"},
-        5,
-    ]).encode() + b"\n"
+    line = (
+        json.dumps(
+            [
+                {"jsonrpc": "2.0", "id": 1, "method": "hello"},
+                {"jsonrpc": "2.0", "method": "ping"},
+                5,
+            ]
+        ).encode()
+        + b"\n"
+    )
     event = one(ServerConnection(), line)
     assert isinstance(event, Batch)
     assert event.items[0] == Request(1, "hello", {})
@@ -120,10 +129,12 @@ def test_oversized_batch_is_refused() -> None:
 
 def test_batch_reply_reaches_the_client_as_separate_replies() -> None:
     client = ClientConnection()
-    data = ServerConnection.batch([
-        {"jsonrpc": "2.0", "id": 1, "result": 1},
-        {"jsonrpc": "2.0", "id": 2, "error": {"code": -32601, "message": "unknown method"}},
-    ])
+    data = ServerConnection.batch(
+        [
+            {"jsonrpc": "2.0", "id": 1, "result": 1},
+            {"jsonrpc": "2.0", "id": 2, "error": {"code": -32601, "message": "unknown method"}},
+        ]
+    )
     replies = client.receive_data(data)
     assert replies[0] == Reply(1, 1)
     assert isinstance(replies[1], Reply) and isinstance(replies[1].error, e.MethodNotFound)
@@ -131,7 +142,7 @@ def test_batch_reply_reaches_the_client_as_separate_replies() -> None:
 
 
 def test_client_reports_lines_that_are_not_json_rpc() -> None:
-    events = ClientConnection().receive_data(b"Welcome to my shell!\n{\"a\": 1}\n")
+    events = ClientConnection().receive_data(b'Welcome to my shell!\n{"a": 1}\n')
     assert [type(ev) for ev in events] == [Garbage, Garbage]
     assert "Welcome" in events[0].text  # type: ignore[union-attr]
 

@@ -1,0 +1,171 @@
+"""The methods hostd answers: params, checks, and which pool runs the work.
+
+Lifecycle work (starting and stopping processes) runs in the ``slow`` pool;
+reads run in the ``fast`` pool, so a create that takes seconds never delays a
+``sandbox.list``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import __version__, backends
+from .params import Param, bind
+from .protocol import methods as m
+from .protocol.errors import InvalidParams, MethodNotFound
+from .sysmetrics import system_metrics
+
+if TYPE_CHECKING:
+    from .server import Server
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Handler = Callable[..., Awaitable[Any]]
+
+MAX_KEYS = 1000  # send_keys: far more than a prompt answer needs
+MAX_TAIL = 1_000_000
+
+
+class Handlers:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.manager = server.manager
+        ident = Param(str)
+        self.table: dict[str, tuple[dict[str, Param], Handler]] = {
+            m.HELLO: ({"client": Param(str, None)}, self.hello),
+            m.SANDBOX_LIST: ({}, self.sandbox_list),
+            m.SANDBOX_GET: ({"id": ident}, self.sandbox_get),
+            m.SANDBOX_CREATE: (
+                {
+                    "name": Param(str),
+                    "backend": Param(str),
+                    "project_dir": Param(str),
+                    "network": Param(bool, True),
+                    "agent": Param(str, "claude"),
+                    "geometry": Param(str, "1920x1080"),
+                    "client_token": Param(str, None, nullable=True),
+                },
+                self.sandbox_create,
+            ),
+            m.SANDBOX_STOP: ({"id": ident}, self.sandbox_stop),
+            m.SANDBOX_START: ({"id": ident}, self.sandbox_start),
+            m.SANDBOX_DELETE: ({"id": ident}, self.sandbox_delete),
+            m.SANDBOX_LOGS: (
+                {"id": ident, "tail": Param(int, None, nullable=True)},
+                self.sandbox_logs,
+            ),
+            m.SANDBOX_SEND_KEYS: (
+                {"id": ident, "keys": Param(list, item_type=str)},
+                self.send_keys,
+            ),
+            m.SANDBOX_ATTACH_COMMAND: ({"id": ident}, self.attach_command),
+            m.SYSTEM_METRICS: ({}, self.system_metrics),
+            m.SUBSCRIBE: ({"topics": Param(list, item_type=str)}, self.subscribe),
+            m.UNSUBSCRIBE: ({"topics": Param(list, item_type=str)}, self.unsubscribe),
+        }
+
+    async def call(self, method: str, params: dict[str, Any]) -> Any:
+        entry = self.table.get(method)
+        if entry is None:
+            raise MethodNotFound(f"unknown method {method!r}", {"method": method})
+        spec, fn = entry
+        return await fn(**bind(method, spec, params))
+
+    @property
+    def capabilities(self) -> list[str]:
+        topics = [f"topic:{t}" for t in (m.TOPIC_SANDBOXES, m.TOPIC_LOGS_PREFIX + "<id>")]
+        return sorted(self.table) + topics + ["batch"]
+
+    # -- helpers ---------------------------------------------------------------------
+
+    async def _fast(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._run(self.server.fast_pool, fn, *args)
+
+    async def _slow(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return await self._run(self.server.slow_pool, fn, *args)
+        finally:
+            self.server.monitor.poke()
+
+    @staticmethod
+    async def _run(pool: Executor, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+    # -- methods ---------------------------------------------------------------------
+
+    async def hello(self, client: str | None) -> dict[str, Any]:
+        if client:
+            log.info("client: %s", client[:200])
+
+        def gather() -> dict[str, Any]:
+            return {
+                "protocol": m.PROTOCOL_VERSION,
+                "version": __version__,
+                "hostname": socket.gethostname(),
+                "user": getpass.getuser(),
+                "backends": [b.to_obj() for b in backends.probe_all()],
+                "capabilities": self.capabilities,
+                "state_dir": str(self.manager.paths.root),
+                "warnings": self.manager.store.warnings(),
+            }
+
+        return await self._fast(gather)
+
+    async def sandbox_list(self) -> list[dict[str, Any]]:
+        return await self._fast(self.manager.views)
+
+    async def sandbox_get(self, id: str) -> dict[str, Any]:
+        return await self._fast(self.manager.get, _ref(id))
+
+    async def sandbox_create(self, **kwargs: Any) -> dict[str, Any]:
+        return await self._slow(lambda: self.manager.create(**kwargs))
+
+    async def sandbox_stop(self, id: str) -> dict[str, Any]:
+        return await self._slow(self.manager.stop, _ref(id))
+
+    async def sandbox_start(self, id: str) -> dict[str, Any]:
+        return await self._slow(self.manager.start, _ref(id))
+
+    async def sandbox_delete(self, id: str) -> dict[str, Any]:
+        result = await self._slow(self.manager.delete, _ref(id))
+        self.server.drop_log_follower(result["id"])
+        return result
+
+    async def sandbox_logs(self, id: str, tail: int | None) -> dict[str, Any]:
+        if tail is not None and not 0 <= tail <= MAX_TAIL:
+            raise InvalidParams(f"tail must be between 0 and {MAX_TAIL} lines", "tail")
+        return await self._fast(self.manager.logs, _ref(id), tail)
+
+    async def send_keys(self, id: str, keys: list[str]) -> dict[str, Any]:
+        if not keys:
+            raise InvalidParams("keys is empty", "keys")
+        if len(keys) > MAX_KEYS:
+            raise InvalidParams(f"at most {MAX_KEYS} keys per call", "keys")
+        return await self._fast(self.manager.send_keys, _ref(id), keys)
+
+    async def attach_command(self, id: str) -> dict[str, Any]:
+        return await self._fast(self.manager.attach_command, _ref(id))
+
+    async def system_metrics(self) -> dict[str, Any]:
+        return await self._fast(system_metrics)
+
+    async def subscribe(self, topics: list[str]) -> dict[str, Any]:
+        await self.server.subscribe(topics)
+        return {}
+
+    async def unsubscribe(self, topics: list[str]) -> dict[str, Any]:
+        await self.server.unsubscribe(topics)
+        return {}
+
+
+def _ref(value: str) -> str:
+    if not value:
+        raise InvalidParams("id is empty", "id")
+    return value

@@ -1,0 +1,110 @@
+"""Sandbox records: what is stored, what clients see, and how ids resolve.
+
+A record in state.json holds the public Sandbox object of DESIGN.md plus
+what hostd needs to manage it (process identities, pane id, client token).
+Clients only ever see :func:`public_view`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from .protocol.errors import AmbiguousId, InvalidParams, NoSuchSandbox
+
+NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MIN_PREFIX = 4
+
+PUBLIC_FIELDS = (
+    "id", "name", "backend", "project_dir", "status", "exit_code", "display",
+    "tmux_socket", "tmux_session", "qmp_socket", "network", "agent", "geometry",
+    "created_at", "started_at", "stopped_at",
+)  # fmt: skip
+
+Record = dict[str, Any]
+
+
+def now_iso() -> str:
+    """UTC time with milliseconds, e.g. 2026-11-29T10:30:00.123Z (sorts as text)."""
+    t = time.time()
+    return (
+        datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(t % 1 * 1000):03d}Z"
+    )
+
+
+def public_view(rec: Record) -> dict[str, Any]:
+    return {key: rec.get(key) for key in PUBLIC_FIELDS}
+
+
+def newest_first(records: list[Record]) -> list[Record]:
+    return sorted(
+        records, key=lambda r: (r.get("created_at") or "", r.get("id") or ""), reverse=True
+    )
+
+
+def check_name(name: str) -> None:
+    if not NAME_RE.fullmatch(name):
+        if not name:
+            why = "is empty"
+        elif len(name) > 64:
+            why = f"is {len(name)} characters long (at most 64)"
+        else:
+            bad = next(c for c in name if not NAME_RE.fullmatch(c))
+            why = f"contains {bad!r}"
+        raise InvalidParams(f"name {why}: use 1 to 64 letters, digits, '.', '_' or '-'", "name")
+
+
+def check_project_dir(path: str) -> str:
+    """An absolute, existing directory; returned with symlinks resolved."""
+    if not path:
+        raise InvalidParams("project_dir is empty", "project_dir")
+    if "\0" in path:
+        raise InvalidParams("project_dir contains a NUL character", "project_dir")
+    if not os.path.isabs(path):
+        raise InvalidParams(f"project_dir must be an absolute path, not {path!r}", "project_dir")
+    real = os.path.realpath(path)
+    if not os.path.exists(real):
+        raise InvalidParams(f"project_dir {path!r} does not exist on this host", "project_dir")
+    if not os.path.isdir(real):
+        raise InvalidParams(f"project_dir {path!r} is not a directory", "project_dir")
+    return real
+
+
+def split_agent(agent: str) -> list[str]:
+    try:
+        argv = shlex.split(agent)
+    except ValueError as exc:
+        raise InvalidParams(f"agent is not a valid command line: {exc}", "agent") from None
+    if not argv:
+        raise InvalidParams("agent is empty", "agent")
+    if any("\0" in a for a in argv):
+        raise InvalidParams("agent contains a NUL character", "agent")
+    return argv
+
+
+def resolve(sandboxes: dict[str, Record], ref: str) -> Record:
+    """Find a record by exact id, exact name, or unique id prefix (>= 4 chars)."""
+    if ref in sandboxes:
+        return sandboxes[ref]
+    for rec in sandboxes.values():
+        if rec.get("name") == ref:
+            return rec
+    if len(ref) < MIN_PREFIX:
+        raise InvalidParams(
+            f"id {ref!r} names no sandbox, and an id prefix needs at least {MIN_PREFIX} characters",
+            "id",
+        )
+    matches = [rec for sid, rec in sandboxes.items() if sid.startswith(ref.lower())]
+    if not matches:
+        raise NoSuchSandbox(f"no sandbox with id or name {ref!r}", {"id": ref})
+    if len(matches) > 1:
+        names = ", ".join(sorted(f"{m['name']} ({m['id'][:8]})" for m in matches))
+        raise AmbiguousId(
+            f"id prefix {ref!r} matches {len(matches)} sandboxes: {names}",
+            {"id": ref, "matches": sorted(m["id"] for m in matches)},
+        )
+    return matches[0]

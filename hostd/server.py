@@ -1,0 +1,232 @@
+"""The server loop: one client on a pair of file descriptors, asyncio inside.
+
+A reader thread feeds bytes to the sans-IO :class:`ServerConnection`; each
+request runs as its own task, so requests are answered concurrently and in
+whatever order they finish; the :class:`Outbox` thread writes. At end of
+input (or SIGTERM, SIGHUP, SIGINT) hostd stops reading, lets requests already
+under way finish (a create half done would otherwise leave a reservation for
+the next reconcile to clean), sends their answers and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .handlers import Handlers
+from .lifecycle import Manager
+from .logfollow import LogFollower
+from .monitor import Monitor
+from .outbox import Outbox
+from .protocol import methods as m
+from .protocol.connection import Batch, ServerConnection
+from .protocol.errors import InternalError, InvalidParams, RpcError
+from .protocol.framing import encode
+from .protocol.messages import BadMessage, Incoming, Notification, Request, error_obj, result_obj
+
+log = logging.getLogger(__name__)
+
+# Requests still running at end of input get this long to finish. A VM create
+# can take a minute; anything longer is stuck, and its reservation is cleaned
+# by the next hostd's reconcile.
+DRAIN_TIMEOUT_S = 300.0
+READ_CHUNK = 1 << 20
+
+
+class Server:
+    def __init__(self, manager: Manager, in_fd: int, out_fd: int) -> None:
+        self.manager = manager
+        self._in_fd = in_fd
+        self.conn = ServerConnection()
+        self._closing = asyncio.Event()
+        self.outbox = Outbox(out_fd, on_broken=self._broken_from_thread)
+        # Lifecycle steps wait on processes; reads are quick. Separate pools keep
+        # a burst of creates from queueing in front of a list.
+        self.slow_pool = ThreadPoolExecutor(8, thread_name_prefix="hostd-slow")
+        self.fast_pool = ThreadPoolExecutor(4, thread_name_prefix="hostd-fast")
+        self._reconcile_pool = ThreadPoolExecutor(1, thread_name_prefix="hostd-reconcile")
+        self.monitor = Monitor(manager, self._reconcile_pool, self.fast_pool, self._push_sandboxes)
+        self.handlers = Handlers(self)
+        self.topics: set[str] = set()
+        self._followers: dict[str, LogFollower] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- running -----------------------------------------------------------------
+
+    async def run(self) -> int:
+        loop = self._loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        # DESIGN.md: "On start, hostd reconciles before it answers."
+        await loop.run_in_executor(self._reconcile_pool, self.manager.reconcile)
+        self.monitor.start()
+        reader = threading.Thread(target=self._read_loop, name="hostd-reader", daemon=True)
+        reader.start()
+        await self._closing.wait()
+        await self._drain()
+        return 0
+
+    async def _drain(self) -> None:
+        if self._tasks:
+            log.info("waiting for %d request(s) under way", len(self._tasks))
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=DRAIN_TIMEOUT_S)
+            for task in pending:
+                task.cancel()
+        await self.monitor.stop()
+        for follower in self._followers.values():
+            follower.stop()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.outbox.close)
+        for pool in (self.slow_pool, self.fast_pool, self._reconcile_pool):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _on_signal(self, sig: int) -> None:
+        name = signal.Signals(sig).name
+        if self._closing.is_set():
+            # A second signal: the person wants out now. The state file is safe
+            # (every write is atomic); a create cut short is cleaned up by the
+            # next reconcile, which finds its reservation's owner gone.
+            log.warning("got %s again; exiting without waiting", name)
+            os._exit(128 + sig)
+        log.info("got %s; finishing", name)
+        self._closing.set()
+
+    def _broken_from_thread(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._closing.set)
+
+    def _read_loop(self) -> None:
+        """Reader thread: blocking reads, handed to the loop thread."""
+        assert self._loop is not None
+        while True:
+            try:
+                data = os.read(self._in_fd, READ_CHUNK)
+            except OSError as exc:
+                log.error("reading the client failed: %s", exc)
+                data = b""
+            try:
+                self._loop.call_soon_threadsafe(self._on_data, data)
+            except RuntimeError:
+                return  # loop closed
+            if not data:
+                return
+
+    def _on_data(self, data: bytes) -> None:
+        if self._closing.is_set():
+            return
+        if not data:
+            log.info("end of input; finishing")
+            self._closing.set()
+            return
+        for event in self.conn.receive_data(data):
+            if isinstance(event, Batch):
+                self._spawn(self._answer_batch(event.items))
+            elif isinstance(event, Notification):
+                log.info("ignoring notification %r: hostd takes none", event.method)
+            else:
+                self._spawn(self._answer_one(event))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- answering ---------------------------------------------------------------
+
+    async def _answer_one(self, msg: Request | BadMessage) -> None:
+        obj = await self._answer(msg)
+        if obj is not None:
+            self.outbox.put(encode(obj))
+
+    async def _answer_batch(self, items: list[Incoming]) -> None:
+        answers = await asyncio.gather(*(self._answer(item) for item in items))
+        self.outbox.put(self.conn.batch([a for a in answers if a is not None]))
+
+    async def _answer(self, msg: Incoming) -> dict[str, Any] | None:
+        if isinstance(msg, Notification):
+            return None
+        if isinstance(msg, BadMessage):
+            return error_obj(msg.id, msg.error)
+        try:
+            result = await self.handlers.call(msg.method, msg.params)
+        except RpcError as exc:
+            return error_obj(msg.id, exc)
+        except Exception as exc:
+            log.exception("%s failed", msg.method)
+            err = InternalError(
+                f"internal error in {msg.method}: {type(exc).__name__}: {exc}",
+                {"traceback": traceback.format_exc(limit=20)},
+            )
+            return error_obj(msg.id, err)
+        return result_obj(msg.id, result)
+
+    # -- subscriptions -------------------------------------------------------------
+
+    def push(self, method: str, params: dict[str, Any]) -> None:
+        self.outbox.put(self.conn.notification(method, params))
+
+    def _push_sandboxes(self, method: str, params: dict[str, Any]) -> None:
+        if m.TOPIC_SANDBOXES in self.topics:
+            self.push(method, params)
+
+    async def subscribe(self, topics: list[str]) -> None:
+        """All or nothing: every topic is checked before any takes effect."""
+        new_logs: dict[str, str] = {}
+        for topic in topics:
+            if topic == m.TOPIC_SANDBOXES:
+                continue
+            if topic.startswith(m.TOPIC_LOGS_PREFIX):
+                ref = topic[len(m.TOPIC_LOGS_PREFIX) :]
+                if not ref:
+                    raise InvalidParams("topic 'logs:' needs a sandbox id", "topics")
+                rec = await asyncio.get_running_loop().run_in_executor(
+                    self.fast_pool, self.manager.record, ref
+                )
+                new_logs[topic] = rec["id"]
+                continue
+            known = (m.TOPIC_SCREENSHOTS, m.TOPIC_METRICS)
+            if topic in known or topic.startswith(m.TOPIC_FS_PREFIX):
+                raise InvalidParams(f"topic {topic!r} is not supported by this hostd", "topics")
+            raise InvalidParams(f"unknown topic {topic!r} (topics: sandboxes, logs:<id>)", "topics")
+        for topic in topics:
+            if topic == m.TOPIC_SANDBOXES:
+                self.topics.add(topic)
+        for sid in new_logs.values():
+            if sid not in self._followers:
+                follower = LogFollower(
+                    sid, self.manager.paths.log_file(sid), self.fast_pool, self.push
+                )
+                self._followers[sid] = follower
+                await follower.start()
+
+    async def unsubscribe(self, topics: list[str]) -> None:
+        for topic in topics:
+            if topic == m.TOPIC_SANDBOXES:
+                self.topics.discard(topic)
+            elif topic.startswith(m.TOPIC_LOGS_PREFIX):
+                ref = topic[len(m.TOPIC_LOGS_PREFIX) :]
+                sid = self._follower_for(ref)
+                if sid is not None:
+                    self.drop_log_follower(sid)
+
+    def _follower_for(self, ref: str) -> str | None:
+        if ref in self._followers:
+            return ref
+        with contextlib.suppress(RpcError):
+            sid: str = self.manager.record(ref)["id"]
+            return sid if sid in self._followers else None
+        hits = [sid for sid in self._followers if ref and sid.startswith(ref)]
+        return hits[0] if len(hits) == 1 else None
+
+    def drop_log_follower(self, sid: str) -> None:
+        follower = self._followers.pop(sid, None)
+        if follower is not None:
+            follower.stop()

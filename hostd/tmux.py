@@ -1,0 +1,186 @@
+"""A tmux server of its own per sandbox, driven through libtmux.
+
+Each sandbox gets a tmux server on a socket inside its 0700 runtime folder,
+so other users cannot reach it and one sandbox's tmux cannot disturb another.
+The server reads a config file written by hostd (never the person's
+``~/.tmux.conf``), which turns ``remain-on-exit`` on before any command runs:
+a launcher that fails at once keeps its pane, and its exit status, to read.
+
+The pane's first process is a fixed gate script that waits on a tmux
+``wait-for`` channel and then execs the launcher argv. hostd opens the log
+pipe (``pipe-pane``) and only then opens the gate, so the log holds every byte
+the launcher writes, even one that prints and exits immediately. The launcher
+argv is passed as arguments, never spliced into a shell string.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import libtmux
+from libtmux.common import tmux_cmd
+
+from .paths import create_private_file
+from .procs import ProcRef
+from .protocol.errors import BackendUnavailable, ProcessFailed
+
+CONFIG = """\
+# Written by claude-sandbox hostd for this sandbox's private tmux server.
+set -g remain-on-exit on
+set -g history-limit 50000
+set -g exit-empty off
+"""
+
+# "$1" tmux binary, "$2" socket, "$3" channel; the rest is the launcher argv.
+# A constant: nothing from a request is ever pasted into it.
+_GATE = '"$1" -S "$2" wait-for "$3" || exit 125; shift 3; exec "$@"'
+_GATE_CHANNEL = "claude-sandbox-go"
+
+# A dead pane's exit status can trail pane_dead by a moment; tmux fills it in
+# when it reaps the child. Two seconds is an order of magnitude beyond that,
+# with the nudge below.
+DEAD_STATUS_WAIT_S = 2.0
+
+DEFAULT_SIZE = (200, 50)  # columns, rows; an attaching client resizes it
+
+
+@dataclass(frozen=True)
+class Session:
+    socket: Path
+    name: str
+    pane_id: str
+    server: ProcRef
+    pane: ProcRef
+
+
+@dataclass(frozen=True)
+class PaneState:
+    dead: bool
+    status: int | None
+
+
+def require_tmux() -> str:
+    path = shutil.which("tmux")
+    if path is None:
+        raise BackendUnavailable(
+            "tmux is not installed on this host (not found on PATH); "
+            "install it (Debian/Ubuntu: apt install tmux)",
+            {"tool": "tmux"},
+        )
+    return path
+
+
+def session_name_for(name: str) -> str:
+    # tmux turns '.' and ':' in session names into '_'; do it ourselves so the
+    # recorded name is the one tmux uses.
+    return name.replace(".", "_").replace(":", "_")
+
+
+def server_for(socket: Path, config: Path | None = None) -> libtmux.Server:
+    return libtmux.Server(socket_path=str(socket), config_file=str(config) if config else None)
+
+
+def start(
+    runtime_dir: Path,
+    session: str,
+    argv: list[str],
+    env: dict[str, str],
+    cwd: str,
+    log_file: Path,
+    size: tuple[int, int] = DEFAULT_SIZE,
+) -> Session:
+    """Start the sandbox's tmux server and session running ``argv``.
+
+    On any failure the tmux server is killed before the error is raised.
+    """
+    tmux_bin = require_tmux()
+    socket = runtime_dir / "tmux.sock"
+    config = runtime_dir / "tmux.conf"
+    create_private_file(config, CONFIG.encode())
+    server = server_for(socket, config)
+    env_args: list[str] = []
+    for key, value in env.items():
+        env_args += ["-e", f"{key}={value}"]
+    cols, rows = size
+    res = server.cmd(
+        "new-session", "-d", "-P", "-F", "#{pane_id} #{pane_pid} #{pid}",
+        "-s", session, "-x", str(cols), "-y", str(rows), "-c", cwd, *env_args,
+        "--", "sh", "-c", _GATE, "claude-sandbox-gate",
+        tmux_bin, str(socket), _GATE_CHANNEL, *argv,
+    )  # fmt: skip
+    if res.returncode != 0 or not res.stdout:
+        kill_server(socket)
+        raise ProcessFailed("tmux could not start the session: " + _err(res))
+    try:
+        pane_id, pane_pid, server_pid = res.stdout[0].split()
+        result = Session(
+            socket, session, pane_id, ProcRef.of(int(server_pid)), ProcRef.of(int(pane_pid))
+        )
+        # Appending (>>) keeps the log of earlier runs of a restarted sandbox.
+        pipe = f"exec cat >> {shlex.quote(str(log_file))}"
+        _check(server.cmd("pipe-pane", "-t", pane_id, "-o", pipe), "pipe the pane to its log")
+        _check(server.cmd("wait-for", "-S", _GATE_CHANNEL), "start the launcher")
+    except BaseException:
+        kill_server(socket)
+        raise
+    return result
+
+
+def kill_server(socket: Path) -> None:
+    if socket.exists():
+        server_for(socket).cmd("kill-server")
+
+
+def server_pids(socket: Path) -> list[int]:
+    """The tmux server's pid and its panes' pids, asked of the server itself."""
+    if not socket.exists():
+        return []
+    res = server_for(socket).cmd("list-panes", "-a", "-F", "#{pid} #{pane_pid}")
+    if res.returncode != 0:
+        return []
+    return sorted({int(p) for line in res.stdout for p in line.split() if p.isdigit()})
+
+
+def pane_state(socket: Path, pane_id: str) -> PaneState | None:
+    """The pane's state, or None when its server or pane is gone."""
+    server = server_for(socket)
+    deadline = time.monotonic() + DEAD_STATUS_WAIT_S
+    while True:
+        res = server.cmd("display-message", "-p", "-t", pane_id, "#{pane_dead} #{pane_dead_status}")
+        if res.returncode != 0 or not res.stdout:
+            return None
+        fields = res.stdout[0].split()
+        dead = fields[0] == "1"
+        if not dead:
+            return PaneState(False, None)
+        if len(fields) > 1 and fields[1].lstrip("-").isdigit():
+            return PaneState(True, int(fields[1]))
+        if time.monotonic() > deadline:
+            return PaneState(True, None)
+        # tmux 3.3a sometimes misses the SIGCHLD of a pane that exits right
+        # after it starts: the pane shows dead, its process stays a zombie and
+        # the status never comes. Any child of the server exiting makes it
+        # reap every exited child, so run a no-op job to get the status.
+        server.cmd("run-shell", "true")
+        time.sleep(0.05)
+
+
+def send_keys(socket: Path, pane_id: str, keys: list[str]) -> None:
+    _check(server_for(socket).cmd("send-keys", "-t", pane_id, *keys), "send keys")
+
+
+def attach_argv(socket: Path, session: str) -> list[str]:
+    return [require_tmux(), "-S", str(socket), "attach-session", "-t", f"={session}"]
+
+
+def _check(res: tmux_cmd, what: str) -> None:
+    if res.returncode != 0:
+        raise ProcessFailed(f"tmux could not {what}: {_err(res)}")
+
+
+def _err(res: tmux_cmd) -> str:
+    return "; ".join(res.stderr) or f"exit status {res.returncode}"
