@@ -20,13 +20,15 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import libtmux
-from libtmux.common import tmux_cmd
+from typing import TYPE_CHECKING
 
 from .paths import create_private_file
 from .procs import ProcRef
 from .protocol.errors import BackendUnavailable, ProcessFailed
+
+if TYPE_CHECKING:
+    import libtmux
+    from libtmux.common import tmux_cmd
 
 CONFIG = """\
 # Written by claude-sandbox hostd for this sandbox's private tmux server.
@@ -81,6 +83,10 @@ def session_name_for(name: str) -> str:
 
 
 def server_for(socket: Path, config: Path | None = None) -> libtmux.Server:
+    # Imported here: libtmux costs ~40 ms to import, and hostd's cold start
+    # (to the hello reply) does not need it.
+    import libtmux
+
     return libtmux.Server(socket_path=str(socket), config_file=str(config) if config else None)
 
 
@@ -170,7 +176,8 @@ def pane_state(socket: Path, pane_id: str) -> PaneState | None:
 
 
 def send_keys(socket: Path, pane_id: str, keys: list[str]) -> None:
-    _check(server_for(socket).cmd("send-keys", "-t", pane_id, *keys), "send keys")
+    # "--" so that a key such as "-X" is sent, not taken as a flag.
+    _check(server_for(socket).cmd("send-keys", "-t", pane_id, "--", *keys), "send keys")
 
 
 def attach_argv(socket: Path, session: str) -> list[str]:
