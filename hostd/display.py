@@ -29,8 +29,8 @@ XVFB_READY_TIMEOUT_S = 20.0
 # Xauthority entry (libXau format): big-endian family, then four
 # length-prefixed fields. FamilyWild with an empty display number matches any
 # display, so the file can be written before Xvfb has chosen its number.
-_FAMILY_WILD = 0xFFFF
-_COOKIE_NAME = b"MIT-MAGIC-COOKIE-1"
+FAMILY_WILD = 0xFFFF
+COOKIE_NAME = b"MIT-MAGIC-COOKIE-1"
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ class Display:
 
 
 def xauth_entry(cookie: bytes, number: bytes = b"") -> bytes:
-    out = struct.pack(">H", _FAMILY_WILD)
-    for field in (b"", number, _COOKIE_NAME, cookie):
+    out = struct.pack(">H", FAMILY_WILD)
+    for field in (b"", number, COOKIE_NAME, cookie):
         out += struct.pack(">H", len(field)) + field
     return out
 

@@ -61,13 +61,28 @@ class Handlers:
                 {"id": ident, "tail": Param(int, None, nullable=True)},
                 self.sandbox_logs,
             ),
+            m.SANDBOX_SCREENSHOT: (
+                {
+                    "id": ident,
+                    "max_width": Param(int, None, nullable=True),
+                    "format": Param(str, "png"),
+                },
+                self.screenshot,
+            ),
+            m.SANDBOX_PANE: ({"id": ident, "escapes": Param(bool, False)}, self.pane),
             m.SANDBOX_SEND_KEYS: (
                 {"id": ident, "keys": Param(list, item_type=str)},
                 self.send_keys,
             ),
             m.SANDBOX_ATTACH_COMMAND: ({"id": ident}, self.attach_command),
             m.SYSTEM_METRICS: ({}, self.system_metrics),
-            m.SUBSCRIBE: ({"topics": Param(list, item_type=str)}, self.subscribe),
+            m.SUBSCRIBE: (
+                {
+                    "topics": Param(list, item_type=str),
+                    "screenshot": Param(dict, None, nullable=True),
+                },
+                self.subscribe,
+            ),
             m.UNSUBSCRIBE: ({"topics": Param(list, item_type=str)}, self.unsubscribe),
         }
 
@@ -80,7 +95,10 @@ class Handlers:
 
     @property
     def capabilities(self) -> list[str]:
-        topics = [f"topic:{t}" for t in (m.TOPIC_SANDBOXES, m.TOPIC_LOGS_PREFIX + "<id>")]
+        topics = [
+            f"topic:{t}"
+            for t in (m.TOPIC_SANDBOXES, m.TOPIC_SCREENSHOTS, m.TOPIC_LOGS_PREFIX + "<id>")
+        ]
         return sorted(self.table) + topics + ["batch"]
 
     # -- helpers ---------------------------------------------------------------------
@@ -143,6 +161,12 @@ class Handlers:
             raise InvalidParams(f"tail must be between 0 and {MAX_TAIL} lines", "tail")
         return await self._fast(self.manager.logs, _ref(id), tail)
 
+    async def screenshot(self, id: str, max_width: int | None, format: str) -> dict[str, Any]:
+        return await self.server.screens.screenshot(_ref(id), max_width, format)
+
+    async def pane(self, id: str, escapes: bool) -> dict[str, Any]:
+        return await self._fast(self.manager.pane, _ref(id), escapes)
+
     async def send_keys(self, id: str, keys: list[str]) -> dict[str, Any]:
         if not keys:
             raise InvalidParams("keys is empty", "keys")
@@ -156,8 +180,10 @@ class Handlers:
     async def system_metrics(self) -> dict[str, Any]:
         return await self._fast(system_metrics)
 
-    async def subscribe(self, topics: list[str]) -> dict[str, Any]:
-        await self.server.subscribe(topics)
+    async def subscribe(
+        self, topics: list[str], screenshot: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        await self.server.subscribe(topics, screenshot)
         return {}
 
     async def unsubscribe(self, topics: list[str]) -> dict[str, Any]:

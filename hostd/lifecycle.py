@@ -244,6 +244,10 @@ class Manager:
         tmux.send_keys(Path(rec["tmux_socket"]), rec["pane_id"], keys)
         return {}
 
+    def pane(self, ref: str, escapes: bool) -> dict[str, Any]:
+        rec = self._live(ref, "read the screen of", allow_exited=True)
+        return tmux.capture(Path(rec["tmux_socket"]), rec["pane_id"], escapes)
+
     def attach_command(self, ref: str) -> dict[str, Any]:
         rec = self._live(ref, "attach to", allow_exited=True)
         return {"argv": tmux.attach_argv(Path(rec["tmux_socket"]), rec["tmux_session"])}
@@ -483,12 +487,16 @@ class Manager:
         shutil.rmtree(self.paths.runtime_dir(sid), ignore_errors=True)
 
     def _sweep_temp_files(self) -> None:
-        """Remove temp files left by a hostd killed while writing the state."""
-        for tmp in self.paths.root.glob(".state.json.tmp-*"):
-            pid = tmp.name.split("-")[1]
-            if pid.isdigit() and not _pid_exists(int(pid)):
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+        """Remove files left by a killed hostd: state temp files, capture cookies."""
+        for folder, prefix in (
+            (self.paths.root, ".state.json.tmp-"),
+            (self.paths.run_dir, ".capture-xauth-"),
+        ):
+            for tmp in folder.glob(prefix + "*"):
+                pid = tmp.name[len(prefix) :].split("-")[0].split(".")[0]
+                if pid.isdigit() and not _pid_exists(int(pid)):
+                    with contextlib.suppress(OSError):
+                        tmp.unlink()
 
 
 def _apply(state: State, sid: str, change: dict[str, Any]) -> None:

@@ -61,6 +61,11 @@ class ProcRef:
             if abs(proc.create_time() - self.started) > _START_TOLERANCE_S:
                 return None
             if proc.status() == psutil.STATUS_ZOMBIE:
+                if proc.ppid() == os.getpid():
+                    # Our own child (Xvfb) that died on its own: reap it, or
+                    # it lingers as a zombie for as long as hostd runs.
+                    with contextlib.suppress(ChildProcessError):
+                        os.waitpid(self.pid, os.WNOHANG)
                 return None
             return proc
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):

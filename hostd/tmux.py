@@ -35,6 +35,10 @@ CONFIG = """\
 set -g remain-on-exit on
 set -g history-limit 50000
 set -g exit-empty off
+# Panes get DISPLAY and XAUTHORITY from their session (new-session -e) or not
+# at all: never hostd's own, which may name the person's desktop display.
+set-environment -gu DISPLAY
+set-environment -gu XAUTHORITY
 """
 
 # "$1" tmux binary, "$2" socket, "$3" channel; the rest is the launcher argv.
@@ -178,6 +182,25 @@ def pane_state(socket: Path, pane_id: str) -> PaneState | None:
 def send_keys(socket: Path, pane_id: str, keys: list[str]) -> None:
     # "--" so that a key such as "-X" is sent, not taken as a flag.
     _check(server_for(socket).cmd("send-keys", "-t", pane_id, "--", *keys), "send keys")
+
+
+def capture(socket: Path, pane_id: str, escapes: bool = False) -> dict[str, object]:
+    """The pane's visible screen: ``{text, cols, rows, cursor: [x, y]}``.
+
+    ``text`` has one line per row (trailing blank rows dropped); with
+    ``escapes`` it keeps the colours and attributes as terminal escapes.
+    """
+    server = server_for(socket)
+    fmt = "#{pane_width} #{pane_height} #{cursor_x} #{cursor_y} #{pane_dead}"
+    info = server.cmd("display-message", "-p", "-t", pane_id, fmt)
+    _check(info, "read the pane's size")
+    cols, rows, cx, cy, dead = (int(v) for v in info.stdout[0].split())
+    # When a pane dies, tmux writes "Pane is dead" on a new last line, which
+    # scrolls the screen's top line into the history; take it back.
+    first = ["-S", "-1"] if dead else []
+    res = server.cmd("capture-pane", "-p", "-t", pane_id, *first, *(["-e"] if escapes else []))
+    _check(res, "capture the pane")
+    return {"text": "\n".join(res.stdout), "cols": cols, "rows": rows, "cursor": [cx, cy]}
 
 
 def attach_argv(socket: Path, session: str) -> list[str]:
