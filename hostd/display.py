@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import secrets
 import select
-import shutil
 import struct
 import subprocess
 import time
@@ -20,7 +19,8 @@ from pathlib import Path
 
 from .paths import create_private_file
 from .procs import ProcRef, terminate, tree
-from .protocol.errors import BackendUnavailable, ProcessFailed
+from .protocol.errors import ProcessFailed
+from .tools import require
 
 # Xvfb is ready in 0.1-0.3 s here; on a loaded machine with twenty starting at
 # once it has been seen to take a few seconds. 20 s is far beyond both.
@@ -60,14 +60,7 @@ def parse_geometry(text: str) -> tuple[int, int]:
 
 
 def require_xvfb() -> str:
-    path = shutil.which("Xvfb")
-    if path is None:
-        raise BackendUnavailable(
-            "Xvfb is not installed on this host (not found on PATH); "
-            "install it (Debian/Ubuntu: apt install xvfb)",
-            {"tool": "Xvfb"},
-        )
-    return path
+    return require("Xvfb")
 
 
 def start(runtime_dir: Path, geometry: tuple[int, int]) -> Display:

@@ -16,7 +16,6 @@ argv is passed as arguments, never spliced into a shell string.
 from __future__ import annotations
 
 import shlex
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,8 @@ from typing import TYPE_CHECKING
 
 from .paths import create_private_file
 from .procs import ProcRef
-from .protocol.errors import BackendUnavailable, ProcessFailed
+from .protocol.errors import ProcessFailed
+from .tools import require
 
 if TYPE_CHECKING:
     import libtmux
@@ -70,14 +70,7 @@ class PaneState:
 
 
 def require_tmux() -> str:
-    path = shutil.which("tmux")
-    if path is None:
-        raise BackendUnavailable(
-            "tmux is not installed on this host (not found on PATH); "
-            "install it (Debian/Ubuntu: apt install tmux)",
-            {"tool": "tmux"},
-        )
-    return path
+    return require("tmux")
 
 
 def session_name_for(name: str) -> str:
