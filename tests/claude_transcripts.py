@@ -68,6 +68,7 @@ class Transcript:
         stop_reason: str | None = "end_turn",
         request_id: str | None = "auto",
         msg_id: str | None = None,
+        text: str | None = None,
     ) -> list[str]:
         """One API response: a line per block ("text", "thinking" or ("tool_use", name)).
 
@@ -98,7 +99,7 @@ class Transcript:
                 "id": mid,
                 "type": "message",
                 "role": "assistant",
-                "content": [self._block(block)],
+                "content": [self._block(block, text)],
                 "stop_reason": stop_reason if last else None,
                 "stop_sequence": None,
                 "usage": usage,
@@ -158,11 +159,12 @@ class Transcript:
 
     # -- internals ---------------------------------------------------------
 
-    def _block(self, block: str | tuple[str, str]) -> dict[str, Any]:
+    def _block(self, block: str | tuple[str, str], text: str | None = None) -> dict[str, Any]:
         if block == "text":
-            return {"type": "text", "text": "Let me look at the failing test first."}
+            return {"type": "text", "text": text or "Let me look at the failing test first."}
         if block == "thinking":
-            return {"type": "thinking", "thinking": "The user wants...", "signature": "EqQB" * 8}
+            thought = text or "The user wants..."
+            return {"type": "thinking", "thinking": thought, "signature": "EqQB" * 8}
         assert isinstance(block, tuple) and block[0] == "tool_use"
         tid = f"toolu_{next(_ids):024d}"
         self.tool_ids.append(tid)
