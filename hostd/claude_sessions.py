@@ -142,7 +142,16 @@ class SessionReader:
             self._forget(self._files.pop(path))
 
     def metrics(self, shared_with: Sequence[str] = ()) -> dict[str, Any]:
-        """Totals for the ``claude`` part of ``sandbox.metrics`` (see docs/protocol.md).
+        """The ``claude`` part of ``sandbox.metrics``; reads nothing (call ``poll`` first).
+
+        Token totals cover the main sessions and their sub-agents; ``subagents``
+        is the sub-agents' share (``count``: transcripts with a line since the
+        start). ``messages``: prompts the person typed. ``tool_uses``: calls per
+        tool name, each tool_use id once. ``model``, ``session_id``,
+        ``context_tokens`` (input + cache tokens of the latest response): of
+        the most recently written main session. Times: ISO 8601 UTC with
+        milliseconds, as Claude Code writes them. ``malformed_lines``: lines
+        skipped as unreadable or over the size cap.
 
         ``shared_with``: ids of other sandboxes whose reader has the same
         ``project_key``; their sessions are the same files, counted in each.
