@@ -70,6 +70,7 @@ class Handlers:
                 self.screenshot,
             ),
             m.SANDBOX_PANE: ({"id": ident, "escapes": Param(bool, False)}, self.pane),
+            m.SANDBOX_METRICS: ({"id": ident}, self.sandbox_metrics),
             m.SANDBOX_SEND_KEYS: (
                 {"id": ident, "keys": Param(list, item_type=str)},
                 self.send_keys,
@@ -80,6 +81,7 @@ class Handlers:
                 {
                     "topics": Param(list, item_type=str),
                     "screenshot": Param(dict, None, nullable=True),
+                    "metrics": Param(dict, None, nullable=True),
                 },
                 self.subscribe,
             ),
@@ -97,7 +99,12 @@ class Handlers:
     def capabilities(self) -> list[str]:
         topics = [
             f"topic:{t}"
-            for t in (m.TOPIC_SANDBOXES, m.TOPIC_SCREENSHOTS, m.TOPIC_LOGS_PREFIX + "<id>")
+            for t in (
+                m.TOPIC_SANDBOXES,
+                m.TOPIC_SCREENSHOTS,
+                m.TOPIC_METRICS,
+                m.TOPIC_LOGS_PREFIX + "<id>",
+            )
         ]
         return sorted(self.table) + topics + ["batch"]
 
@@ -137,10 +144,17 @@ class Handlers:
         return await self._fast(gather)
 
     async def sandbox_list(self) -> list[dict[str, Any]]:
-        return await self._fast(self.manager.views)
+        return [self.server.decorate(v) for v in await self._fast(self.manager.views)]
 
     async def sandbox_get(self, id: str) -> dict[str, Any]:
-        return await self._fast(self.manager.get, _ref(id))
+        return self.server.decorate(await self._fast(self.manager.get, _ref(id)))
+
+    async def sandbox_metrics(self, id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._run(
+            self.server.metrics_pool, self.server.metrics.one, _ref(id)
+        )
+        self.server.monitor.poke()  # the activity it saw may be news
+        return result
 
     async def sandbox_create(self, **kwargs: Any) -> dict[str, Any]:
         return await self._slow(lambda: self.manager.create(**kwargs))
@@ -181,9 +195,12 @@ class Handlers:
         return await self._fast(system_metrics)
 
     async def subscribe(
-        self, topics: list[str], screenshot: dict[str, Any] | None
+        self,
+        topics: list[str],
+        screenshot: dict[str, Any] | None,
+        metrics: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        await self.server.subscribe(topics, screenshot)
+        await self.server.subscribe(topics, screenshot, metrics)
         return {}
 
     async def unsubscribe(self, topics: list[str]) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 Two cadences: a cheap one that notices any change to state.json (by this
 hostd, another hostd, or a reconcile) by its stat, and a slower reconcile that
 checks the processes themselves. Changes are pushed as ``sandbox.changed`` and
-``sandbox.removed`` to a client subscribed to ``sandboxes``.
+``sandbox.removed`` to a client subscribed to ``sandboxes``. ``decorate``
+adds what this hostd knows beyond the record (the agent's activity), so a
+change of activity is pushed too.
 """
 
 from __future__ import annotations
@@ -37,11 +39,13 @@ class Monitor:
         read_pool: Executor,
         push: Push,
         reconcile_interval: float = RECONCILE_INTERVAL_S,
+        decorate: Callable[[dict[str, Any]], dict[str, Any]] = lambda view: view,
     ) -> None:
         self.manager = manager
         self._reconcile_pool = reconcile_pool
         self._read_pool = read_pool
         self._push = push
+        self._decorate = decorate
         self._reconcile_interval = reconcile_interval
         self._poke = asyncio.Event()
         self._views: dict[str, dict[str, Any]] = {}
@@ -49,7 +53,9 @@ class Monitor:
         self._stopping = False
 
     def start(self) -> None:
-        self._views = {sid: public_view(r) for sid, r in self.manager.records().items()}
+        self._views = {
+            sid: self._decorate(public_view(r)) for sid, r in self.manager.records().items()
+        }
         self._task = asyncio.get_running_loop().create_task(self._run(), name="monitor")
 
     async def stop(self) -> None:
@@ -94,7 +100,7 @@ class Monitor:
             self._diff(records)
 
     def _diff(self, records: dict[str, Any]) -> None:
-        views = {sid: public_view(r) for sid, r in records.items()}
+        views = {sid: self._decorate(public_view(r)) for sid, r in records.items()}
         for sid, view in views.items():
             if self._views.get(sid) != view:
                 self._push("sandbox.changed", {"sandbox": view})

@@ -24,6 +24,7 @@ from typing import Any
 from .handlers import Handlers
 from .lifecycle import Manager
 from .logfollow import LogFollower
+from .metrics import MetricsService, MetricsStream, parse_interval
 from .monitor import Monitor
 from .outbox import Outbox
 from .protocol import methods as m
@@ -59,7 +60,17 @@ class Server:
         self.capture_pool = ThreadPoolExecutor(2, thread_name_prefix="hostd-capture")
         self.screens = Screens(manager, self.capture_pool)
         self._stream: ScreenshotStream | None = None
-        self.monitor = Monitor(manager, self._reconcile_pool, self.fast_pool, self._push_sandboxes)
+        # One worker: session readers and activity trackers are single-threaded.
+        self.metrics_pool = ThreadPoolExecutor(1, thread_name_prefix="hostd-metrics")
+        self.metrics = MetricsService(manager, self.metrics_pool)
+        self._metrics_stream: MetricsStream | None = None
+        self.monitor = Monitor(
+            manager,
+            self._reconcile_pool,
+            self.fast_pool,
+            self._push_sandboxes,
+            decorate=self.decorate,
+        )
         self.handlers = Handlers(self)
         self.topics: set[str] = set()
         self._followers: dict[str, LogFollower] = {}
@@ -92,10 +103,13 @@ class Server:
             follower.stop()
         if self._stream is not None:
             self._stream.stop()
+        if self._metrics_stream is not None:
+            self._metrics_stream.stop()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.outbox.close)
         self.screens.close()
-        for pool in (self.slow_pool, self.fast_pool, self._reconcile_pool, self.capture_pool):
+        pools = (self.slow_pool, self.fast_pool, self._reconcile_pool, self.capture_pool)
+        for pool in (*pools, self.metrics_pool):
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _on_signal(self, sig: int) -> None:
@@ -183,6 +197,11 @@ class Server:
     def push(self, method: str, params: dict[str, Any]) -> None:
         self.outbox.put(self.conn.notification(method, params))
 
+    def decorate(self, view: dict[str, Any]) -> dict[str, Any]:
+        """A Sandbox object with what this hostd knows beyond the record."""
+        view["activity"] = self.metrics.activity_of(view["id"])
+        return view
+
     def push_latest(self, key: Hashable, method: str, params: dict[str, Any]) -> None:
         """A notification that a newer one of the same ``key`` replaces if unsent."""
         self.outbox.put_latest(key, self.conn.notification(method, params))
@@ -191,7 +210,12 @@ class Server:
         if m.TOPIC_SANDBOXES in self.topics:
             self.push(method, params)
 
-    async def subscribe(self, topics: list[str], screenshot: dict[str, Any] | None = None) -> None:
+    async def subscribe(
+        self,
+        topics: list[str],
+        screenshot: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> None:
         """All or nothing: every topic is checked before any takes effect."""
         new_logs: dict[str, str] = {}
         settings = StreamSettings.parse(screenshot)
@@ -199,8 +223,11 @@ class Server:
             raise InvalidParams(
                 "screenshot settings given without the 'screenshots' topic", "screenshot"
             )
+        interval = parse_interval(metrics)
+        if metrics is not None and m.TOPIC_METRICS not in topics:
+            raise InvalidParams("metrics settings given without the 'metrics' topic", "metrics")
         for topic in topics:
-            if topic in (m.TOPIC_SANDBOXES, m.TOPIC_SCREENSHOTS):
+            if topic in (m.TOPIC_SANDBOXES, m.TOPIC_SCREENSHOTS, m.TOPIC_METRICS):
                 continue
             if topic.startswith(m.TOPIC_LOGS_PREFIX):
                 ref = topic[len(m.TOPIC_LOGS_PREFIX) :]
@@ -211,9 +238,12 @@ class Server:
                 )
                 new_logs[topic] = rec["id"]
                 continue
-            if topic == m.TOPIC_METRICS or topic.startswith(m.TOPIC_FS_PREFIX):
+            if topic.startswith(m.TOPIC_FS_PREFIX):
                 raise InvalidParams(f"topic {topic!r} is not supported by this hostd", "topics")
-            raise InvalidParams(f"unknown topic {topic!r} (topics: sandboxes, logs:<id>)", "topics")
+            raise InvalidParams(
+                f"unknown topic {topic!r} (topics: sandboxes, screenshots, metrics, logs:<id>)",
+                "topics",
+            )
         for topic in topics:
             if topic == m.TOPIC_SANDBOXES:
                 self.topics.add(topic)
@@ -225,6 +255,14 @@ class Server:
                     self._stream.start()
                 else:
                     self._stream.update(settings)
+            elif topic == m.TOPIC_METRICS:
+                if self._metrics_stream is None:
+                    self._metrics_stream = MetricsStream(
+                        self.metrics, interval, self.push_latest, self.monitor.poke
+                    )
+                    self._metrics_stream.start()
+                else:
+                    self._metrics_stream.update(interval)
         for sid in new_logs.values():
             if sid not in self._followers:
                 follower = LogFollower(
@@ -241,6 +279,10 @@ class Server:
                 if self._stream is not None:
                     self._stream.stop()
                     self._stream = None
+            elif topic == m.TOPIC_METRICS:
+                if self._metrics_stream is not None:
+                    self._metrics_stream.stop()
+                    self._metrics_stream = None
             elif topic.startswith(m.TOPIC_LOGS_PREFIX):
                 ref = topic[len(m.TOPIC_LOGS_PREFIX) :]
                 sid = self._follower_for(ref)

@@ -1,0 +1,214 @@
+"""``sandbox.metrics`` and the ``metrics`` stream: tokens, activity, resources.
+
+One :class:`SandboxWatch` per running sandbox keeps what must carry over
+between looks: the session reader's file offsets (so a poll costs what was
+appended), the activity tracker's memory of the pane, and the process
+sampler's CPU baselines. A sandbox that starts again gets a fresh watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shlex
+from collections.abc import Callable, Hashable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import tmux
+from .activity import EXITED, Activity, ActivityTracker
+from .claude_files import claude_config_dir, parse_iso
+from .claude_sessions import SessionReader
+from .lifecycle import Manager
+from .procmetrics import ProcessSampler
+from .protocol import methods as m
+from .protocol.errors import InvalidParams, RpcError
+from .records import Record
+from .sysmetrics import system_metrics
+
+log = logging.getLogger(__name__)
+
+# subscribe {metrics: {interval_s}}: a tile's figures need not be fresher than
+# a few seconds; each tick costs two tmux calls and a few /proc reads per
+# sandbox. 1 s is the fastest allowed, for someone watching closely.
+DEFAULT_INTERVAL_S = 3.0
+MIN_INTERVAL_S = 1.0
+MAX_INTERVAL_S = 3600.0
+LIVE = (m.STATUS_RUNNING, m.STATUS_EXITED)
+
+
+def is_claude(agent: str) -> bool:
+    """Whether the agent is Claude Code, whose session files say more than its pane."""
+    try:
+        argv = shlex.split(agent)
+    except ValueError:
+        return False
+    return bool(argv) and os.path.basename(argv[0]).startswith("claude")
+
+
+@dataclass
+class SandboxWatch:
+    started_at: str | None
+    reader: SessionReader | None
+    tracker: ActivityTracker = field(default_factory=ActivityTracker)
+
+
+class MetricsService:
+    """Measures sandboxes. ``pool`` must have a single worker: the session
+    readers and trackers are used by one thread at a time."""
+
+    def __init__(self, manager: Manager, pool: Executor) -> None:
+        self.manager = manager
+        self.pool = pool
+        self.sampler = ProcessSampler()
+        self._watches: dict[str, SandboxWatch] = {}
+        # The Claude config folder the sandboxes write to: the built-in and Nix
+        # launchers bind the person's ~/.claude (or $CLAUDE_CONFIG_DIR) into
+        # the sandbox, and `none` uses it directly.
+        self.config_dir = claude_config_dir(Path.home(), dict(os.environ))
+
+    def activity_of(self, sid: str) -> dict[str, Any] | None:
+        """The last activity seen for a sandbox (None if never looked at)."""
+        watch = self._watches.get(sid)
+        current = watch.tracker.current if watch else None
+        return current.to_dict() if current else None
+
+    def one(self, ref: str) -> dict[str, Any]:
+        """``sandbox.metrics`` (blocking)."""
+        rec = self.manager.record(ref)
+        records = self.manager.records()
+        return self._measure(rec, self._shared(records))[rec["id"]]
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        """Every sandbox that has processes, for the ``metrics`` push (blocking)."""
+        records = self.manager.records()
+        shared = self._shared(records)
+        out: dict[str, dict[str, Any]] = {}
+        for rec in records.values():
+            if rec["status"] in LIVE:
+                out.update(self._measure(rec, shared))
+        for sid in set(self._watches) - set(out):
+            del self._watches[sid]
+        self.sampler.forget_dead()
+        return out
+
+    # -- internals -------------------------------------------------------------------
+
+    def _watch(self, rec: Record) -> SandboxWatch:
+        watch = self._watches.get(rec["id"])
+        if watch is None or watch.started_at != rec.get("started_at"):
+            reader = None
+            if is_claude(rec["agent"]):
+                since = parse_iso(rec.get("started_at") or rec["created_at"]) or 0.0
+                reader = SessionReader(rec["project_dir"], self.config_dir, since)
+            watch = self._watches[rec["id"]] = SandboxWatch(rec.get("started_at"), reader)
+        return watch
+
+    def _shared(self, records: dict[str, Record]) -> dict[str, list[str]]:
+        """Sandbox id -> the other live Claude sandboxes on the same project."""
+        by_project: dict[str, list[str]] = {}
+        for rec in records.values():
+            if rec["status"] in LIVE and is_claude(rec["agent"]):
+                by_project.setdefault(rec["project_dir"], []).append(rec["id"])
+        return {sid: [o for o in ids if o != sid] for ids in by_project.values() for sid in ids}
+
+    def _measure(self, rec: Record, shared: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+        sid = rec["id"]
+        claude: dict[str, Any] | None = None
+        if rec["status"] not in LIVE:
+            activity: dict[str, Any] = {"state": EXITED, "reason": rec["status"], "since": None}
+            return {sid: {"claude": None, "activity": activity, "processes": _no_processes()}}
+        watch = self._watch(rec)
+        signals = None
+        if watch.reader is not None:
+            watch.reader.poll()
+            claude = watch.reader.metrics(shared.get(sid, []))
+            signals = watch.reader.signals()
+        pane_text: str | None = None
+        if rec.get("pane_id"):
+            try:
+                pane = tmux.capture(Path(rec["tmux_socket"]), rec["pane_id"])
+                pane_text = str(pane["text"])
+            except RpcError:
+                pane_text = None  # its tmux is gone: the monitor will call it dead
+        exited = rec["status"] == m.STATUS_EXITED
+        current: Activity = watch.tracker.update(
+            pane_text, pane_dead=exited, exit_status=rec.get("exit_code"), session=signals
+        )
+        return {
+            sid: {
+                "claude": claude,
+                "activity": current.to_dict(),
+                "processes": self.sampler.sample(rec),
+            }
+        }
+
+
+def _no_processes() -> dict[str, Any]:
+    return {"cpu_percent": 0.0, "rss_bytes": 0, "count": 0}
+
+
+def parse_interval(obj: dict[str, Any] | None) -> float:
+    obj = dict(obj or {})
+    unknown = sorted(set(obj) - {"interval_s"})
+    if unknown:
+        raise InvalidParams(f"unknown metrics setting {unknown[0]!r} (interval_s)", "metrics")
+    interval = obj.get("interval_s", DEFAULT_INTERVAL_S)
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)):
+        raise InvalidParams("metrics.interval_s must be a number", "metrics")
+    if not MIN_INTERVAL_S <= interval <= MAX_INTERVAL_S:
+        raise InvalidParams(
+            f"metrics.interval_s must be between {MIN_INTERVAL_S:.0f} and {MAX_INTERVAL_S:.0f} s",
+            "metrics",
+        )
+    return float(interval)
+
+
+class MetricsStream:
+    """The ``metrics`` subscription: a push every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        service: MetricsService,
+        interval: float,
+        push_latest: Callable[[Hashable, str, dict[str, Any]], None],
+        on_measured: Callable[[], None],
+    ) -> None:
+        self.service = service
+        self.interval = interval
+        self._push = push_latest
+        self._on_measured = on_measured
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="metrics")
+
+    def update(self, interval: float) -> None:
+        self.interval = interval
+        self._wake.set()
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            tick = loop.time()
+            try:
+                sandboxes = await loop.run_in_executor(self.service.pool, self.service.all)
+                system = await loop.run_in_executor(self.service.pool, system_metrics)
+                self._push(("metrics",), m.METRICS, {"system": system, "sandboxes": sandboxes})
+                self._on_measured()
+            except Exception:
+                log.exception("measuring failed")
+            self._wake.clear()
+            try:
+                async with asyncio.timeout(max(0.0, tick + self.interval - loop.time())):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
