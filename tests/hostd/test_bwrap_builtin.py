@@ -233,6 +233,50 @@ def test_stop_ends_every_process_inside_the_sandbox(
     wait_for(lambda: not processes_mentioning(marker), what="the agent to be gone")
 
 
+def path_without_bwrap(where: Path) -> str:
+    """A PATH holding everything on the real PATH except bwrap."""
+    where.mkdir()
+    for d in os.environ["PATH"].split(os.pathsep):
+        if os.path.isdir(d):
+            for name in os.listdir(d):
+                if name != "bwrap" and not (where / name).exists():
+                    (where / name).symlink_to(os.path.join(d, name))
+    return str(where)
+
+
+def test_without_bwrap_bubblewrap_is_unavailable_and_says_what_to_install(
+    hostd_factory: Callable[..., Hostd], project: Path, short_tmp: Path
+) -> None:
+    h = hostd_factory(env={"PATH": path_without_bwrap(short_tmp / "bin")})
+    be = {b["name"]: b for b in h.call("hello")["backends"]}["bubblewrap"]
+    assert be["available"] is False and be["launcher"] is None
+    assert "neither claude-sandbox nor bwrap" in be["detail"]
+    assert "apt install bubblewrap" in be["detail"]
+    err = h.error("sandbox.create", name="x", backend="bubblewrap", project_dir=str(project))
+    assert err.code == -32004 and "neither claude-sandbox nor bwrap" in err.message
+    assert h.call("sandbox.list") == []
+
+
+def test_a_bwrap_that_cannot_sandbox_here_is_reported_by_hello(
+    hostd_factory: Callable[..., Hostd], project: Path, short_tmp: Path
+) -> None:
+    # Stands in for a host whose kernel or AppArmor refuses user namespaces:
+    # what bwrap prints there, and its exit status.
+    bindir = short_tmp / "bin"
+    bindir.mkdir()
+    (bindir / "bwrap").write_text(
+        "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n"
+    )
+    (bindir / "bwrap").chmod(0o755)
+    h = hostd_factory(env={"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"})
+    be = {b["name"]: b for b in h.call("hello")["backends"]}["bubblewrap"]
+    assert be["available"] is False
+    assert "cannot make a sandbox here" in be["detail"]
+    assert "setting up uid map: Permission denied" in be["detail"]
+    err = h.error("sandbox.create", name="x", backend="bubblewrap", project_dir=str(project))
+    assert err.code == -32004
+
+
 def launcher(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HOME": str(home)}
     return subprocess.run([sys.executable, "-I", str(LAUNCHER), *args],
