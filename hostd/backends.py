@@ -81,7 +81,6 @@ def probe(name: str) -> Backend:
         return _builtin_bubblewrap(need, uses_xvfb, not missing)
     if path is None:
         hint = {
-            "bubblewrap": "install the Nix launcher (nix profile install .#sandbox)",
             "container": "install the Nix launcher (nix profile install .#container)",
             "vm": "install the Nix launcher (nix profile install .#vm)",
         }[name]
@@ -128,7 +127,10 @@ def launcher_argv(
 def _builtin_bubblewrap(need: str, uses_xvfb: bool, tools_ok: bool) -> Backend:
     """The built-in launcher, if ``bwrap`` is installed and can make a sandbox here."""
     bwrap = shutil.which("bwrap")
-    hint = "install bubblewrap (Debian/Ubuntu: apt install bubblewrap) or the Nix launcher"
+    hint = (
+        "install bubblewrap (Debian/Ubuntu: apt install bubblewrap) "
+        "or the Nix launcher (nix profile install .#sandbox)"
+    )
     if bwrap is None:
         return Backend(
             "bubblewrap",
@@ -144,7 +146,7 @@ def _builtin_bubblewrap(need: str, uses_xvfb: bool, tools_ok: bool) -> Backend:
             "bubblewrap",
             False,
             launcher,
-            f"{bwrap} cannot make a sandbox here: {problem}",
+            f"{bwrap} cannot make a sandbox here: {problem}" + need,
             uses_xvfb,
         )
     # -I (isolated mode): the pane's working directory is the project, and
