@@ -6,13 +6,21 @@ Launcher contract (DESIGN.md), the same for every launcher:
 
 and the VM launcher adds ``--headless --qmp SOCKET``. ``none`` runs the
 agent itself with no isolation and is labelled so wherever it is shown.
+
+``bubblewrap`` is served by the Nix launcher ``claude-sandbox`` when it is on
+PATH, and otherwise by hostd's built-in launcher (:mod:`hostd.bwrap_launcher`)
+when ``bwrap`` is, so an ordinary Linux server without Nix still isolates.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 BACKENDS = ("bubblewrap", "container", "vm", "none")
 
@@ -21,6 +29,12 @@ _LAUNCHERS = {
     "container": "claude-sandbox-container",
     "vm": "claude-sandbox-vm",
 }
+
+BUILTIN_LAUNCHER = Path(__file__).resolve().with_name("bwrap_launcher.py")
+
+# bwrap answers in a few milliseconds; a machine so loaded that it takes
+# seconds would not run a sandbox well either.
+BWRAP_CHECK_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,9 @@ class Backend:
     detail: str
     uses_xvfb: bool
     use_sudo: bool = False
+    # What the pane runs before the contract's flags, when it is more than
+    # the launcher's path (the built-in launcher is a Python file).
+    command: tuple[str, ...] = ()
 
     def to_obj(self) -> dict[str, object]:
         return {
@@ -60,9 +77,10 @@ def probe(name: str) -> Backend:
         )
     program = _LAUNCHERS[name]
     path = shutil.which(program)
+    if path is None and name == "bubblewrap":
+        return _builtin_bubblewrap(need, uses_xvfb, not missing)
     if path is None:
         hint = {
-            "bubblewrap": "install the Nix launcher (nix profile install .#sandbox)",
             "container": "install the Nix launcher (nix profile install .#container)",
             "vm": "install the Nix launcher (nix profile install .#vm)",
         }[name]
@@ -73,6 +91,8 @@ def probe(name: str) -> Backend:
             name, False, path, f"{program} needs root and sudo is not installed" + need, uses_xvfb
         )
     detail = f"{path}" + (" (run with sudo -n)" if use_sudo else "") + need
+    if name == "bubblewrap":
+        detail = f"Nix launcher {detail}"
     return Backend(name, not missing, path, detail, uses_xvfb, use_sudo)
 
 
@@ -91,7 +111,8 @@ def launcher_argv(
     if backend.name == "none":
         return list(agent_argv)
     assert backend.launcher is not None
-    argv = ["sudo", "-n", backend.launcher] if backend.use_sudo else [backend.launcher]
+    base = list(backend.command) or [backend.launcher]
+    argv = ["sudo", "-n", *base] if backend.use_sudo else base
     if backend.name == "vm":
         assert qmp_socket is not None
         argv += ["--headless", "--qmp", qmp_socket]
@@ -101,3 +122,59 @@ def launcher_argv(
     if len(agent_argv) > 1:
         argv += ["--", *agent_argv[1:]]
     return argv
+
+
+def _builtin_bubblewrap(need: str, uses_xvfb: bool, tools_ok: bool) -> Backend:
+    """The built-in launcher, if ``bwrap`` is installed and can make a sandbox here."""
+    bwrap = shutil.which("bwrap")
+    hint = (
+        "install bubblewrap (Debian/Ubuntu: apt install bubblewrap) "
+        "or the Nix launcher (nix profile install .#sandbox)"
+    )
+    if bwrap is None:
+        return Backend(
+            "bubblewrap",
+            False,
+            None,
+            f"neither claude-sandbox nor bwrap is on PATH; {hint}" + need,
+            uses_xvfb,
+        )
+    problem = _bwrap_problem(bwrap, os.stat(bwrap).st_mtime_ns)
+    launcher = str(BUILTIN_LAUNCHER)
+    if problem:
+        return Backend(
+            "bubblewrap",
+            False,
+            launcher,
+            f"{bwrap} cannot make a sandbox here: {problem}" + need,
+            uses_xvfb,
+        )
+    # -I (isolated mode): the pane's working directory is the project, and
+    # neither it nor PYTHONPATH may put a module in front of the launcher.
+    command = (sys.executable, "-I", launcher)
+    detail = (
+        f"built-in launcher (hostd, with {bwrap}); the Nix launcher claude-sandbox "
+        "is used instead when it is on PATH" + need
+    )
+    return Backend("bubblewrap", tools_ok, launcher, detail, uses_xvfb, command=command)
+
+
+@functools.lru_cache(maxsize=4)
+def _bwrap_problem(bwrap: str, mtime_ns: int) -> str:
+    """Why ``bwrap`` cannot make a sandbox here ('' if it can); asked once per binary.
+
+    Installed is not enough: user namespaces may be turned off, or refused
+    by an AppArmor policy (Ubuntu 24.04). A failing launcher would make every
+    sandbox exit at once, so ``hello`` says so up front instead.
+    """
+    del mtime_ns  # part of the cache key: a replaced binary is asked again
+    argv = [bwrap, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--", "/bin/true"]
+    try:
+        res = subprocess.run(
+            argv, capture_output=True, text=True, timeout=BWRAP_CHECK_TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    if res.returncode != 0:
+        return res.stderr.strip()[-500:] or f"exit status {res.returncode}"
+    return ""

@@ -1,0 +1,267 @@
+"""CI checks of the Nix side, on a machine without a working Nix.
+
+Nix cannot build here, so what can be checked without it is checked:
+
+* every .nix file parses (``nix-instantiate --parse``, Debian's nix-bin);
+* each Nix launcher script, assembled the way its .nix file assembles it
+  (settings, nix/backends/common.sh, the launcher's own .sh) with stand-in
+  settings, passes shellcheck (which writeShellApplication runs at build
+  time, so a warning here is a failed Nix build there) and answers
+  ``--help`` and bad input as the contract says;
+* the flags hostd passes to each launcher (``backends.launcher_argv``)
+  appear in that launcher's usage text;
+* the bubblewrap launcher builds the bwrap command the contract needs: a
+  ``bwrap`` stand-in first on PATH writes out the argv it got instead of
+  sandboxing (a fake at a byte stream: the argv is the whole interface);
+* the script the NixOS VM test runs (nix/tests/drive_hostd.py) passes
+  against this checkout's hostd.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hostd import display
+from hostd.backends import BUILTIN_LAUNCHER, Backend, launcher_argv
+from tests.helpers import REPO, STUBS
+
+NIX = REPO / "nix"
+BACKENDS = NIX / "backends"
+# launcher name -> (its .sh, the .nix file holding its settings block, backend)
+LAUNCHERS = {
+    "claude-sandbox": ("bubblewrap.sh", "launcher-lib.nix", "bubblewrap"),
+    "claude-sandbox-container": ("container.sh", "launcher-lib.nix", "container"),
+    "claude-sandbox-vm": ("vm.sh", "vm.nix", "vm"),
+}
+# What writeShellApplication puts before the text.
+HEADER = "#!/usr/bin/env bash\nset -o errexit\nset -o nounset\nset -o pipefail\n\n"
+
+needs_nix = pytest.mark.skipif(
+    shutil.which("nix-instantiate") is None, reason="needs nix-instantiate (Debian: nix-bin)"
+)
+needs_shellcheck = pytest.mark.skipif(
+    shutil.which("shellcheck") is None, reason="needs shellcheck (Debian: shellcheck)"
+)
+
+
+def nix_files() -> list[Path]:
+    return sorted(p for p in REPO.rglob("*.nix") if ".venv" not in p.parts)
+
+
+def settings_names(nix_file: Path) -> list[str]:
+    """The shell variables a launcher's settings block assigns, read from the .nix."""
+    text = nix_file.read_text()
+    block = text[text.index("# Settings from nix/backends/") :]
+    block = block[: block.index("'';")]
+    return re.findall(r"^\s*([a-z_][a-z0-9_]*)=", block, re.MULTILINE)
+
+
+def stand_in(name: str) -> str:
+    if name.startswith("with_"):
+        return "1"
+    return {"default_agent": "claude", "posix_sh": "/bin/sh"}.get(name, f"/nonexistent/{name}")
+
+
+def assemble(launcher: str, where: Path) -> Path:
+    """The launcher script as its .nix builds it, with stand-in settings."""
+    sh, settings_file, _ = LAUNCHERS[launcher]
+    settings = "".join(f"{n}={stand_in(n)}\n" for n in settings_names(BACKENDS / settings_file))
+    text = HEADER + settings + (BACKENDS / "common.sh").read_text() + (BACKENDS / sh).read_text()
+    path = where / launcher
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def run(argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, **kw)  # type: ignore[call-overload,no-any-return]
+
+
+@needs_nix
+@pytest.mark.parametrize("path", nix_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_nix_file_parses(path: Path) -> None:
+    res = run(["nix-instantiate", "--parse", str(path)])
+    assert res.returncode == 0, res.stderr
+
+
+def test_every_backend_file_is_checked() -> None:
+    files = {p.name for p in BACKENDS.iterdir()}
+    assert {sh for sh, _, _ in LAUNCHERS.values()} | {"common.sh"} == {
+        f for f in files if f.endswith(".sh")
+    }
+    assert len(nix_files()) >= 10
+
+
+@needs_shellcheck
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_launcher_script_passes_shellcheck(launcher: str, tmp_path: Path) -> None:
+    res = run(["shellcheck", str(assemble(launcher, tmp_path))])
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def contract_flags(backend: str) -> set[str]:
+    """The flags hostd passes to the launcher of ``backend``, from hostd itself."""
+    be = Backend(backend, True, "/launcher", "", backend != "vm")
+    argv = launcher_argv(be, "/project", ["agent", "--agent-arg"], False, "/run/qmp.sock")
+    flags = {a for a in argv[1 : argv.index("/project")] if a.startswith("--")}
+    assert "--agent" in flags and "--no-network" in flags
+    return flags
+
+
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_usage_names_every_flag_hostd_passes(launcher: str, tmp_path: Path) -> None:
+    res = run([str(assemble(launcher, tmp_path)), "--help"])
+    assert res.returncode == 0, res.stderr
+    usage = res.stdout
+    assert usage.startswith(f"usage: {launcher} ")
+    backend = LAUNCHERS[launcher][2]
+    expected = contract_flags(backend) | {"--shell", "--help", "PROJECT_DIR", "AGENT_ARGS"}
+    if backend == "vm":
+        assert {"--headless", "--qmp"} <= expected
+    for flag in expected:
+        assert re.search(rf"(^|[\s\[]){re.escape(flag)}\b", usage), f"{flag} not in usage"
+
+
+def test_builtin_launcher_usage_names_every_flag_hostd_passes() -> None:
+    res = run([sys.executable, "-I", str(BUILTIN_LAUNCHER), "--help"])
+    assert res.returncode == 0
+    for flag in contract_flags("bubblewrap") | {"--shell", "--help"}:
+        assert flag in res.stdout
+
+
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus", "/tmp"], "unknown option '--bogus'"),
+        (["--agent"], "--agent needs a command"),
+        ([], "PROJECT_DIR is missing"),
+        (["/tmp", "extra"], "agent arguments go after --"),
+    ],
+)
+def test_launcher_refuses_bad_input_with_usage(
+    launcher: str, args: list[str], message: str, tmp_path: Path
+) -> None:
+    res = run([str(assemble(launcher, tmp_path)), *args])
+    assert res.returncode == 2, res.stderr
+    assert message in res.stderr and "usage:" in res.stderr
+
+
+@pytest.mark.parametrize("launcher", ["claude-sandbox", "claude-sandbox-container"])
+def test_vm_flags_only_for_the_vm_launcher(launcher: str, tmp_path: Path) -> None:
+    res = run([str(assemble(launcher, tmp_path)), "--headless", "/tmp"])
+    assert res.returncode == 2 and "unknown option '--headless'" in res.stderr
+
+
+# -- the bubblewrap launcher's command, through a bwrap stand-in ---------------------
+
+BWRAP_STAND_IN = """#!/bin/sh
+# Writes the argv it got, NUL-separated, where the test reads it.
+for a in "$@"; do printf '%s\\0' "$a"; done > "$ARGV_OUT"
+"""
+
+
+def bwrap_argv(tmp_path: Path, home: Path, *args: str, **env: str) -> list[str]:
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    (bindir / "bwrap").write_text(BWRAP_STAND_IN)
+    (bindir / "bwrap").chmod(0o755)
+    out = tmp_path / "argv"
+    full_env = {
+        "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(home),
+        "ARGV_OUT": str(out),
+        "TERM": "xterm",
+        "SECRET_TOKEN": "do-not-pass",
+        **env,
+    }
+    res = run([str(assemble("claude-sandbox", tmp_path)), *args], env=full_env)
+    assert res.returncode == 0, res.stderr
+    return out.read_text().split("\0")[:-1]
+
+
+def pairs(argv: list[str], flag: str) -> list[tuple[str, str]]:
+    return [(argv[i + 1], argv[i + 2]) for i, a in enumerate(argv) if a == flag]
+
+
+def test_bubblewrap_launcher_builds_the_contract_command(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude.json").write_text("{}")
+    (home / ".ssh").mkdir()
+    project = tmp_path / 'a "quoted" project'
+    project.mkdir()
+    odd = ["arg with space", "it's", "$(no)"]
+
+    argv = bwrap_argv(tmp_path, home, "--no-network", "--agent", "my-agent", str(project),
+                      "--", *odd)  # fmt: skip
+    assert "--unshare-net" in argv
+    assert (str(project), str(project)) in pairs(argv, "--bind")
+    assert argv[argv.index("--chdir") + 1] == str(project)
+    assert (str(home / ".claude"), str(home / ".claude")) in pairs(argv, "--bind")
+    assert (str(home / ".ssh"), str(home / ".ssh")) in pairs(argv, "--ro-bind")
+    assert any(a == "--file" for a in argv) and str(home / ".claude.json") in argv
+    assert argv[argv.index("--tmpfs", argv.index("--perms")) + 1] == str(home)
+    # The agent and its arguments arrive intact after the constant checker script.
+    tail = argv[argv.index("--") + 1 :]
+    assert (
+        tail[0] == "/bin/sh"
+        and tail[1] == "-c"
+        and tail[3:] == ["claude-sandbox", "my-agent", *odd]
+    )
+    env = dict(pairs(argv, "--setenv"))
+    assert env["HOME"] == str(home) and env["PATH"] == "/nonexistent/sandbox_env/bin"
+    assert "SECRET_TOKEN" not in env and env["TERM"] == "xterm"
+
+    with_net = bwrap_argv(tmp_path, home, str(project))
+    assert "--unshare-net" not in with_net
+    assert with_net[with_net.index("--") + 4 :] == ["claude-sandbox", "claude"]
+
+
+def test_bubblewrap_launcher_forwards_only_the_sandbox_display(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "p"
+    project.mkdir()
+    disp = display.start(tmp_path, (320, 240))
+    try:
+        xauth = disp.xauthority
+        number = disp.name.lstrip(":")
+        argv = bwrap_argv(tmp_path, home, str(project), DISPLAY=disp.name, XAUTHORITY=str(xauth))
+    finally:
+        display.stop(disp.process)
+    x_binds = [src for src, _ in pairs(argv, "--ro-bind") if src.startswith("/tmp/.X11-unix")]
+    assert x_binds == [f"/tmp/.X11-unix/X{number}"]
+    assert (str(xauth), f"/run/user/{os.getuid()}/xauthority") in pairs(argv, "--ro-bind")
+    env = dict(pairs(argv, "--setenv"))
+    assert env["DISPLAY"] == f":{number}"
+    assert env["XAUTHORITY"] == f"/run/user/{os.getuid()}/xauthority"
+
+
+def test_launchers_refuse_the_home_as_project(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(home)}
+    for launcher in ("claude-sandbox", "claude-sandbox-vm"):
+        res = run([str(assemble(launcher, tmp_path)), str(home)], env=env)
+        assert res.returncode == 2 and "is your home or holds it" in res.stderr
+
+
+# -- the NixOS VM test's driver, against this checkout ---------------------------------
+
+
+def test_vm_test_driver_passes_against_this_hostd() -> None:
+    env = {**os.environ, "PATH": f"{STUBS}{os.pathsep}{os.environ['PATH']}"}
+    res = subprocess.run(
+        [sys.executable, str(NIX / "tests" / "drive_hostd.py"), sys.executable, "-m", "hostd"],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "lifecycle ok" in res.stdout
