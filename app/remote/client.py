@@ -279,7 +279,12 @@ class Client:
     def _startup_error(self, stream: HostdStream) -> RemoteError:
         command = getattr(self.host, "hostd_command", "hostd")
         return startup_error(
-            self.host.describe(), command, stream.exit_status, stream.stderr.text(), self._noise
+            self.host.describe(),
+            command,
+            stream.exit_status,
+            stream.stderr.text(),
+            self._noise,
+            stream.end_reason,
         )
 
     @staticmethod
@@ -381,7 +386,7 @@ class Client:
         if stream is not self._stream:
             return
         self._stream = None
-        why = describe_exit(stream.exit_status)
+        why = stream.end_reason or describe_exit(stream.exit_status)
         tail = stream.stderr.last_lines(3)
         detail = f"{why}" + (
             f"; its last words:\n  {tail.replace(chr(10), chr(10) + '  ')}" if tail else ""

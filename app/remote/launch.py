@@ -36,12 +36,14 @@ def login_shell_command(command: str) -> str:
     """The exec-channel command line that runs ``command`` in the login shell.
 
     sshd already runs what we send through the user's shell with ``-c``; the
-    outer ``exec "$SHELL" -lc`` makes that shell a login shell so the profile
-    is read, and the inner ``exec`` leaves no shell process in between.
+    ``exec "$SHELL" -lc`` makes that a login shell so the profile is read.
+    ``command`` is quoted once, so it reaches the login shell exactly as the
+    person wrote it (it may be ``cd x && hostd``); bash and zsh exec its last
+    simple command themselves, leaving no shell process in between.
     """
     if not command.strip():
         raise ConfigError("the hostd command is empty")
-    return 'exec "$SHELL" -lc ' + shlex.quote("exec " + command)
+    return 'exec "$SHELL" -lc ' + shlex.quote(command)
 
 
 def login_shell_script(script: str) -> str:
@@ -64,7 +66,12 @@ def describe_exit(status: int | None) -> str:
 
 
 def startup_error(
-    where: str, command: str, status: int | None, stderr: str, stdout_noise: list[str]
+    where: str,
+    command: str,
+    status: int | None,
+    stderr: str,
+    stdout_noise: list[str],
+    end_reason: str | None = None,
 ) -> RemoteError:
     """Why hostd on ``where`` ended before it answered ``hello``."""
     tail = "\n".join(line for line in stderr.splitlines() if line.strip())
@@ -91,7 +98,9 @@ def startup_error(
             "prints to stdout?):\n  " + "\n  ".join(stdout_noise[-3:])
         )
     if status is None or status == -1:
-        return ConnectionLost(f"the connection to {where} closed before hostd answered.{said}")
+        return ConnectionLost(
+            f"hostd on {where} ended before it answered ({end_reason or 'no exit status'}).{said}"
+        )
     return HostdUnavailable(
         f"hostd on {where} ended before it answered: {describe_exit(status)}.{said}{noise}"
     )

@@ -43,6 +43,7 @@ class ChannelIO:
         self.name = name
         self.stderr = StderrTail()
         self.exit_status: int | None = None
+        self.end_reason: str | None = None
         self.ended = False
         self._queue: queue.Queue[object] = queue.Queue()
         self._stderr_done = threading.Event()
@@ -70,8 +71,15 @@ class ChannelIO:
             except (OSError, EOFError, paramiko.SSHException) as exc:
                 log.info("%s: reading stopped: %s", self.name, exc)
             self._stderr_done.wait(STDERR_GRACE_S)
-            if self.chan.status_event.wait(EXIT_STATUS_WAIT_S):
+            # paramiko keeps -1 when no exit-status came: the channel closed
+            # under it, or the program died of a signal (paramiko drops the
+            # exit-signal message).
+            if self.chan.status_event.wait(EXIT_STATUS_WAIT_S) and self.chan.exit_status != -1:
                 self.exit_status = self.chan.exit_status
+            elif not self.chan.get_transport().is_active():
+                self.end_reason = "the SSH connection dropped"
+            else:
+                self.end_reason = f"{self.name} ended without an exit status (killed by a signal?)"
             self._queue.put(_EOF)  # the writer has nothing more to do
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(finish)
@@ -140,6 +148,7 @@ class ChannelStream(HostdStream):
     def start(self, on_data: DataCallback, on_end: EndCallback) -> None:
         def ended() -> None:
             self.exit_status = self.io.exit_status
+            self.end_reason = self.io.end_reason
             self.ended = True
             on_end()
 

@@ -61,6 +61,9 @@ class HostdStream(ABC):
         self.label = label  # "hostd on lab", for messages
         self.stderr = StderrTail()
         self.exit_status: int | None = None
+        # Why it ended, when the exit status alone does not say (a transport
+        # that knows the link dropped says so here).
+        self.end_reason: str | None = None
         self.ended = False
 
     @abstractmethod
