@@ -57,26 +57,53 @@ async def _ask_host_key(question: HostKeyQuestion) -> Decision:
 
 def _host_key_dialogue(question: HostKeyQuestion) -> Decision:
     where = f" to {question.save_to}" if question.save_to else ""
-    with open(TTY, "r+", encoding="utf-8", errors="replace") as tty_file:
-        tty_file.write(
+    fd = os.open(TTY, os.O_RDWR | os.O_NOCTTY)
+    try:
+        _say(
+            fd,
             f"{question.text()}\n"
-            f"Are you sure you want to continue connecting?\n"
+            "Are you sure you want to continue connecting?\n"
             f"  yes   accept and remember it (added{where})\n"
-            f"  once  accept for this connection only\n"
-            f"  no    refuse\n"
+            "  once  accept for this connection only\n"
+            "  no    refuse\n",
         )
         for _ in range(3):
-            tty_file.write("(yes/once/no/[fingerprint])? ")
-            tty_file.flush()
-            answer = tty_file.readline().strip()
+            _say(fd, "(yes/once/no/[fingerprint])? ")
+            answer = _read_line(fd).strip()
             if answer in ("yes", "y") or answer == question.fingerprint:
                 return Decision.ACCEPT_AND_SAVE
             if answer in ("once", "o"):
                 return Decision.ACCEPT_ONCE
             if answer in ("no", "n", ""):
                 return Decision.REFUSE
-            tty_file.write("Please type 'yes', 'once', 'no' or the fingerprint.\n")
-    return Decision.REFUSE
+            _say(fd, "Please type 'yes', 'once', 'no' or the fingerprint.\n")
+        return Decision.REFUSE
+    finally:
+        os.close(fd)
+
+
+def _say(fd: int, text: str) -> None:
+    data = text.replace("\n", "\r\n" if not _cooked(fd) else "\n").encode()
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _cooked(fd: int) -> bool:
+    try:
+        return bool(termios.tcgetattr(fd)[1] & termios.OPOST)
+    except termios.error:
+        return True
+
+
+def _read_line(fd: int) -> str:
+    """One line from the terminal (in its normal, line-edited mode)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 1024)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("utf-8", "replace")
 
 
 async def _ask_secret(prompt: str) -> str | None:

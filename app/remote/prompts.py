@@ -13,11 +13,14 @@ coroutine on the loop (it may await a dialog) and never runs on the worker.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from .knownhosts import Decision, HostKeyQuestion
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -52,9 +55,17 @@ class Asker:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
 
-    def ask(self, callback: Callable[[A], Awaitable[T]], arg: A) -> T:
+    def ask(self, callback: Callable[[A], Awaitable[T]], arg: A, on_error: T) -> T:
+        """The callback's answer; ``on_error`` (a refusal) when asking failed,
+        so a broken front end can never mean yes."""
+
         async def run() -> T:
             return await callback(arg)
 
         future = asyncio.run_coroutine_threadsafe(run(), self.loop)
-        return future.result(ANSWER_TIMEOUT_S)
+        try:
+            return future.result(ANSWER_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("could not ask the person: %s: %s", type(exc).__name__, exc)
+            future.cancel()
+            return on_error

@@ -144,7 +144,8 @@ class Authenticator:
             )
             return None
         for _ in range(MAX_PROMPTS):
-            secret = self.asker.ask(self.prompts.passphrase, f"Enter passphrase for key '{path}': ")
+            prompt = f"Enter passphrase for key '{path}': "
+            secret = self.asker.ask(self.prompts.passphrase, prompt, None)
             if secret is None:
                 self.tried.append(f"key {path} (encrypted; no passphrase given)")
                 return None
@@ -173,7 +174,7 @@ class Authenticator:
             answers = []
             for prompt, _echo in fields:
                 answer = self.asker.ask(
-                    ask, prompt or f"{self.target.user}@{self.target.hostname}'s password: "
+                    ask, prompt or f"{self.target.user}@{self.target.hostname}'s password: ", None
                 )
                 if answer is None:
                     raise AuthenticationException("declined")
@@ -200,7 +201,9 @@ class Authenticator:
             self.tried.append("password (not asked: nobody to answer)")
             return False
         for _ in range(MAX_PROMPTS):
-            secret = self.asker.ask(ask, f"{self.target.user}@{self.target.hostname}'s password: ")
+            secret = self.asker.ask(
+                ask, f"{self.target.user}@{self.target.hostname}'s password: ", None
+            )
             if secret is None:
                 self.tried.append("password (none given)")
                 return False

@@ -256,7 +256,7 @@ def _check_host_key(
             f"(not an interactive terminal).\n{hint}"
         )
     else:
-        decision = asker.ask(prompts.host_key, question)
+        decision = asker.ask(prompts.host_key, question, Decision.REFUSE)
     if decision is Decision.REFUSE:
         raise HostKeyRejected(
             f"Host key verification failed: the {question.key_type} key of {name} was refused."

@@ -146,3 +146,20 @@ def test_attach_in_local_mode_runs_tmux_directly(remote: Remote) -> None:
 def test_attach_without_a_terminal_is_a_usage_error(remote: Remote) -> None:
     res = remote.cli("--host", "testhost", "attach", "whatever")
     assert res.returncode == 2 and "attach needs a terminal" in res.stderr
+
+
+def test_cli_asks_about_an_unknown_host_key_on_the_terminal(remote: Remote) -> None:
+    remote.known_hosts.write_text("")
+    term = Terminal(["--host", "testhost", "list"], {**remote.env, "TERM": "xterm"})
+    try:
+        screen = term.shows("(yes/once/no/[fingerprint])?")
+        assert "can't be established" in screen and "ED25519 key fingerprint is SHA256:" in screen
+        term.type(b"yes\r")
+        assert term.wait() == 0
+        assert term.shows("no sandboxes on testhost")
+    finally:
+        term.close()
+    saved = remote.known_hosts.read_text()
+    assert remote.sshd.host_pub.split()[1] in saved
+    # Known now: the next run asks nothing, even without a terminal.
+    assert remote.cli("--host", "testhost", "list").returncode == 0

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from app.remote.streams import DataCallback, EndCallback, HostdStream
 from hostd.protocol import Notification
 from tests.helpers import DEADLINE_S, processes_mentioning, wait_for
 from tests.remote.conftest import Remote
-from tests.remote.sshd import free_port, keygen
+from tests.remote.sshd import free_port, keygen, start_sshd
 
 
 def add_alias(remote: Remote, alias: str, body: str) -> None:
@@ -272,3 +273,73 @@ def test_create_whose_reply_was_lost_is_not_done_twice(remote: Remote) -> None:
     assert creates[0]["params"]["client_token"] == creates[1]["params"]["client_token"]
     wait_for(lambda: len(server_hostd(remote)) == 0, what="hostd processes to end")
     assert os.path.exists(remote.state_dir / "state.json")
+
+
+def test_agent_keys_are_used_and_named(remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
+    sock = remote.root / "agent.sock"
+    agent = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(sock.exists, what="ssh-agent's socket")
+        env = {**os.environ, "SSH_AUTH_SOCK": str(sock)}
+        subprocess.run(["ssh-add", "-q", str(remote.user_key)], env=env, check=True)
+        # No IdentityFile: only the agent holds the key.
+        add_alias(
+            remote,
+            "viaagent",
+            f"    HostName 127.0.0.1\n    Port {remote.sshd.port}\n    User root",
+        )
+        remote.add_profile("viaagent", "viaagent")
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+
+        async def main() -> None:
+            host = remote.host("viaagent")
+            client = Client(host)
+            try:
+                await client.connect()
+            finally:
+                await client.close()
+                await host.close()
+
+        asyncio.run(main())
+        res = remote.cli("--host", "viaagent", "list", env={"SSH_AUTH_SOCK": str(sock)})
+        assert res.returncode == 0, res.stderr
+        subprocess.run(["ssh-add", "-q", "-D"], env=env, check=True, capture_output=True)
+        res = remote.cli("--host", "viaagent", "list", env={"SSH_AUTH_SOCK": str(sock)})
+        assert res.returncode == 255 and "agent (it holds no keys)" in res.stderr
+    finally:
+        agent.terminate()
+        agent.wait()
+
+
+def test_password_callback_is_asked_and_its_refusal_reported(remote: Remote) -> None:
+    # sshd offers passwords here but refuses them for root (prohibit-password):
+    # the callback is asked, as many times as OpenSSH would ask.
+    other = start_sshd(remote.root / "pw", [remote.user_key], extra="PasswordAuthentication yes")
+    try:
+        with remote.known_hosts.open("a") as f:
+            f.write(other.known_hosts_line())
+        remote.add_profile("pw", f"root@127.0.0.1:{other.port}")
+        asked: list[str] = []
+
+        async def password(prompt: str) -> str | None:
+            asked.append(prompt)
+            return "not-the-password"
+
+        async def main() -> None:
+            host = remote.host("pw", Prompts(password=password))
+            client = Client(host)
+            try:
+                await client.connect()
+            finally:
+                await client.close()
+                await host.close()
+
+        with pytest.raises(AuthFailed) as err:
+            asyncio.run(main())
+        assert asked == ["root@127.0.0.1's password: "] * 3
+        assert "Permission denied (publickey,password)" in str(err.value)
+        assert "password (refused 3 times)" in str(err.value)
+    finally:
+        other.stop()
