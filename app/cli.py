@@ -105,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(stream=sys.stderr, level=level, format="claude-remote: %(message)s")
-    if args.verbose < 2:
-        logging.getLogger("paramiko").setLevel(logging.WARNING)
+    # paramiko logs a dropped link as an ERROR with a traceback-ish line; the
+    # person gets our own message about it instead, unless they asked for more.
+    paramiko_level = [logging.CRITICAL, logging.WARNING, logging.DEBUG][min(args.verbose, 2)]
+    logging.getLogger("paramiko").setLevel(paramiko_level)
     try:
         return asyncio.run(run(args))
     except KeyboardInterrupt:

@@ -64,7 +64,12 @@ class ConnectionState:
     def __str__(self) -> str:
         if self.phase == "reconnecting":
             why = f" ({self.reason})" if self.reason else ""
-            return f"reconnecting in {self.retry_in:.0f} s{why}"
+            wait = self.retry_in or 0.0
+            return (
+                f"reconnecting in {wait:.1f} s{why}"
+                if wait < 1
+                else (f"reconnecting in {wait:.0f} s{why}")
+            )
         if self.phase == "failed":
             return f"failed: {self.reason}"
         return self.phase
