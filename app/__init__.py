@@ -1,5 +1,6 @@
 """claude-sandbox's client side: the desktop app and claude-remote.
 
-``app/remote`` (the asyncio client library, no Qt) and ``app/ui`` (the Qt
-widgets) arrive with their issues; hostd never imports anything from here.
+``app/remote`` is the asyncio client library (no Qt); ``app/cli.py`` is
+claude-remote on top of it; ``app/ui`` (the Qt widgets) arrives with its
+issue. hostd never imports anything from here.
 """

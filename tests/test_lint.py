@@ -1,4 +1,4 @@
-"""The project's own checks: ruff (lint and format) and mypy --strict on hostd."""
+"""The project's own checks: ruff (lint and format) and mypy --strict on hostd and app."""
 
 from __future__ import annotations
 
@@ -22,6 +22,6 @@ def test_code_is_formatted() -> None:
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def test_mypy_strict_passes_on_hostd() -> None:
+def test_mypy_strict_passes_on_hostd_and_the_client() -> None:
     res = run("mypy")
     assert res.returncode == 0, res.stdout + res.stderr

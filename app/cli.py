@@ -1,0 +1,336 @@
+"""claude-remote: sandboxes on a host, from the shell.
+
+    claude-remote [--host NAME | --local] COMMAND [ARGS] [--json]
+
+One persistent connection per run (SSH, or a local hostd child process);
+every command is one or two calls on it. Exit status: 0 done, 1 the host said
+no (the reason on stderr), 2 usage, 255 the host could not be reached (like
+ssh), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+from typing import Any
+
+from hostd import __version__
+from hostd.protocol import RpcError
+from hostd.protocol import methods as m
+
+from . import cli_output as out
+from .cli_terminal import attach_over_ssh, have_tty, terminal_prompts
+from .remote.client import LIFECYCLE_TIMEOUT_S, Client
+from .remote.errors import ConfigError, RemoteError
+from .remote.local import LocalHost
+from .remote.probes import probe_tools
+from .remote.profiles import LOCAL, Profile, Profiles, check_name, default_host, open_host
+from .remote.sshconfig import SshConfig
+from .remote.sshhost import SshHost
+
+log = logging.getLogger(__name__)
+
+OK, REFUSED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 255, 130
+
+
+class UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claude-remote",
+        description="Create, watch and steer sandboxes on a host running claude-sandbox-hostd.",
+        epilog="Host: --host, else $CLAUDE_REMOTE_HOST, else `host = NAME` in "
+        "~/.config/claude-remote/config, else this machine. NAME is a host profile "
+        "(claude-remote hosts), an ~/.ssh/config alias, or [user@]host[:port]. "
+        "Exit status: 0 ok, 1 the host said no, 2 usage, 255 connection failed.",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--host", metavar="NAME", help="the host to use")
+    where.add_argument("--local", action="store_true", help="this machine (a local hostd)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def cmd(name: str, help_: str, aliases: list[str] | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_, aliases=aliases or [], parents=[common])
+
+    p = cmd("create", "create a sandbox and start its agent")
+    p.add_argument("name", help="1-64 letters, digits, '.', '_', '-'; unique on the host")
+    p.add_argument("backend", help="bubblewrap, container, vm or none (see doctor)")
+    p.add_argument("dir", help="the project directory on the host")
+    p.add_argument("--no-network", action="store_true", help="no network inside the sandbox")
+    p.add_argument("--agent", metavar="CMD", help="the agent's command line (default: claude)")
+    p.add_argument("--geometry", metavar="WxH", help="display size (default 1920x1080)")
+    cmd("list", "list sandboxes, newest first", ["ls"])
+    for name, help_, aliases in (
+        ("attach", "attach this terminal to a sandbox's tmux (detach: C-b d)", []),
+        ("stop", "stop a sandbox (its record stays)", []),
+        ("start", "start a stopped, dead or exited sandbox again", []),
+        ("delete", "stop a sandbox and remove it with its log", ["rm"]),
+    ):
+        cmd(name, help_, aliases).add_argument("id", help="a unique id prefix or the name")
+    p = cmd("logs", "print a sandbox's terminal output")
+    p.add_argument("id", help="a unique id prefix or the name")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
+    p.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
+    p = cmd("metrics", "the host's load (or a sandbox's, where hostd offers it)")
+    p.add_argument("id", nargs="?", help="a sandbox (id prefix or name)")
+    cmd("doctor", "what the host has: hostd, tools, backends and why not")
+    p = cmd("hosts", "host profiles and ~/.ssh/config aliases")
+    hosts = p.add_subparsers(dest="hosts_command", metavar="ACTION")
+    hosts.add_parser("list", help="list profiles and aliases (the default)", parents=[common])
+    h = hosts.add_parser("add", help="add or replace a profile", parents=[common])
+    h.add_argument("name")
+    h.add_argument("destination", help="an ~/.ssh/config alias or [user@]host[:port]")
+    h.add_argument(
+        "--command", dest="hostd_command", metavar="CMD", help="how to start hostd there"
+    )
+    h = hosts.add_parser("import", help="a profile for each ~/.ssh/config alias", parents=[common])
+    h.add_argument("aliases", nargs="*", help="only these (default: all)")
+    h = hosts.add_parser("rm", help="remove a profile", parents=[common])
+    h.add_argument("name")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(stream=sys.stderr, level=level, format="claude-remote: %(message)s")
+    # paramiko logs a dropped link as an ERROR with a traceback-ish line; the
+    # person gets our own message about it instead, unless they asked for more.
+    paramiko_level = [logging.CRITICAL, logging.WARNING, logging.DEBUG][min(args.verbose, 2)]
+    logging.getLogger("paramiko").setLevel(paramiko_level)
+    try:
+        return asyncio.run(run(args))
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except UsageError as exc:
+        return fail(str(exc), USAGE)
+    except ConfigError as exc:
+        return fail(str(exc), USAGE)
+
+
+def fail(message: str, code: int) -> int:
+    print(f"claude-remote: {message}", file=sys.stderr)
+    return code
+
+
+async def run(args: argparse.Namespace) -> int:
+    if args.command == "hosts":
+        return hosts_command(args)
+    name = LOCAL if args.local else (args.host or default_host())
+    shown = "" if name in (None, LOCAL) else f"--host {name} "
+    hint = (
+        f"To accept it, check the fingerprint with the host's administrator, then run "
+        f"`claude-remote {shown}doctor` in a terminal and answer yes."
+    )
+    resolved = open_host(name, prompts=terminal_prompts(hint))
+    host = resolved.host
+    follow = args.command == "logs" and args.follow
+    client = Client(host, client_name=f"claude-remote {__version__}", reconnect=follow)
+    try:
+        try:
+            await client.connect()
+        except RemoteError as exc:
+            note = ""
+            if resolved.origin == "address" and "resolve" in str(exc):
+                note = f"\n({name!r} is not a host profile or an ~/.ssh/config alias either.)"
+            return fail(f"{exc}{note}", UNREACHABLE)
+        try:
+            return await COMMANDS[args.command](client, args)
+        except RpcError as exc:
+            return fail(exc.message, REFUSED)
+        except RemoteError as exc:
+            return fail(str(exc), UNREACHABLE)
+    finally:
+        await client.close()
+        await host.close()
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+async def cmd_create(client: Client, args: argparse.Namespace) -> int:
+    project = args.dir
+    if isinstance(client.host, LocalHost):
+        project = os.path.abspath(project)
+    elif not project.startswith("/"):
+        raise UsageError(
+            f"DIR must be an absolute path on {client.host.describe()}, not {project!r}"
+        )
+    sandbox = await client.create_sandbox(
+        args.name,
+        args.backend,
+        project,
+        network=not args.no_network,
+        agent=args.agent,
+        geometry=args.geometry,
+    )
+    if args.json:
+        out.print_json(sandbox)
+    else:
+        print(f"created {out.describe(sandbox)} on {client.host.describe()}")
+        print(f"attach: claude-remote {host_flag(client)}attach {sandbox['name']}")
+    return OK
+
+
+async def cmd_list(client: Client, args: argparse.Namespace) -> int:
+    sandboxes = await client.call(m.SANDBOX_LIST)
+    if args.json:
+        out.print_json(sandboxes)
+    elif not sandboxes:
+        print(f"no sandboxes on {client.host.describe()}")
+    else:
+        out.print_table(sandboxes)
+    return OK
+
+
+async def cmd_lifecycle(client: Client, args: argparse.Namespace) -> int:
+    method = {"stop": m.SANDBOX_STOP, "start": m.SANDBOX_START}.get(args.command, m.SANDBOX_DELETE)
+    result = await client.call(method, {"id": args.id}, LIFECYCLE_TIMEOUT_S)
+    if args.json:
+        out.print_json(result)
+    elif method == m.SANDBOX_DELETE:
+        print(f"deleted {args.id} ({result['id']})")
+    else:
+        print(f"{'stopped' if method == m.SANDBOX_STOP else 'started'} {out.describe(result)}")
+    return OK
+
+
+async def cmd_attach(client: Client, args: argparse.Namespace) -> int:
+    if not (os.isatty(0) and os.isatty(1)):
+        raise UsageError("attach needs a terminal (stdin and stdout)")
+    argv = (await client.call(m.SANDBOX_ATTACH_COMMAND, {"id": args.id}))["argv"]
+    host = client.host
+    if isinstance(host, SshHost):
+        status = await attach_over_ssh(host, argv)
+        if status is None:
+            return fail(f"the connection to {host.describe()} was lost", UNREACHABLE)
+        return status
+    await client.close()  # nothing more to ask hostd; tmux talks to its own socket
+    return await asyncio.get_running_loop().run_in_executor(None, lambda: subprocess.call(argv))
+
+
+async def cmd_logs(client: Client, args: argparse.Namespace) -> int:
+    params: dict[str, Any] = {"id": args.id}
+    if args.tail is not None:
+        params["tail"] = args.tail
+    if not args.follow:
+        result = await client.call(m.SANDBOX_LOGS, params)
+        if args.json:
+            out.print_json(result)
+        else:
+            out.write_text(result["text"])
+        return OK
+    sandbox = await client.call(m.SANDBOX_GET, {"id": args.id})
+    return await out.follow_logs(client, sandbox, params, args.json)
+
+
+async def cmd_metrics(client: Client, args: argparse.Namespace) -> int:
+    if args.id is not None:
+        if not client.has_capability(m.SANDBOX_METRICS):
+            version = (client.hello or {}).get("version", "?")
+            return fail(
+                f"hostd {version} on {client.host.describe()} does not offer per-sandbox metrics "
+                "(sandbox.metrics) yet; `claude-remote metrics` without an id shows the host's.",
+                REFUSED,
+            )
+        result = await client.call(m.SANDBOX_METRICS, {"id": args.id})
+        out.print_json(result) if args.json else out.print_sandbox_metrics(result)
+        return OK
+    result = await client.call(m.SYSTEM_METRICS)
+    out.print_json(result) if args.json else out.print_system_metrics(
+        client.host.describe(), result
+    )
+    return OK
+
+
+async def cmd_doctor(client: Client, args: argparse.Namespace) -> int:
+    host = client.host
+    tools = await probe_tools(host if isinstance(host, SshHost) else None)
+    hello = client.hello or {}
+    if args.json:
+        out.print_json(
+            {
+                "host": host.describe(),
+                "hello": hello,
+                "tools": [{"name": t.name, "path": t.path, "version": t.version} for t in tools],
+            }
+        )
+    else:
+        out.print_doctor(host.describe(), hello, tools)
+    return OK
+
+
+COMMANDS = {
+    "create": cmd_create,
+    "list": cmd_list,
+    "ls": cmd_list,
+    "attach": cmd_attach,
+    "stop": cmd_lifecycle,
+    "start": cmd_lifecycle,
+    "delete": cmd_lifecycle,
+    "rm": cmd_lifecycle,
+    "logs": cmd_logs,
+    "metrics": cmd_metrics,
+    "doctor": cmd_doctor,
+}
+
+
+def host_flag(client: Client) -> str:
+    return "" if isinstance(client.host, LocalHost) else f"--host {client.host.name} "
+
+
+# -- hosts (no connection) ----------------------------------------------------------------
+
+
+def hosts_command(args: argparse.Namespace) -> int:
+    profiles = Profiles.default()
+    ssh = SshConfig()
+    action = args.hosts_command or "list"
+    if action == "add":
+        check_name(args.name)
+        profiles.add(
+            Profile(args.name, args.destination, args.hostd_command or "claude-sandbox-hostd")
+        )
+        print(f"saved profile {args.name} in {profiles.path}")
+        return OK
+    if action == "rm":
+        if not profiles.remove(args.name):
+            return fail(f"no profile named {args.name!r} in {profiles.path}", REFUSED)
+        print(f"removed profile {args.name}")
+        return OK
+    if action == "import":
+        added = profiles.import_aliases(ssh, args.aliases or None)
+        print(f"imported {len(added)} alias(es): {', '.join(p.name for p in added) or 'none new'}")
+        return OK
+    known = profiles.load()
+    aliases = [a for a in ssh.aliases() if a not in known]
+    default = default_host()
+    if args.json:
+        out.print_json(
+            {
+                "default": default,
+                "profiles": [vars(p) for p in known.values()],
+                "ssh_aliases": aliases,
+            }
+        )
+        return OK
+    out.print_hosts(known, aliases, default, profiles.path)
+    return OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["have_tty", "main"]

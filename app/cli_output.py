@@ -1,0 +1,224 @@
+"""What claude-remote prints: tables and summaries for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hostd.protocol import Notification
+from hostd.protocol import methods as m
+
+from .remote.client import Client, ConnectionState
+from .remote.probes import Tool
+from .remote.profiles import Profile
+
+SHORT_ID = 8  # like git's short hashes: unique enough to type, short enough to read
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def write_text(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def describe(sb: dict[str, Any]) -> str:
+    """'demo (5f0c8e2a): running, backend none, display :1'."""
+    parts = [status(sb), f"backend {sb.get('backend')}"]
+    if sb.get("display"):
+        parts.append(f"display {sb['display']}")
+    if sb.get("network") is False:
+        parts.append("no network")
+    return f"{sb.get('name')} ({str(sb.get('id', ''))[:SHORT_ID]}): " + ", ".join(parts)
+
+
+def status(sb: dict[str, Any]) -> str:
+    text = str(sb.get("status"))
+    if text == m.STATUS_EXITED and sb.get("exit_code") is not None:
+        text += f" ({sb['exit_code']})"
+    return text
+
+
+def age(stamp: str | None, now: datetime | None = None) -> str:
+    if not stamp:
+        return "-"
+    try:
+        then = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    secs = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
+
+
+def print_table(sandboxes: list[dict[str, Any]]) -> None:
+    rows = [["ID", "NAME", "BACKEND", "STATUS", "AGE", "AGENT", "PROJECT"]]
+    for sb in sandboxes:
+        backend = str(sb.get("backend"))
+        if sb.get("network") is False:
+            backend += " (no net)"
+        rows.append(
+            [
+                str(sb.get("id", ""))[:SHORT_ID],
+                str(sb.get("name")),
+                backend,
+                status(sb),
+                age(sb.get("created_at")),
+                str(sb.get("agent")),
+                str(sb.get("project_dir")),
+            ]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def print_system_metrics(host: str, mt: dict[str, Any]) -> None:
+    load = " ".join(f"{x:.2f}" for x in mt.get("load", []))
+    cores = f" of {mt['cpu_count']} cores" if mt.get("cpu_count") else ""
+    print(f"host     {host}")
+    print(f"cpu      {mt.get('cpu_percent', 0):.1f} %{cores}")
+    print(f"memory   {_size(mt.get('memory_used', 0))} of {_size(mt.get('memory_total', 0))}")
+    print(f"disk     {_size(mt.get('disk_used', 0))} of {_size(mt.get('disk_total', 0))}")
+    print(f"load     {load}")
+    print(
+        f"network  received {_size(mt.get('net_rx_bytes', 0))}, "
+        f"sent {_size(mt.get('net_tx_bytes', 0))} since boot"
+    )
+
+
+def print_sandbox_metrics(mt: dict[str, Any]) -> None:
+    for section, values in mt.items():
+        print(f"{section}:")
+        if isinstance(values, dict):
+            for key, value in values.items():
+                print(f"  {key:<20} {value}")
+        else:
+            print(f"  {values}")
+
+
+def print_doctor(host: str, hello: dict[str, Any], tools: list[Tool]) -> None:
+    print(f"host      {host}: {hello.get('user')}@{hello.get('hostname')}")
+    print(f"hostd     {hello.get('version')} (protocol {hello.get('protocol')})")
+    print(f"state     {hello.get('state_dir')}")
+    for tool in tools:
+        if tool.found:
+            print(f"{tool.name:<9} {tool.path}" + (f" ({tool.version})" if tool.version else ""))
+        else:
+            print(f"{tool.name:<9} not found on PATH")
+    print("backends")
+    for b in hello.get("backends", []):
+        mark = "available  " if b.get("available") else "unavailable"
+        print(f"  {b.get('name', '?'):<11} {mark}  {b.get('detail', '')}")
+    for warning in hello.get("warnings", []):
+        print(f"warning   {warning}")
+
+
+def print_hosts(
+    profiles: dict[str, Profile], aliases: list[str], default: str | None, path: Path
+) -> None:
+    def mark(name: str) -> str:
+        return " (default)" if name == default else ""
+
+    print(f"profiles ({path}):" if profiles else f"no profiles yet ({path})")
+    for p in sorted(profiles.values(), key=lambda p: p.name):
+        print(f"  {p.name}{mark(p.name)}: {p.destination}, hostd: {p.hostd_command}")
+    if aliases:
+        print(
+            "~/.ssh/config aliases (usable as --host NAME; "
+            "`claude-remote hosts import` makes profiles of them):"
+        )
+        for alias in aliases:
+            print(f"  {alias}{mark(alias)}")
+    print(f"local{mark('local')}: this machine (--local)")
+
+
+async def follow_logs(
+    client: Client, sandbox: dict[str, Any], params: dict[str, Any], as_json: bool
+) -> int:
+    """Print the log so far, then new output as it comes, until the sandbox is
+    deleted or the connection is given up. Survives reconnections."""
+    sid = sandbox["id"]
+    done = asyncio.Event()
+    early: list[str] = []
+    live = False
+    failed: list[str] = []
+
+    def emit(data: str) -> None:
+        if as_json:
+            sys.stdout.write(json.dumps({"id": sid, "data": data}) + "\n")
+        else:
+            sys.stdout.write(data)
+        sys.stdout.flush()
+
+    def on_log(note: Notification) -> None:
+        if note.params.get("id") != sid:
+            return
+        data = str(note.params.get("data", ""))
+        if live:
+            emit(data)
+        else:
+            early.append(data)
+
+    def on_removed(note: Notification) -> None:
+        if note.params.get("id") == sid:
+            print(f"claude-remote: sandbox {sandbox['name']} was deleted", file=sys.stderr)
+            done.set()
+
+    def on_lost(note: Notification) -> None:
+        if note.params.get("topic") == f"{m.TOPIC_LOGS_PREFIX}{sid}":
+            failed.append(str(note.params.get("reason")))
+            done.set()
+
+    def on_state(state: ConnectionState) -> None:
+        if state.phase == "reconnecting":
+            print(f"claude-remote: connection lost; {state}", file=sys.stderr)
+        elif state.phase == "connected":
+            print(
+                "claude-remote: reconnected (output written meanwhile is not shown)",
+                file=sys.stderr,
+            )
+        elif state.phase == "failed":
+            failed.append(str(state.reason))
+            done.set()
+
+    client.add_listener(m.LOG, on_log)
+    client.add_listener(m.SANDBOX_REMOVED, on_removed)
+    client.add_listener("subscription.lost", on_lost)
+    client.add_state_listener(on_state)
+    await client.subscribe([f"{m.TOPIC_LOGS_PREFIX}{sid}", m.TOPIC_SANDBOXES])
+    result = await client.call(m.SANDBOX_LOGS, params)
+    text = str(result.get("text", ""))
+    if as_json:
+        if text:
+            emit(text)
+    else:
+        write_text(text)
+    # Output that arrived between subscribing and the log read is usually in
+    # the text already; print it only when it is not its end.
+    joined = "".join(early)
+    if joined and not text.endswith(joined):
+        emit(joined)
+    live = True
+    await done.wait()
+    if failed:
+        print(f"claude-remote: {failed[-1]}", file=sys.stderr)
+        return 255
+    return 0

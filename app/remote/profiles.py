@@ -1,0 +1,230 @@
+"""Host profiles, and how a host name becomes a :class:`Host`.
+
+A profile names a host and says how to reach it (an ``~/.ssh/config`` alias
+or ``[user@]host[:port]``) and how hostd is started there. Profiles live in
+``~/.config/claude-sandbox/hosts.toml`` (``$XDG_CONFIG_HOME`` honoured)::
+
+    [hosts.lab]
+    destination = "lab"                       # an alias: ~/.ssh/config applies
+    hostd_command = "claude-sandbox-hostd"
+
+A name is looked up as a profile first, then as an ``~/.ssh/config`` alias,
+then taken as ``[user@]host[:port]``; ``local`` (or no name) is this machine.
+claude-remote's default host comes from ``$CLAUDE_REMOTE_HOST``, then the
+``host = NAME`` line of ``~/.config/claude-remote/config``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .errors import ConfigError
+from .launch import DEFAULT_HOSTD_COMMAND
+from .local import LocalHost
+from .prompts import Prompts
+from .sshconfig import SshConfig, parse_destination
+from .sshhost import SshHost
+
+log = logging.getLogger(__name__)
+
+LOCAL = "local"
+_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_CONFIG_LINE = re.compile(r"^\s*host\s*=\s*(.*?)\s*$")
+
+Origin = Literal["local", "profile", "alias", "address"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    destination: str
+    hostd_command: str = DEFAULT_HOSTD_COMMAND
+
+
+def config_home(home: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    xdg = env.get("XDG_CONFIG_HOME")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg)
+    return (home or Path.home()) / ".config"
+
+
+class Profiles:
+    """The profiles file: read, add, remove, import from ``~/.ssh/config``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def default(cls, home: Path | None = None, env: Mapping[str, str] | None = None) -> Profiles:
+        return cls(config_home(home, env) / "claude-sandbox" / "hosts.toml")
+
+    def load(self) -> dict[str, Profile]:
+        try:
+            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read host profiles from {self.path}: {exc}") from exc
+        hosts = data.get("hosts", {})
+        if not isinstance(hosts, dict):
+            raise ConfigError(f"{self.path}: [hosts] must be a table")
+        out: dict[str, Profile] = {}
+        for name, entry in hosts.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("destination"), str):
+                raise ConfigError(f'{self.path}: [hosts.{name}] needs destination = "..."')
+            command = entry.get("hostd_command", DEFAULT_HOSTD_COMMAND)
+            if not isinstance(command, str) or not command.strip():
+                raise ConfigError(
+                    f"{self.path}: [hosts.{name}] hostd_command must be a non-empty string"
+                )
+            out[name] = Profile(name, entry["destination"], command)
+        return out
+
+    def add(self, profile: Profile) -> None:
+        check_name(profile.name)
+        parse_destination(profile.destination)  # refuse what could never connect
+        if not profile.hostd_command.strip():
+            raise ConfigError("the hostd command is empty")
+        profiles = self.load()
+        profiles[profile.name] = profile
+        self._save(profiles)
+
+    def remove(self, name: str) -> bool:
+        profiles = self.load()
+        if profiles.pop(name, None) is None:
+            return False
+        self._save(profiles)
+        return True
+
+    def import_aliases(self, ssh: SshConfig, names: list[str] | None = None) -> list[Profile]:
+        """A profile per alias (all of them when ``names`` is None), pointing at
+        the alias, so later edits of ``~/.ssh/config`` still apply. Existing
+        profiles are left as they are."""
+        aliases = ssh.aliases()
+        for name in names or []:
+            if name not in aliases:
+                raise ConfigError(
+                    f"no Host {name} in ~/.ssh/config (aliases: {', '.join(aliases) or 'none'})"
+                )
+        profiles = self.load()
+        added = []
+        for alias in names or aliases:
+            if alias in profiles or not _NAME_RE.match(alias):
+                continue
+            profiles[alias] = Profile(alias, alias)
+            added.append(profiles[alias])
+        if added:
+            self._save(profiles)
+        return added
+
+    def _save(self, profiles: dict[str, Profile]) -> None:
+        lines = [
+            "# claude-sandbox host profiles. `claude-remote hosts add/import/rm` edits this file;",
+            "# editing it by hand is fine too.",
+        ]
+        for p in sorted(profiles.values(), key=lambda p: p.name):
+            lines += ["", f"[hosts.{_key(p.name)}]", f"destination = {_toml_str(p.destination)}"]
+            lines.append(f"hostd_command = {_toml_str(p.hostd_command)}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def check_name(name: str) -> None:
+    if not _NAME_RE.match(name) or name == LOCAL:
+        raise ConfigError(
+            f"bad profile name {name!r}: 1 to 64 letters, digits, '.', '_' or '-' (and not 'local')"
+        )
+
+
+def _key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml_str(name)
+
+
+def _toml_str(value: str) -> str:
+    """A TOML basic string (escapes per the TOML 1.0 spec)."""
+    out = ['"']
+    for ch in value:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def default_host(env: Mapping[str, str] | None = None, home: Path | None = None) -> str | None:
+    """``$CLAUDE_REMOTE_HOST``, else the last ``host = NAME`` in claude-remote's config."""
+    env = os.environ if env is None else env
+    if env.get("CLAUDE_REMOTE_HOST"):
+        return env["CLAUDE_REMOTE_HOST"].strip()
+    path = config_home(home, env) / "claude-remote" / "config"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    found = None
+    for line in text.splitlines():
+        match = _CONFIG_LINE.match(line)
+        if match and not line.lstrip().startswith("#"):
+            found = match.group(1).strip("'\"") or None
+    return found
+
+
+@dataclass
+class Resolved:
+    host: LocalHost | SshHost
+    origin: Origin
+
+
+def open_host(
+    name: str | None,
+    *,
+    home: Path | None = None,
+    prompts: Prompts | None = None,
+    ssh_config: SshConfig | None = None,
+    profiles: Profiles | None = None,
+) -> Resolved:
+    """The host a name means (nothing is connected yet)."""
+    if name is None or name == LOCAL:
+        return Resolved(LocalHost(), "local")
+    profiles = profiles or Profiles.default(home)
+    ssh = ssh_config or SshConfig(home)
+    known = profiles.load()
+    if name in known:
+        profile = known[name]
+        return Resolved(
+            SshHost(name, ssh.resolve(profile.destination), ssh, prompts, profile.hostd_command),
+            "profile",
+        )
+    if ssh.has_alias(name):
+        return Resolved(SshHost(name, ssh.resolve(name), ssh, prompts), "alias")
+    try:
+        target = ssh.resolve(name)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{name!r} is not a host profile (see `claude-remote hosts`), not an alias in "
+            f"~/.ssh/config, and not [user@]host[:port]: {exc}"
+        ) from exc
+    return Resolved(SshHost(name, target, ssh, prompts), "address")
