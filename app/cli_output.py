@@ -105,13 +105,47 @@ def print_system_metrics(host: str, mt: dict[str, Any]) -> None:
 
 
 def print_sandbox_metrics(mt: dict[str, Any]) -> None:
-    for section, values in mt.items():
-        print(f"{section}:")
-        if isinstance(values, dict):
-            for key, value in values.items():
-                print(f"  {key:<20} {value}")
-        else:
-            print(f"  {values}")
+    """sandbox.metrics for a person: one labelled line per subject."""
+    act = mt.get("activity") or {}
+    state = str(act.get("state", "unknown"))
+    if act.get("reason"):
+        state += f": {act['reason']}"
+    if act.get("since"):
+        state += f" (since {act['since']})"
+    print(f"activity  {state}")
+    pr = mt.get("processes") or {}
+    mib = pr.get("rss_bytes", 0) / 1024**2
+    print(
+        f"processes {pr.get('count', 0)} processes, {pr.get('cpu_percent', 0):.1f}% CPU, "
+        f"{mib:.0f} MiB resident"
+    )
+    claude = mt.get("claude")
+    if not claude:
+        print("tokens    - (the agent is not Claude Code)")
+        return
+    ctx = claude.get("context_tokens")
+    print(
+        f"tokens    in {claude['input_tokens']:,} · out {claude['output_tokens']:,} · "
+        f"cache write {claude['cache_creation_tokens']:,} · "
+        f"cache read {claude['cache_read_tokens']:,}"
+        + (f" (context {ctx:,})" if ctx is not None else "")
+    )
+    print(f"model     {claude.get('model') or '-'}  session {claude.get('session_id') or '-'}")
+    tools = ", ".join(f"{k} {v}" for k, v in sorted((claude.get("tool_uses") or {}).items()))
+    print(f"prompts   {claude.get('messages', 0)}" + (f"   tools: {tools}" if tools else ""))
+    subs = claude.get("subagents") or {}
+    if subs.get("count"):
+        print(
+            f"subagents {subs['count']} (in {subs['input_tokens']:,}, "
+            f"out {subs['output_tokens']:,})"
+        )
+    if claude.get("shared_with"):
+        print(
+            "shared    the project's sessions are shared with "
+            + ", ".join(s[:8] for s in claude["shared_with"])
+        )
+    if claude.get("malformed_lines"):
+        print(f"skipped   {claude['malformed_lines']} unreadable session lines")
 
 
 def print_doctor(host: str, hello: dict[str, Any], tools: list[Tool]) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import shlex
+import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ DEFAULT_INTERVAL_S = 3.0
 MIN_INTERVAL_S = 1.0
 MAX_INTERVAL_S = 3600.0
 LIVE = (m.STATUS_RUNNING, m.STATUS_EXITED)
+# Claude Code redraws at least every second while it works, and other agents'
+# output comes in bursts; half a second separates a live pane from a still one
+# often enough for a one-off look, and a person hardly notices the wait.
+SECOND_LOOK_S = 0.5
 
 
 def is_claude(agent: str) -> bool:
@@ -80,7 +85,7 @@ class MetricsService:
         """``sandbox.metrics`` (blocking)."""
         rec = self.manager.record(ref)
         records = self.manager.records()
-        return self._measure(rec, self._shared(records))[rec["id"]]
+        return self._measure(rec, self._shared(records), first_look_twice=True)[rec["id"]]
 
     def all(self) -> dict[str, dict[str, Any]]:
         """Every sandbox that has processes, for the ``metrics`` push (blocking)."""
@@ -115,7 +120,9 @@ class MetricsService:
                 by_project.setdefault(rec["project_dir"], []).append(rec["id"])
         return {sid: [o for o in ids if o != sid] for ids in by_project.values() for sid in ids}
 
-    def _measure(self, rec: Record, shared: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    def _measure(
+        self, rec: Record, shared: dict[str, list[str]], first_look_twice: bool = False
+    ) -> dict[str, dict[str, Any]]:
         sid = rec["id"]
         claude: dict[str, Any] | None = None
         if rec["status"] not in LIVE:
@@ -127,16 +134,15 @@ class MetricsService:
             watch.reader.poll()
             claude = watch.reader.metrics(shared.get(sid, []))
             signals = watch.reader.signals()
-        pane_text: str | None = None
-        if rec.get("pane_id"):
-            try:
-                pane = tmux.capture(Path(rec["tmux_socket"]), rec["pane_id"])
-                pane_text = str(pane["text"])
-            except RpcError:
-                pane_text = None  # its tmux is gone: the monitor will call it dead
         exited = rec["status"] == m.STATUS_EXITED
+        if first_look_twice and watch.tracker.current is None and not exited:
+            # One look cannot tell a changing pane from a still one; a one-off
+            # sandbox.metrics (say, from claude-remote) takes a second.
+            watch.tracker.update(_pane_text(rec), session=signals)
+            self.sampler.sample(rec)  # and a CPU baseline to measure from
+            time.sleep(SECOND_LOOK_S)
         current: Activity = watch.tracker.update(
-            pane_text, pane_dead=exited, exit_status=rec.get("exit_code"), session=signals
+            _pane_text(rec), pane_dead=exited, exit_status=rec.get("exit_code"), session=signals
         )
         return {
             sid: {
@@ -145,6 +151,15 @@ class MetricsService:
                 "processes": self.sampler.sample(rec),
             }
         }
+
+
+def _pane_text(rec: Record) -> str | None:
+    if not rec.get("pane_id"):
+        return None
+    try:
+        return str(tmux.capture(Path(rec["tmux_socket"]), rec["pane_id"])["text"])
+    except RpcError:
+        return None  # its tmux is gone: the monitor will call it dead
 
 
 def _no_processes() -> dict[str, Any]:

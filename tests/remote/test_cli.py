@@ -79,9 +79,20 @@ def test_doctor_and_metrics_over_ssh(remote: Remote) -> None:
     assert res.returncode == 0 and "cpu " in res.stdout and "memory " in res.stdout
     data = json.loads(remote.cli("--host", "testhost", "metrics", "--json").stdout)
     assert data["memory_total"] > 0
-    res = remote.cli("--host", "testhost", "metrics", "demo")
-    assert res.returncode == 1
-    assert "does not offer per-sandbox metrics (sandbox.metrics) yet" in res.stderr
+    res = remote.cli("--host", "testhost", "metrics", "nosuch")
+    assert res.returncode == 1 and "no sandbox with id or name 'nosuch'" in res.stderr
+    created = remote.cli("--host", "testhost", "create", "busy", "none", str(remote.project),
+                         "--agent", TICKER)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    res = remote.cli("--host", "testhost", "metrics", "busy")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("activity  ")
+    assert any(line.startswith("processes ") and "processes" in line for line in lines)
+    assert any(line.startswith("tokens    ") and "not Claude Code" in line for line in lines)
+    data = json.loads(remote.cli("--host", "testhost", "metrics", "busy", "--json").stdout)
+    assert data["processes"]["count"] >= 2 and data["claude"] is None
+    assert remote.cli("--host", "testhost", "rm", "busy").returncode == 0
 
 
 def test_host_comes_from_env_then_config_file_else_local(remote: Remote, short_tmp: Path) -> None:
