@@ -49,6 +49,9 @@ HELLO_TIMEOUT_S = 60.0
 # kept for the error message, the last few only.
 MAX_NOISE_LINES = 20
 
+# Which subscribe settings go with which topic (docs/protocol.md, subscribe).
+_SETTINGS_OF = {m.TOPIC_SCREENSHOTS: "screenshot", m.TOPIC_METRICS: "metrics"}
+
 Phase = Literal["idle", "connecting", "connected", "reconnecting", "failed", "closed"]
 
 
@@ -114,6 +117,7 @@ class Client:
         self._pending: dict[int, tuple[str, asyncio.Future[Any]]] = {}
         self._noise: list[str] = []
         self._topics: list[str] = []
+        self._settings: dict[str, Any] = {}  # subscribe settings, by key ("screenshot")
         self._listeners: dict[str | None, list[NotificationListener]] = {}
         self._state_listeners: list[StateListener] = []
         self._changed = asyncio.Event()  # set whenever the state changes
@@ -147,10 +151,22 @@ class Client:
     def has_capability(self, name: str) -> bool:
         return bool(self.hello) and name in (self.hello or {}).get("capabilities", [])
 
-    async def subscribe(self, topics: list[str], timeout: float = DEFAULT_TIMEOUT_S) -> None:
-        """Subscribe now, and again after every reconnection."""
-        await self.call(m.SUBSCRIBE, {"topics": topics}, timeout)
+    async def subscribe(
+        self,
+        topics: list[str],
+        timeout: float = DEFAULT_TIMEOUT_S,
+        *,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """Subscribe now, and again after every reconnection.
+
+        ``settings`` go with the topics they belong to (``screenshot`` with
+        ``screenshots``, ``metrics`` with ``metrics``) and are sent again with
+        them after a reconnection; subscribing again replaces them.
+        """
+        await self.call(m.SUBSCRIBE, {"topics": topics, **(settings or {})}, timeout)
         self._topics.extend(t for t in topics if t not in self._topics)
+        self._settings.update(settings or {})
 
     async def unsubscribe(self, topics: list[str], timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self._topics = [t for t in self._topics if t not in topics]
@@ -266,8 +282,12 @@ class Client:
         """Topics one by one: subscribe is all or nothing, and one sandbox deleted
         while we were away must not cost the others their subscription."""
         for topic in list(self._topics):
+            params: dict[str, Any] = {"topics": [topic]}
+            key = _SETTINGS_OF.get(topic)
+            if key in self._settings:
+                params[key] = self._settings[key]
             try:
-                await self._send(m.SUBSCRIBE, {"topics": [topic]}, DEFAULT_TIMEOUT_S, deadline)
+                await self._send(m.SUBSCRIBE, params, DEFAULT_TIMEOUT_S, deadline)
             except RpcError as exc:
                 log.warning("could not subscribe to %s again: %s", topic, exc.message)
                 self._topics.remove(topic)

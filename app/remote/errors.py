@@ -42,6 +42,10 @@ class HostKeyRejected(ConnectFailed):
     retryable = False
 
 
+class HostKeyChanged(HostKeyRejected):
+    """The server's key is not the one known for it (or is revoked): refused, always."""
+
+
 class AuthFailed(ConnectFailed):
     """The server refused every way of logging in that was tried."""
 

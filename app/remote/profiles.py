@@ -21,7 +21,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -29,7 +29,7 @@ from .errors import ConfigError
 from .launch import DEFAULT_HOSTD_COMMAND
 from .local import LocalHost
 from .prompts import Prompts
-from .sshconfig import SshConfig, parse_destination
+from .sshconfig import SshConfig, SshTarget, parse_destination
 from .sshhost import SshHost
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,25 @@ Origin = Literal["local", "profile", "alias", "address"]
 
 @dataclass(frozen=True)
 class Profile:
+    """A host by name. ``destination`` is an alias or ``[user@]host[:port]``;
+    ``identity_file`` and ``proxy_jump``, when set, take the place of what
+    ``~/.ssh/config`` says for it (as ``ssh -i`` and ``ssh -J`` would)."""
+
     name: str
     destination: str
     hostd_command: str = DEFAULT_HOSTD_COMMAND
+    identity_file: str | None = None
+    proxy_jump: str | None = None
+
+    def target(self, ssh: SshConfig) -> SshTarget:
+        target = ssh.resolve(self.destination)
+        if self.identity_file:
+            path = Path(self.identity_file).expanduser()
+            target = replace(target, identity_files=(path,), identities_only=True)
+        if self.proxy_jump:
+            jumps = tuple(j.strip() for j in self.proxy_jump.split(",") if j.strip())
+            target = replace(target, proxy_jump=jumps, proxy_command=None)
+        return target
 
 
 def config_home(home: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
@@ -85,7 +101,14 @@ class Profiles:
                 raise ConfigError(
                     f"{self.path}: [hosts.{name}] hostd_command must be a non-empty string"
                 )
-            out[name] = Profile(name, entry["destination"], command)
+            extra: dict[str, str] = {}
+            for key in ("identity_file", "proxy_jump"):
+                value = entry.get(key)
+                if value is not None and not isinstance(value, str):
+                    raise ConfigError(f"{self.path}: [hosts.{name}] {key} must be a string")
+                if value:
+                    extra[key] = value
+            out[name] = Profile(name, entry["destination"], command, **extra)
         return out
 
     def add(self, profile: Profile) -> None:
@@ -133,6 +156,10 @@ class Profiles:
         for p in sorted(profiles.values(), key=lambda p: p.name):
             lines += ["", f"[hosts.{_key(p.name)}]", f"destination = {_toml_str(p.destination)}"]
             lines.append(f"hostd_command = {_toml_str(p.hostd_command)}")
+            if p.identity_file:
+                lines.append(f"identity_file = {_toml_str(p.identity_file)}")
+            if p.proxy_jump:
+                lines.append(f"proxy_jump = {_toml_str(p.proxy_jump)}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -215,8 +242,7 @@ def open_host(
     if name in known:
         profile = known[name]
         return Resolved(
-            SshHost(name, ssh.resolve(profile.destination), ssh, prompts, profile.hostd_command),
-            "profile",
+            SshHost(name, profile.target(ssh), ssh, prompts, profile.hostd_command), "profile"
         )
     if ssh.has_alias(name):
         return Resolved(SshHost(name, ssh.resolve(name), ssh, prompts), "alias")

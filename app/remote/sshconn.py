@@ -21,7 +21,7 @@ from typing import Any
 import paramiko
 from paramiko.ssh_exception import ChannelException, SSHException
 
-from .errors import ConnectFailed, ConnectionLost, HostKeyRejected
+from .errors import ConnectFailed, ConnectionLost, HostKeyChanged, HostKeyRejected
 from .knownhosts import (
     Decision,
     HostKeyQuestion,
@@ -223,13 +223,13 @@ def _check_host_key(
         return
     if verdict.status is Status.REVOKED:
         assert verdict.offending is not None
-        raise HostKeyRejected(
+        raise HostKeyChanged(
             f"The {key_label(key)} host key of {name} is marked as revoked in "
             f"{verdict.offending.path}:{verdict.offending.lineno}.\nHost key verification failed."
         )
     if verdict.status is Status.CHANGED:
         assert verdict.offending is not None
-        raise HostKeyRejected(changed_key_warning(name, key, verdict.offending))
+        raise HostKeyChanged(changed_key_warning(name, key, verdict.offending))
     peer = transport.getpeername()
     address = f"{peer[0]} port {peer[1]}" if isinstance(peer, tuple) else target.hostname
     question = HostKeyQuestion(

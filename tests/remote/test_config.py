@@ -101,6 +101,28 @@ def test_profiles_round_trip_through_toml(tmp_path: Path) -> None:
         profiles.load()
 
 
+def test_profile_identity_file_and_jump_host_override_the_ssh_config(tmp_path: Path) -> None:
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "config").write_text(
+        "Host box\n  HostName box.example.com\n  User ann\n  IdentityFile ~/.ssh/other\n"
+        "  ProxyCommand nc %h %p\n"
+    )
+    ssh = SshConfig(tmp_path, [tmp_path / ".ssh" / "config"])
+    profiles = Profiles(tmp_path / "hosts.toml")
+    profiles.add(Profile("box", "box", identity_file="~/keys/box key", proxy_jump="gate, gate2"))
+    profiles.add(Profile("plain", "box"))
+    loaded = profiles.load()
+    assert loaded["box"].identity_file == "~/keys/box key"
+    target = loaded["box"].target(ssh)
+    assert target.hostname == "box.example.com" and target.user == "ann"
+    assert target.identity_files == (Path("~/keys/box key").expanduser(),)
+    assert target.identities_only is True
+    assert target.proxy_jump == ("gate", "gate2") and target.proxy_command is None
+    plain = loaded["plain"].target(ssh)
+    assert plain.proxy_command == "nc box.example.com 22" and plain.proxy_jump == ()
+    assert "identity_file" not in (tmp_path / "hosts.toml").read_text().split("[hosts.plain]")[1]
+
+
 def test_host_names_resolve_profile_then_alias_then_address(tmp_path: Path) -> None:
     (tmp_path / ".ssh").mkdir()
     (tmp_path / ".ssh" / "config").write_text("Host box\n  HostName box.example.com\n")
