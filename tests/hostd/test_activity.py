@@ -21,6 +21,7 @@ from hostd.activity import (
     shell_question,
 )
 from hostd.claude_sessions import SessionSignals
+from hostd.tmux import pane_state
 from tests.helpers import wait_for
 
 T0 = 1_800_000_000.0
@@ -289,11 +290,12 @@ def tmux_pane(
         tmux("-f", str(conf), "new-session", "-d", "-s", "a", "-x", "100", "-y", "30", f"sh {path}")
 
         def read() -> tuple[str, bool, int | None]:
-            dead, status = tmux(
-                "display-message", "-p", "-t", "a", "#{pane_dead} #{pane_dead_status}"
-            ).split(" ")
+            # hostd's own reading of the pane's state (it works around tmux
+            # 3.3a sometimes missing a fast-exiting pane's exit status).
+            state = pane_state(sock, "a")
+            assert state is not None
             text = tmux("capture-pane", "-p", "-t", "a")
-            return text, dead == "1", int(status) if status.strip() else None
+            return text, state.dead, state.status
 
         return read
 
