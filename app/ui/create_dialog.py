@@ -1,0 +1,252 @@
+"""The New sandbox dialog: checks as you type, shows progress, keeps the server's error.
+
+The dialog does not create anything itself: it emits ``submitted`` with the
+params, and the window runs the create and reports back with ``finish()``.
+While the create runs the fields are locked and a busy bar shows; an error
+from the server appears in the dialog, with everything typed kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+# The same rule hostd applies (hostd/records.py NAME_RE); checked here too so
+# the person sees it while typing instead of after a round trip.
+NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+DEFAULT_AGENT = "claude"
+
+
+def name_problem(name: str, taken: set[str]) -> str | None:
+    if not name:
+        return "A name is needed."
+    if len(name) > 64:
+        return f"At most 64 characters ({len(name)} now)."
+    bad = next((c for c in name if not NAME_RE.fullmatch(c)), None)
+    if bad is not None:
+        shown = {" ": "a space", "\n": "a newline", "\t": "a tab"}.get(bad, repr(bad))
+        return f"{shown} is not allowed: use letters, digits, '.', '_' or '-'."
+    if name in taken:
+        return "A sandbox with this name exists on that host."
+    return None
+
+
+def project_problem(path: str) -> str | None:
+    if not path:
+        return "Which directory on the host should the agent work in?"
+    if not path.startswith("/"):
+        return "Give the absolute path on the host (it starts with /)."
+    return None
+
+
+class CreateDialog(QDialog):
+    submitted = Signal(dict)  # {"host": ..., "name": ..., "backend": ..., ...}
+
+    def __init__(
+        self,
+        hosts: list[str],
+        backends: Callable[[str], list[dict[str, Any]]],
+        taken: Callable[[str], set[str]],
+        *,
+        host: str | None = None,
+        local_host: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New sandbox")
+        self.setModal(True)
+        self._backends = backends
+        self._taken = taken
+        self._local_host = local_host
+
+        self.host = QComboBox()
+        self.host.addItems(hosts)
+        if host in hosts:
+            self.host.setCurrentText(host)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("e.g. shop-frontend")
+        self.name_error = _error_label()
+        self.backend = QComboBox()
+        self.backend_note = QLabel()
+        self.backend_note.setWordWrap(True)
+        self.backend_note.setStyleSheet("color: palette(placeholder-text);")
+        self.project = QLineEdit()
+        self.project.setPlaceholderText("/home/you/src/project (on that host)")
+        self.browse = QPushButton("Browse…")
+        self.project_error = _error_label()
+        self.network = QCheckBox("Network access")
+        self.network.setChecked(True)
+        self.agent = QLineEdit(DEFAULT_AGENT)
+        self.agent.setToolTip("The agent's command line; it is not run through a shell.")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)  # busy
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.server_error = _error_label()
+
+        project_row = QHBoxLayout()
+        project_row.addWidget(self.project, 1)
+        project_row.addWidget(self.browse)
+        form = QFormLayout()
+        form.addRow("Host", self.host)
+        form.addRow("Name", self.name)
+        form.addRow("", self.name_error)
+        form.addRow("Isolation", self.backend)
+        form.addRow("", self.backend_note)
+        form.addRow("Project directory", project_row)
+        form.addRow("", self.project_error)
+        form.addRow("", self.network)
+        form.addRow("Agent", self.agent)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Cancel | QDialogButtonBox.StandardButton.Ok
+        )
+        self.create_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.create_button.setText("Create")
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.server_error)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.buttons)
+
+        self.buttons.accepted.connect(self._submit)
+        self.buttons.rejected.connect(self.reject)
+        self.host.currentTextChanged.connect(self._host_changed)
+        self.name.textChanged.connect(self._validate)
+        self.project.textChanged.connect(self._validate)
+        self.backend.currentIndexChanged.connect(self._backend_changed)
+        self.browse.clicked.connect(self._browse)
+        self._touched: set[str] = set()
+        self.name.textEdited.connect(lambda _t: self._touched.add("name"))
+        self.project.textEdited.connect(lambda _t: self._touched.add("project"))
+        self._host_changed(self.host.currentText())
+
+    # -- called by the window --------------------------------------------------------
+
+    def finish(self, error: str | None) -> None:
+        """The create ended: close on success, else show why and let them retry."""
+        self._busy(False)
+        self._backend_changed()
+        if error is None:
+            self.accept()
+            return
+        self.server_error.setText(error)
+        self.server_error.show()
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "host": self.host.currentText(),
+            "name": self.name.text(),
+            "backend": self.backend.currentData(),
+            "project_dir": self.project.text().strip(),
+            "network": self.network.isChecked(),
+            "agent": self.agent.text().strip() or DEFAULT_AGENT,
+        }
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _host_changed(self, host: str) -> None:
+        model = QStandardItemModel()
+        first_ok = -1
+        for i, b in enumerate(self._backends(host)):
+            label = b["name"] if b.get("isolated", True) else f"{b['name']} (no isolation)"
+            if not b.get("available"):
+                label += " — unavailable"
+            item = QStandardItem(label)
+            item.setData(b["name"], Qt.ItemDataRole.UserRole)
+            item.setData(b.get("detail", ""), Qt.ItemDataRole.ToolTipRole)
+            item.setEnabled(bool(b.get("available")))
+            model.appendRow(item)
+            if first_ok < 0 and b.get("available") and b.get("isolated", True):
+                first_ok = i
+        self.backend.setModel(model)
+        if first_ok < 0:
+            first_ok = next((i for i in range(model.rowCount()) if model.item(i).isEnabled()), 0)
+        self.backend.setCurrentIndex(first_ok)
+        self.browse.setVisible(host == self._local_host)
+        self._backend_changed()
+        self._validate()
+
+    def _backend_changed(self, _index: int = 0) -> None:
+        backends = {b["name"]: b for b in self._backends(self.host.currentText())}
+        chosen = backends.get(self.backend.currentData() or "")
+        notes = []
+        for b in backends.values():
+            if not b.get("available"):
+                notes.append(f"{b['name']}: {b.get('detail', 'unavailable')}")
+        if chosen is not None and not chosen.get("isolated", True):
+            notes.insert(0, "none runs the agent with no isolation, as your user.")
+        self.backend_note.setText("\n".join(notes))
+        self.backend_note.setVisible(bool(notes))
+        self.network.setEnabled(chosen is None or chosen.get("isolated", True))
+        if chosen is not None and not chosen.get("isolated", True):
+            self.network.setChecked(True)
+        self._validate()
+
+    def _validate(self) -> bool:
+        name_err = name_problem(self.name.text(), self._taken(self.host.currentText()))
+        proj_err = project_problem(self.project.text().strip())
+        # Errors show once a field has been typed in (or Create was pressed),
+        # not while the dialog first opens.
+        _show(self.name_error, name_err if "name" in self._touched else None)
+        _show(self.project_error, proj_err if "project" in self._touched else None)
+        return name_err is None and proj_err is None and self.backend.currentData() is not None
+
+    def _submit(self) -> None:
+        self._touched |= {"name", "project"}
+        if not self._validate():
+            return
+        self.server_error.hide()
+        self._busy(True)
+        self.submitted.emit(self.params())
+
+    def _busy(self, busy: bool) -> None:
+        for w in (self.host, self.name, self.backend, self.project, self.browse, self.network,
+                  self.agent, self.create_button):  # fmt: skip
+            w.setEnabled(not busy)
+        self.progress.setVisible(busy)
+        self.status.setText(
+            "Creating: starting the display, the terminal and the launcher…" if busy else ""
+        )
+
+    def _browse(self) -> None:
+        dialog = QFileDialog(self, "Project directory")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(self.project.setText)
+        dialog.fileSelected.connect(lambda _p: self._touched.add("project"))
+        dialog.open()  # not exec(): no nested loop under qasync
+
+
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #d32f2f;")
+    label.hide()
+    return label
+
+
+def _show(label: QLabel, text: str | None) -> None:
+    label.setText(text or "")
+    label.setVisible(bool(text))

@@ -1,0 +1,195 @@
+"""The hosts the window works with: opening and closing them, and keeping the
+sandbox model and the host list in step with what each host says."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from app.remote.client import ConnectionState
+from app.remote.errors import ConfigError, HostKeyChanged, RemoteError
+from app.remote.local import LocalHost
+from app.remote.profiles import LOCAL, Profiles, open_host
+from app.remote.prompts import Prompts
+from app.remote.streams import Host
+
+from .hostlist import HostList, HostRow
+from .model import SandboxModel
+from .session import HostSession
+
+log = logging.getLogger(__name__)
+
+# Quitting waits this long for hostd processes and SSH connections to close
+# (hostd exits at end of input in well under a second); then it goes anyway.
+CLOSE_TIMEOUT_S = 4.0
+
+
+class Hub(QObject):
+    message = Signal(str, bool)  # text for the status bar / banner, is it an error
+    key_changed = Signal(str, str)  # host, OpenSSH's warning: shown as a dialog
+    opened = Signal(str)  # a host connected for the first time
+
+    def __init__(
+        self,
+        model: SandboxModel,
+        hosts: HostList,
+        prompts: Prompts,
+        profiles: Profiles,
+        frame_width: Callable[[], int],
+        local_command: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.hosts = hosts
+        self.prompts = prompts
+        self.profiles = profiles
+        self.frame_width = frame_width
+        self.local_command = local_command
+        self.sessions: dict[str, HostSession] = {}
+        self._opening: dict[str, asyncio.Task[None]] = {}
+
+    # -- the host list -------------------------------------------------------------------
+
+    def known_hosts(self) -> list[str]:
+        """Local first, then every profile (for the sidebar)."""
+        try:
+            names = sorted(self.profiles.load())
+        except ConfigError as exc:
+            self.message.emit(str(exc), True)
+            names = []
+        return [LOCAL, *names]
+
+    def refresh_rows(self) -> None:
+        for name in self.known_hosts():
+            if self.hosts.host_row(name) is None:
+                label = "This machine" if name == LOCAL else name
+                self.hosts.set_row(HostRow(name, label))
+        for name in self.hosts.names():
+            if name not in self.known_hosts() and name not in self.sessions:
+                self.hosts.remove(name)
+
+    # -- opening and closing -------------------------------------------------------------
+
+    def open(self, name: str) -> asyncio.Task[None]:
+        """Connect to a host (in the background); the sidebar shows how it goes."""
+        if name in self._opening and not self._opening[name].done():
+            return self._opening[name]
+        task = asyncio.ensure_future(self._open(name))
+        self._opening[name] = task
+        return task
+
+    async def close(self, name: str) -> None:
+        """Disconnect (the person asked): its tiles go; its sandboxes keep running."""
+        session = self.sessions.pop(name, None)
+        if session is not None:
+            await session.stop()
+        self.model.drop_host(name)
+        self._row(name, phase="idle", state_text="not connected", metrics=None, sandboxes=0)
+
+    async def close_all(self) -> None:
+        sessions, self.sessions = list(self.sessions.values()), {}
+        for task in self._opening.values():
+            task.cancel()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await asyncio.gather(*(s.stop() for s in sessions), return_exceptions=True)
+
+    async def update_frame_width(self) -> None:
+        width = self.frame_width()
+        for session in list(self.sessions.values()):
+            with contextlib.suppress(RemoteError, Exception):
+                await session.set_frame_width(width)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _host(self, name: str) -> Host:
+        if name == LOCAL:
+            return LocalHost(self.local_command) if self.local_command else LocalHost()
+        return open_host(name, prompts=self.prompts, profiles=self.profiles).host
+
+    async def _open(self, name: str) -> None:
+        if name in self.sessions:
+            return
+        if self.hosts.host_row(name) is None:
+            self.hosts.set_row(HostRow(name, "This machine" if name == LOCAL else name))
+        self._row(name, phase="connecting", state_text="connecting…")
+        try:
+            host = self._host(name)
+        except ConfigError as exc:
+            self._row(name, phase="failed", state_text=f"failed: {exc}")
+            self.message.emit(f"{name}: {exc}", True)
+            return
+        session = HostSession(name, host, self.frame_width())
+        self._wire(session)
+        self.sessions[name] = session
+        try:
+            await session.start()
+        except (RemoteError, OSError) as exc:
+            self.sessions.pop(name, None)
+            await session.stop()
+            reason = str(exc).strip()
+            first = reason.splitlines()[0] if reason else type(exc).__name__
+            self._row(name, phase="failed", state_text=f"failed: {first}")
+            if isinstance(exc, HostKeyChanged):
+                self.key_changed.emit(name, reason)
+            self.message.emit(f"Could not connect to {name}: {reason}", True)
+            return
+        self.opened.emit(name)
+
+    def _wire(self, s: HostSession) -> None:
+        s.state_changed.connect(self._on_state)
+        s.sandboxes_reset.connect(self._on_reset)
+        s.sandbox_changed.connect(self._on_changed)
+        s.sandbox_removed.connect(self._on_removed)
+        s.frame.connect(self._on_frame)
+        s.pane_text.connect(lambda host, sid, text: self.model.set_pane_text((host, sid), text))
+        s.metrics.connect(self._on_metrics)
+
+    def _on_state(self, host: str, state: ConnectionState) -> None:
+        text = str(state)
+        if state.phase == "connected":
+            text = "connected"
+        self._row(host, phase=state.phase, state_text=text)
+        if state.phase in ("reconnecting", "failed"):
+            self.model.set_host_stale(host, datetime.now())
+        elif state.phase == "connected":
+            self.model.set_host_stale(host, None)
+
+    def _on_reset(self, host: str, sandboxes: list[dict[str, Any]]) -> None:
+        self.model.replace_host(host, sandboxes)
+        self.model.set_host_stale(host, None)
+        self._count(host)
+
+    def _on_changed(self, host: str, sb: dict[str, Any]) -> None:
+        self.model.upsert(host, sb)
+        self._count(host)
+
+    def _on_removed(self, host: str, sid: str) -> None:
+        self.model.remove(host, sid)
+        self._count(host)
+
+    def _on_frame(self, host: str, sid: str, image: QImage, blank: bool) -> None:
+        self.model.set_frame((host, sid), image, blank)
+
+    def _on_metrics(self, host: str, params: dict[str, Any]) -> None:
+        self._row(host, metrics=params.get("system"))
+        for sid, metrics in (params.get("sandboxes") or {}).items():
+            self.model.set_metrics((host, sid), metrics)
+
+    def _count(self, host: str) -> None:
+        session = self.sessions.get(host)
+        self._row(host, sandboxes=len(session.sandboxes) if session else 0)
+
+    def _row(self, name: str, **changes: Any) -> None:
+        row = self.hosts.host_row(name) or HostRow(name, "This machine" if name == LOCAL else name)
+        for key, value in changes.items():
+            setattr(row, key, value)
+        self.hosts.set_row(row)
+        self.hosts.viewport().update()

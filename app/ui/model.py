@@ -1,0 +1,251 @@
+"""The sandboxes of every connected host, as one Qt list model.
+
+Rows are keyed by (host, sandbox id). Everything a tile shows lives in a
+:class:`Tile`: the Sandbox object, the latest frame (or the terminal text
+when the display is blank), the latest metrics, whether its host is stale,
+and a step under way. The model only holds data; the delegate paints it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QImage
+
+TileRole = Qt.ItemDataRole.UserRole + 1
+Key = tuple[str, str]  # (host name, sandbox id)
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass
+class Tile:
+    host: str
+    sandbox: dict[str, Any]
+    frame: QImage | None = None
+    blank: bool = True
+    pane_text: str | None = None
+    metrics: dict[str, Any] | None = None
+    stale_since: datetime | None = None
+    busy: str | None = None  # "stopping…": a step under way, shown on the tile
+    error: str | None = None  # the last action's failure, shown until the next change
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> Key:
+        return (self.host, self.sandbox["id"])
+
+    @property
+    def name(self) -> str:
+        return str(self.sandbox.get("name", ""))
+
+    @property
+    def status(self) -> str:
+        return str(self.sandbox.get("status", ""))
+
+    @property
+    def activity(self) -> dict[str, Any] | None:
+        if self.metrics and self.metrics.get("activity"):
+            act: dict[str, Any] = self.metrics["activity"]
+            return act
+        act2 = self.sandbox.get("activity")
+        return act2 if isinstance(act2, dict) else None
+
+    @property
+    def tokens(self) -> int | None:
+        claude = (self.metrics or {}).get("claude")
+        if not claude:
+            return None
+        return int(claude.get("input_tokens", 0)) + int(claude.get("output_tokens", 0))
+
+
+class SandboxModel(QAbstractListModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self._tiles: list[Tile] = []
+        self._rows: dict[Key, int] = {}
+
+    # -- Qt model API ------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._tiles)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._tiles):
+            return None
+        tile = self._tiles[index.row()]
+        if role == TileRole:
+            return tile
+        if role == Qt.ItemDataRole.DisplayRole:
+            return tile.name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            sb = tile.sandbox
+            lines = [
+                f"{sb.get('name')} on {tile.host}",
+                f"{sb.get('backend')} · {sb.get('status')}",
+            ]
+            lines.append(str(sb.get("project_dir", "")))
+            if tile.error:
+                lines.append(f"Error: {tile.error}")
+            return "\n".join(lines)
+        return None
+
+    # -- updates -----------------------------------------------------------------------
+
+    def tile(self, key: Key) -> Tile | None:
+        row = self._rows.get(key)
+        return self._tiles[row] if row is not None else None
+
+    def tiles(self) -> list[Tile]:
+        return list(self._tiles)
+
+    def upsert(self, host: str, sandbox: dict[str, Any]) -> None:
+        key = (host, sandbox["id"])
+        row = self._rows.get(key)
+        if row is None:
+            row = len(self._tiles)
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._tiles.append(Tile(host, sandbox))
+            self._rows[key] = row
+            self.endInsertRows()
+            return
+        tile = self._tiles[row]
+        if tile.sandbox.get("status") != sandbox.get("status"):
+            tile.error = None
+            if sandbox.get("status") != "running":
+                tile.frame, tile.blank = None, True
+        tile.sandbox = sandbox
+        tile.stale_since = None
+        self._changed(row)
+
+    def replace_host(self, host: str, sandboxes: list[dict[str, Any]]) -> None:
+        """The full list for a host (after a connect): add, update, and drop the rest."""
+        ids = {sb["id"] for sb in sandboxes}
+        for tile in [t for t in self._tiles if t.host == host and t.sandbox["id"] not in ids]:
+            self.remove(host, tile.sandbox["id"])
+        for sb in sandboxes:
+            self.upsert(host, sb)
+
+    def remove(self, host: str, sid: str) -> None:
+        row = self._rows.get((host, sid))
+        if row is None:
+            return
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._tiles[row]
+        self._rows = {t.key: i for i, t in enumerate(self._tiles)}
+        self.endRemoveRows()
+
+    def set_frame(self, key: Key, image: QImage, blank: bool) -> None:
+        tile = self.tile(key)
+        if tile is not None:
+            tile.frame, tile.blank = image, blank
+            self._changed(self._rows[key])
+
+    def set_pane_text(self, key: Key, text: str | None) -> None:
+        tile = self.tile(key)
+        if tile is not None and tile.pane_text != text:
+            tile.pane_text = text
+            self._changed(self._rows[key])
+
+    def set_metrics(self, key: Key, metrics: dict[str, Any]) -> None:
+        tile = self.tile(key)
+        if tile is not None and tile.metrics != metrics:
+            tile.metrics = metrics
+            self._changed(self._rows[key])
+
+    def set_busy(self, key: Key, busy: str | None, error: str | None = None) -> None:
+        tile = self.tile(key)
+        if tile is not None:
+            tile.busy = busy
+            tile.error = error
+            self._changed(self._rows[key])
+
+    def set_host_stale(self, host: str, since: datetime | None) -> None:
+        """Grey a host's tiles (its connection is down) or bring them back."""
+        for row, tile in enumerate(self._tiles):
+            if tile.host == host and tile.stale_since != since:
+                tile.stale_since = since if since is None else (tile.stale_since or since)
+                self._changed(row)
+
+    def drop_host(self, host: str) -> None:
+        for tile in [t for t in self._tiles if t.host == host]:
+            self.remove(host, tile.sandbox["id"])
+
+    def _changed(self, row: int) -> None:
+        idx = self.index(row)
+        self.dataChanged.emit(idx, idx, [TileRole])
+
+
+SORT_KEYS = ("name", "host", "status", "created", "activity")
+_ACTIVITY_ORDER = {"waiting": 0, "working": 1, "idle": 2, "exited": 3}
+_STATUS_ORDER = {"running": 0, "exited": 1, "dead": 2, "stopped": 3}
+
+
+class TileFilter(QSortFilterProxyModel):
+    """Filter by host, status and name; sort by a chosen key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.host: str | None = None
+        self.status: str | None = None
+        self.text = ""
+        self.sort_key = "name"
+        self.setDynamicSortFilter(True)
+        self.sort(0)
+
+    def set_filter(
+        self, *, host: str | None = None, status: str | None = None, text: str | None = None
+    ) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt 6.9+; invalidateFilter is deprecated there
+            self.beginFilterChange()
+        self.host, self.status = host, status
+        if text is not None:
+            self.text = text.strip().lower()
+        if hasattr(self, "endFilterChange"):
+            self.endFilterChange()
+        else:
+            self.invalidateFilter()
+
+    def set_sort_key(self, key: str) -> None:
+        self.sort_key = key
+        self.invalidate()
+        self.sort(0)
+
+    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
+        tile: Tile = self.sourceModel().index(row, 0, parent).data(TileRole)
+        if self.host and tile.host != self.host:
+            return False
+        if self.status and tile.status != self.status:
+            return False
+        return not self.text or self.text in tile.name.lower()
+
+    def lessThan(self, left: Index, right: Index) -> bool:
+        a: Tile = left.data(TileRole)
+        b: Tile = right.data(TileRole)
+        return bool(_sort_value(a, self.sort_key) < _sort_value(b, self.sort_key))
+
+
+def _sort_value(t: Tile, key: str) -> tuple[Any, ...]:
+    if key == "host":
+        return (t.host.lower(), t.name.lower())
+    if key == "status":
+        return (_STATUS_ORDER.get(t.status, 9), t.name.lower())
+    if key == "created":
+        # Newest first, like sandbox.list.
+        return (_negate(str(t.sandbox.get("created_at") or "")), t.name.lower())
+    if key == "activity":
+        state = (t.activity or {}).get("state", "")
+        return (_ACTIVITY_ORDER.get(state, 9), t.name.lower())
+    return (t.name.lower(), t.host.lower())
+
+
+def _negate(text: str) -> tuple[int, ...]:
+    return tuple(-ord(c) for c in text)

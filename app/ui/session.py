@@ -1,0 +1,219 @@
+"""One host as the window sees it: a client, its subscriptions, and Qt signals.
+
+A :class:`HostSession` owns the :class:`~app.remote.client.Client` for one
+host. It turns hostd's notifications into signals the window connects to
+(on the GUI thread: qasync runs asyncio on Qt's loop), decodes frames off the
+GUI thread, and fetches the terminal text of sandboxes whose display is blank.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from app.remote.client import Client, ConnectionState
+from app.remote.errors import RemoteError
+from app.remote.streams import Host
+from hostd.protocol import Notification, RpcError
+from hostd.protocol import methods as m
+
+log = logging.getLogger(__name__)
+
+# A tile refreshes its terminal text this often while its display is blank.
+# Each look is one sandbox.pane (two tmux calls on the host); 3 s keeps forty
+# blank sandboxes under 30 tmux calls a second and still feels live.
+PANE_INTERVAL_S = 3.0
+# The frame rate of the tiles: one a second is live enough for a glance, and
+# an unchanged picture costs nothing on the wire (hostd sends only changes).
+FRAME_INTERVAL_S = 1.0
+METRICS_INTERVAL_S = 3.0
+
+# JPEG decoding happens off the GUI thread; two workers keep up with forty
+# tiles at one frame a second (a 480 px JPEG decodes in about a millisecond).
+_decoder = ThreadPoolExecutor(2, thread_name_prefix="frame-decode")
+
+
+def decode_frame(data: str) -> QImage:
+    image = QImage()
+    image.loadFromData(base64.b64decode(data))
+    return image
+
+
+class HostSession(QObject):
+    state_changed = Signal(str, object)  # host, ConnectionState
+    sandboxes_reset = Signal(str, list)  # host, [Sandbox]: the full list after (re)connecting
+    sandbox_changed = Signal(str, dict)  # host, Sandbox
+    sandbox_removed = Signal(str, str)  # host, id
+    frame = Signal(str, str, QImage, bool)  # host, id, image, blank
+    pane_text = Signal(str, str, str)  # host, id, text
+    metrics = Signal(str, dict)  # host, {system, sandboxes}
+    hello = Signal(str, dict)  # host, hostd's hello
+
+    def __init__(self, name: str, host: Host, frame_width: int) -> None:
+        super().__init__()
+        self.name = name
+        self.host = host
+        self.frame_width = frame_width
+        self.client = Client(host, client_name="claude-sandbox-gui")
+        self.sandboxes: dict[str, dict[str, Any]] = {}
+        self.blank: set[str] = set()  # sandbox ids whose display showed nothing
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._seq: dict[str, int] = {}
+        self._connected_once = False
+        self.client.add_state_listener(self._on_state)
+        for method in (m.SANDBOX_CHANGED, m.SANDBOX_REMOVED, m.SCREENSHOT, m.METRICS):
+            self.client.add_listener(method, self._on_note)
+
+    @property
+    def state(self) -> ConnectionState:
+        return self.client.state
+
+    @property
+    def backends(self) -> list[dict[str, Any]]:
+        return list((self.client.hello or {}).get("backends", []))
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, list, subscribe. Raises the connection error as is."""
+        hello = await self.client.connect()
+        self.hello.emit(self.name, hello)
+        await self._load()
+        self._spawn(self._pane_loop())
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self.client.close()
+        with contextlib.suppress(Exception):
+            await self.host.close()
+
+    async def set_frame_width(self, width: int) -> None:
+        """Ask for frames this wide (the tiles' width in device pixels)."""
+        if width == self.frame_width:
+            return
+        self.frame_width = width
+        if self.client.state.phase == "connected":
+            topics = [m.TOPIC_SCREENSHOTS]
+            await self.client.subscribe(topics, settings=self._settings(topics))
+
+    # -- calls ---------------------------------------------------------------------------
+
+    async def call(self, method: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
+        return await self.client.call(method, params, **kw)
+
+    async def create(self, params: dict[str, Any]) -> dict[str, Any]:
+        sb = await self.client.create_sandbox(
+            params["name"],
+            params["backend"],
+            params["project_dir"],
+            network=params.get("network", True),
+            agent=params.get("agent"),
+        )
+        self._upsert(sb)
+        return sb
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _settings(self, topics: list[str]) -> dict[str, Any]:
+        """The subscribe settings that go with ``topics``."""
+        out: dict[str, Any] = {}
+        if m.TOPIC_SCREENSHOTS in topics:
+            out["screenshot"] = {"interval_s": FRAME_INTERVAL_S, "max_width": self.frame_width}
+        if m.TOPIC_METRICS in topics:
+            out["metrics"] = {"interval_s": METRICS_INTERVAL_S}
+        return out
+
+    async def _load(self) -> None:
+        # Subscribe first, then list: a change between the two is not lost.
+        topics = [m.TOPIC_SANDBOXES, m.TOPIC_SCREENSHOTS]
+        if self.client.has_capability("topic:metrics"):
+            topics.append(m.TOPIC_METRICS)
+        await self.client.subscribe(topics, settings=self._settings(topics))
+        listed: list[dict[str, Any]] = await self.client.call(m.SANDBOX_LIST)
+        self.sandboxes = {sb["id"]: sb for sb in listed}
+        self.sandboxes_reset.emit(self.name, listed)
+
+    def _on_state(self, state: ConnectionState) -> None:
+        self.state_changed.emit(self.name, state)
+        if state.phase == "connected":
+            if self._connected_once:
+                # Back after a drop: the client re-subscribed; the list may
+                # have changed meanwhile.
+                self._spawn(self.reload())
+            self._connected_once = True
+
+    async def reload(self) -> None:
+        """List the sandboxes again (F5, and after a reconnection)."""
+        try:
+            listed: list[dict[str, Any]] = await self.client.call(m.SANDBOX_LIST)
+        except (RemoteError, RpcError) as exc:
+            log.warning("listing %s after reconnecting failed: %s", self.name, exc)
+            return
+        self.sandboxes = {sb["id"]: sb for sb in listed}
+        self.sandboxes_reset.emit(self.name, listed)
+
+    def _on_note(self, note: Notification) -> None:
+        p = note.params
+        if note.method == m.SANDBOX_CHANGED:
+            self._upsert(p["sandbox"])
+        elif note.method == m.SANDBOX_REMOVED:
+            self.sandboxes.pop(p["id"], None)
+            self.blank.discard(p["id"])
+            self.sandbox_removed.emit(self.name, p["id"])
+        elif note.method == m.SCREENSHOT:
+            self._spawn(self._frame(p))
+        elif note.method == m.METRICS:
+            self.metrics.emit(self.name, p)
+
+    def _upsert(self, sb: dict[str, Any]) -> None:
+        self.sandboxes[sb["id"]] = sb
+        self.sandbox_changed.emit(self.name, sb)
+
+    async def _frame(self, p: dict[str, Any]) -> None:
+        sid, seq = p["id"], p["seq"]
+        self._seq[sid] = seq
+        image = await asyncio.get_running_loop().run_in_executor(_decoder, decode_frame, p["data"])
+        if self._seq.get(sid) != seq:
+            return  # a newer frame arrived while this one decoded: drop it
+        if p["blank"]:
+            self.blank.add(sid)
+        else:
+            self.blank.discard(sid)
+        self.frame.emit(self.name, sid, image, bool(p["blank"]))
+        if p["blank"]:
+            await self._pane(sid)
+
+    async def _pane_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PANE_INTERVAL_S)
+            if self.client.state.phase != "connected":
+                continue
+            for sid in list(self.blank):
+                if self.sandboxes.get(sid, {}).get("status") == m.STATUS_RUNNING:
+                    await self._pane(sid)
+
+    async def _pane(self, sid: str) -> None:
+        try:
+            result = await self.client.call(m.SANDBOX_PANE, {"id": sid}, timeout=10)
+        except (RemoteError, RpcError) as exc:
+            log.debug("pane of %s: %s", sid, exc)
+            return
+        self.pane_text.emit(self.name, sid, str(result.get("text", "")))
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+SessionFactory = Callable[[str], HostSession]

@@ -1,0 +1,362 @@
+"""The tile grid: a QListView in icon mode, each tile painted by a delegate.
+
+Painting (rather than a widget per tile) keeps forty live tiles cheap: a new
+frame repaints one tile's rectangle, nothing is laid out again. The actions
+on a tile (start or stop, delete) are drawn on it while the pointer is over
+it, and clicked through the delegate's editorEvent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QFontMetrics,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from .model import Index, Key, Tile, TileRole
+from .theme import activity_colour, status_colour
+
+PAD = 6
+GAP = 8  # between tiles
+BUTTON = 24
+THUMB_ASPECT = 9 / 16
+MIN_TILE, MAX_TILE, DEFAULT_TILE = 200, 640, 320
+
+
+@dataclass(frozen=True)
+class TileAction:
+    name: str  # "start", "stop", "delete"
+    label: str
+
+
+def actions_for(tile: Tile) -> list[TileAction]:
+    if tile.stale_since is not None or tile.busy:
+        return []
+    first = TileAction("stop", "Stop") if tile.status == "running" else TileAction("start", "Start")
+    return [first, TileAction("delete", "Delete")]
+
+
+class TileDelegate(QStyledItemDelegate):
+    action = Signal(object, str)  # (key, action name)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tile_width = DEFAULT_TILE
+        self.hover_row = -1
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.mono = QFont(mono)
+
+    # -- geometry ----------------------------------------------------------------------
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        return QSize(self.tile_width, self._height(option.fontMetrics))
+
+    def _height(self, fm: QFontMetrics) -> int:
+        return PAD + self._thumb_h() + PAD + 2 * fm.height() + PAD
+
+    def _thumb_h(self) -> int:
+        return round((self.tile_width - 2 * PAD) * THUMB_ASPECT)
+
+    def thumb_rect(self, rect: QRect) -> QRect:
+        return QRect(rect.x() + PAD, rect.y() + PAD, rect.width() - 2 * PAD, self._thumb_h())
+
+    def button_rects(self, rect: QRect, tile: Tile) -> list[tuple[TileAction, QRect]]:
+        """Where each action's button is, laid out from the thumbnail's top right."""
+        thumb = self.thumb_rect(rect)
+        fm = QFontMetrics(QFont())
+        out = []
+        x = thumb.right() - PAD
+        for act in reversed(actions_for(tile)):
+            width = max(BUTTON, fm.horizontalAdvance(act.label) + 16)
+            x -= width
+            out.append((act, QRect(x, thumb.y() + PAD, width, BUTTON)))
+            x -= 4
+        return list(reversed(out))
+
+    # -- painting ----------------------------------------------------------------------
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        tile: Tile = index.data(TileRole)
+        pal: QPalette = option.palette
+        rect: QRect = option.rect
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        card = QRectF(rect).adjusted(1.5, 1.5, -1.5, -1.5)
+        path = QPainterPath()
+        path.addRoundedRect(card, 6, 6)
+        painter.fillPath(path, pal.color(QPalette.ColorRole.AlternateBase))
+        # A sandbox waiting for the person is framed in the waiting colour:
+        # the one thing a glance over forty tiles must catch.
+        waiting = tile.status == "running" and (tile.activity or {}).get("state") == "waiting"
+        if selected:
+            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 3))
+        elif waiting:
+            painter.setPen(QPen(activity_colour("waiting", pal), 3))
+        else:
+            painter.setPen(pal.color(QPalette.ColorRole.Mid))
+        painter.drawPath(path)
+
+        thumb = self.thumb_rect(rect)
+        self._paint_screen(painter, thumb, tile)
+        self._paint_text(painter, option, rect, thumb, tile)
+        if tile.busy:
+            self._banner(painter, thumb, tile.busy, QColor(0, 0, 0, 150), Qt.GlobalColor.white)
+        elif tile.error:
+            self._banner(painter, thumb, tile.error, QColor(183, 28, 28, 220), Qt.GlobalColor.white)
+        if index.row() == self.hover_row:
+            self._paint_buttons(painter, rect, tile, pal)
+        if tile.stale_since is not None:
+            painter.fillPath(path, QColor(128, 128, 128, 160))
+            bold = QFont(option.font)
+            bold.setBold(True)
+            painter.setFont(bold)
+            label = f"stale since {tile.stale_since:%H:%M}"
+            bfm = QFontMetrics(bold)
+            pill = QRect(0, 0, bfm.horizontalAdvance(label) + 20, bfm.height() + 10)
+            pill.moveCenter(thumb.center())
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(50, 50, 50, 235))
+            painter.drawRoundedRect(pill, 4, 4)
+            painter.setPen(Qt.GlobalColor.white)
+            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
+        painter.restore()
+
+    def _paint_screen(self, painter: QPainter, box: QRect, tile: Tile) -> None:
+        painter.fillRect(box, QColor(24, 24, 24))
+        # A blank display (one flat colour) says little: the terminal says
+        # more, when it has something on it.
+        show_terminal = tile.blank and bool((tile.pane_text or "").strip())
+        if tile.frame is not None and not show_terminal:
+            img = tile.frame
+            scale = min(box.width() / img.width(), box.height() / img.height())
+            w, h = img.width() * scale, img.height() * scale
+            target = QRectF(box.x() + (box.width() - w) / 2, box.y() + (box.height() - h) / 2, w, h)
+            painter.drawImage(target, img)
+            return
+        if show_terminal:
+            self._paint_terminal(painter, box, tile.pane_text or "")
+            return
+        if tile.stale_since is not None:
+            return  # the stale label goes there
+        painter.setPen(QColor(160, 160, 160))
+        message = {
+            "running": "nothing on its screen yet",
+            "stopped": "stopped",
+            "dead": "its processes are gone",
+            "exited": "the agent has ended",
+        }.get(tile.status, tile.status)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, message)
+
+    def _paint_terminal(self, painter: QPainter, box: QRect, text: str) -> None:
+        font = QFont(self.mono)
+        # Small enough that a useful part of a 200-column pane fits a tile.
+        font.setPixelSize(max(7, min(12, box.height() // 14)))
+        painter.setFont(font)
+        fm = QFontMetrics(font)
+        lines = terminal_lines(text)
+        fit = max(1, (box.height() - 4) // fm.height())
+        shown = lines[-fit:]
+        painter.setPen(QColor(220, 220, 220))
+        painter.save()
+        painter.setClipRect(box)
+        y = box.y() + 2 + fm.ascent()
+        for line in shown:
+            painter.drawText(box.x() + 4, y, line)
+            y += fm.height()
+        painter.restore()
+
+    def _paint_text(
+        self, painter: QPainter, option: QStyleOptionViewItem, rect: QRect, thumb: QRect, tile: Tile
+    ) -> None:
+        pal: QPalette = option.palette
+        fm = option.fontMetrics
+        y = thumb.bottom() + PAD
+        x = rect.x() + PAD
+        right = rect.right() - PAD
+        # Line 1: status dot, name; backend badge on the right.
+        dot = fm.height() // 2
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(status_colour(tile.status))
+        painter.drawEllipse(QRect(x, y + (fm.height() - dot) // 2, dot, dot))
+        badge_text = (
+            "NO ISOLATION"
+            if tile.sandbox.get("backend") == "none"
+            else str(tile.sandbox.get("backend", ""))
+        )
+        small = QFont(option.font)
+        small.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.8))
+        sfm = QFontMetrics(small)
+        bw = sfm.horizontalAdvance(badge_text) + 10
+        badge = QRect(right - bw, y + 1, bw, fm.height() - 2)
+        if tile.sandbox.get("backend") == "none":
+            painter.setBrush(QColor(198, 40, 40))
+            painter.drawRoundedRect(badge, 3, 3)
+            painter.setPen(Qt.GlobalColor.white)
+        else:
+            painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+        painter.setFont(small)
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, badge_text)
+        bold = QFont(option.font)
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.setPen(pal.color(QPalette.ColorRole.Text))
+        name_rect = QRect(x + dot + 6, y, badge.left() - x - dot - 12, fm.height())
+        painter.drawText(
+            name_rect,
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            QFontMetrics(bold).elidedText(
+                tile.name, Qt.TextElideMode.ElideRight, name_rect.width()
+            ),
+        )
+        # Line 2: status, activity, tokens, host.
+        y += fm.height()
+        painter.setFont(option.font)
+        parts: list[tuple[str, QColor]] = [(tile.status, status_colour(tile.status))]
+        act = tile.activity
+        if act and tile.status == "running":
+            state = str(act.get("state"))
+            label = state
+            if state == "waiting" and act.get("reason"):
+                label = f"waiting: {act['reason']}"
+            parts.append((label, activity_colour(state, pal)))
+        tokens = tile.tokens
+        if tokens:
+            parts.append((f"{_si(tokens)} tokens", pal.color(QPalette.ColorRole.PlaceholderText)))
+        parts.append((tile.host, pal.color(QPalette.ColorRole.PlaceholderText)))
+        cx = x
+        for i, (text, colour) in enumerate(parts):
+            if i:
+                painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+                painter.drawText(QRect(cx, y, 14, fm.height()), Qt.AlignmentFlag.AlignCenter, "·")
+                cx += 14
+            room = right - cx
+            if room <= 10:
+                break
+            shown = fm.elidedText(text, Qt.TextElideMode.ElideRight, room)
+            painter.setPen(colour)
+            painter.drawText(QRect(cx, y, room, fm.height()), Qt.AlignmentFlag.AlignVCenter, shown)
+            cx += fm.horizontalAdvance(shown)
+
+    def _paint_buttons(self, painter: QPainter, rect: QRect, tile: Tile, pal: QPalette) -> None:
+        for act, r in self.button_rects(rect, tile):
+            painter.setPen(Qt.PenStyle.NoPen)
+            colour = QColor(198, 40, 40, 230) if act.name == "delete" else QColor(40, 40, 40, 220)
+            painter.setBrush(colour)
+            painter.drawRoundedRect(r, 4, 4)
+            painter.setPen(Qt.GlobalColor.white)
+            painter.setFont(QFont())
+            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, act.label)
+
+    @staticmethod
+    def _banner(painter: QPainter, box: QRect, text: str, bg: QColor, fg: Qt.GlobalColor) -> None:
+        fm = painter.fontMetrics()
+        band = QRect(box.x(), box.bottom() - fm.height() - 8, box.width(), fm.height() + 8)
+        painter.fillRect(band, bg)
+        painter.setPen(fg)
+        painter.drawText(
+            band.adjusted(6, 0, -6, 0),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            fm.elidedText(text, Qt.TextElideMode.ElideRight, band.width() - 12),
+        )
+
+    # -- clicks ------------------------------------------------------------------------
+
+    def editorEvent(
+        self, event: QEvent, model: object, option: QStyleOptionViewItem, index: Index
+    ) -> bool:
+        if event.type() == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):
+            tile: Tile = index.data(TileRole)
+            pos = event.position().toPoint()
+            for act, r in self.button_rects(option.rect, tile):
+                if r.contains(pos):
+                    self.action.emit(tile.key, act.name)
+                    return True
+        return False
+
+
+def terminal_lines(text: str) -> list[str]:
+    """A pane's lines for a thumbnail: trailing blanks dropped, long blank runs
+    cut to one, so a little text at the top and a status line at the bottom of
+    a tall pane both fit."""
+    out: list[str] = []
+    for line in (line.rstrip() for line in text.splitlines()):
+        if line or (out and out[-1]):
+            out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _si(n: int) -> str:
+    for unit, size in (("M", 1_000_000), ("k", 1_000)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+class TileView(QListView):
+    """The grid. Keyboard: arrows move, Delete deletes, Enter starts or stops."""
+
+    activated_action = Signal(object, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setSpacing(GAP // 2)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setMouseTracking(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tile_delegate = TileDelegate(self)
+        self.setItemDelegate(self.tile_delegate)
+
+    def set_tile_width(self, width: int) -> None:
+        self.tile_delegate.tile_width = max(MIN_TILE, min(MAX_TILE, width))
+        self.scheduleDelayedItemsLayout()
+        self.viewport().update()
+
+    def selected_tiles(self) -> list[Tile]:
+        return [i.data(TileRole) for i in self.selectionModel().selectedIndexes()]
+
+    def tile_at(self, pos: QPoint) -> Tile | None:
+        idx = self.indexAt(pos)
+        return idx.data(TileRole) if idx.isValid() else None
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        row = self.indexAt(event.position().toPoint()).row()
+        if row != self.tile_delegate.hover_row:
+            self.tile_delegate.hover_row = row
+            self.viewport().update()
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self.tile_delegate.hover_row = -1
+        self.viewport().update()
+        super().leaveEvent(event)
+
+    def key_for(self, index: QModelIndex) -> Key:
+        tile: Tile = index.data(TileRole)
+        return tile.key
