@@ -24,6 +24,7 @@ from .activity import EXITED, Activity, ActivityTracker
 from .claude_files import claude_config_dir, parse_iso
 from .claude_sessions import SessionReader
 from .lifecycle import Manager
+from .periodic import Periodic
 from .procmetrics import ProcessSampler
 from .protocol import methods as m
 from .protocol.errors import InvalidParams, RpcError
@@ -182,7 +183,7 @@ def parse_interval(obj: dict[str, Any] | None) -> float:
     return float(interval)
 
 
-class MetricsStream:
+class MetricsStream(Periodic):
     """The ``metrics`` subscription: a push every ``interval`` seconds."""
 
     def __init__(
@@ -192,38 +193,22 @@ class MetricsStream:
         push_latest: Callable[[Hashable, str, dict[str, Any]], None],
         on_measured: Callable[[], None],
     ) -> None:
+        super().__init__("metrics", interval)
         self.service = service
-        self.interval = interval
         self._push = push_latest
         self._on_measured = on_measured
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="metrics")
 
     def update(self, interval: float) -> None:
         self.interval = interval
-        self._wake.set()
+        self.wake()
 
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-
-    async def _run(self) -> None:
+    async def step(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            tick = loop.time()
-            try:
-                sandboxes = await loop.run_in_executor(self.service.pool, self.service.all)
-                system = await loop.run_in_executor(self.service.pool, system_metrics)
-                self._push(("metrics",), m.METRICS, {"system": system, "sandboxes": sandboxes})
-                self._on_measured()
-            except Exception:
-                log.exception("measuring failed")
-            self._wake.clear()
-            try:
-                async with asyncio.timeout(max(0.0, tick + self.interval - loop.time())):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
+        try:
+            sandboxes = await loop.run_in_executor(self.service.pool, self.service.all)
+            system = await loop.run_in_executor(self.service.pool, system_metrics)
+        except Exception:
+            log.exception("measuring failed")
+            return
+        self._push(("metrics",), m.METRICS, {"system": system, "sandboxes": sandboxes})
+        self._on_measured()

@@ -22,6 +22,7 @@ from typing import Any
 
 from .capture import Thumb, XGrabber, check_format, check_max_width, encode, grab_vm, thumb
 from .lifecycle import Manager
+from .periodic import Periodic
 from .protocol import methods as m
 from .protocol.errors import InvalidParams, InvalidState, RpcError
 from .records import Record
@@ -134,7 +135,7 @@ class StreamSettings:
 Push = Callable[[Hashable, str, dict[str, Any]], None]
 
 
-class ScreenshotStream:
+class ScreenshotStream(Periodic):
     """One client's ``screenshots`` subscription."""
 
     def __init__(
@@ -144,6 +145,7 @@ class ScreenshotStream:
         push_latest: Push,
         unsent: Callable[[Hashable], bool],
     ) -> None:
+        super().__init__("screenshots", settings.interval_s)
         self.screens = screens
         self.settings = settings
         self._push = push_latest
@@ -152,45 +154,33 @@ class ScreenshotStream:
         self._seq: dict[str, int] = {}
         self._busy: set[str] = set()
         self._failing: dict[str, str] = {}  # sandbox id -> the error last logged
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="screenshots")
+        self._captures: set[asyncio.Task[None]] = set()
 
     def update(self, settings: StreamSettings) -> None:
         if settings.max_width != self.settings.max_width or settings.format != self.settings.format:
             self._sent.clear()  # a different picture: send each sandbox's anew
         self.settings = settings
-        self._wake.set()
+        self.interval = settings.interval_s
+        self.wake()
 
     def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        super().stop()
+        for task in list(self._captures):
+            task.cancel()  # no frame after unsubscribe
 
-    async def _run(self) -> None:
+    async def step(self) -> None:
         loop = asyncio.get_running_loop()
-        tasks: set[asyncio.Task[None]] = set()
-        while True:
-            tick = loop.time()
-            records = await loop.run_in_executor(self.screens.pool, self.screens.manager.records)
-            live = {sid: r for sid, r in records.items() if r["status"] == m.STATUS_RUNNING}
-            for gone in set(self._sent) - set(live):
-                self._sent.pop(gone, None)
-            for sid, rec in live.items():
-                if sid in self._busy or self._unsent(("screenshot", sid)):
-                    continue
-                self._busy.add(sid)
-                task = loop.create_task(self._capture(rec))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            self._wake.clear()
-            delay = max(0.0, tick + self.settings.interval_s - loop.time())
-            try:
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
+        records = await loop.run_in_executor(self.screens.pool, self.screens.manager.records)
+        live = {sid: r for sid, r in records.items() if r["status"] == m.STATUS_RUNNING}
+        for gone in set(self._sent) - set(live):
+            self._sent.pop(gone, None)
+        for sid, rec in live.items():
+            if sid in self._busy or self._unsent(("screenshot", sid)):
+                continue
+            self._busy.add(sid)
+            task = loop.create_task(self._capture(rec))
+            self._captures.add(task)
+            task.add_done_callback(self._captures.discard)
 
     async def _capture(self, rec: Record) -> None:
         sid = rec["id"]

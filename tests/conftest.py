@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import STUBS, Hostd, processes_mentioning
+from tests.helpers import STUBS, Hostd, assert_nothing_left, delete_all_sandboxes
 
 
 @pytest.fixture
@@ -55,19 +55,13 @@ def hostd_factory(state_dir: Path, stub_env: dict[str, str]) -> Iterator[Callabl
 
     yield make
 
-    cleaner = Hostd(state_dir, stub_env)
     try:
-        for sb in cleaner.call("sandbox.list"):
-            cleaner.call("sandbox.delete", id=sb["id"])
+        delete_all_sandboxes(state_dir, stub_env)
     finally:
-        cleaner.close()
         for h in started:
             if h.proc.poll() is None:
                 h.close()
-    leftovers = processes_mentioning(str(state_dir))
-    for p in leftovers:
-        p.kill()
-    assert not leftovers, f"processes left behind: {[p.info['cmdline'] for p in leftovers]}"
+    assert_nothing_left(state_dir, wait=5)
 
 
 @pytest.fixture

@@ -194,3 +194,31 @@ def processes_mentioning(text: str) -> list[psutil.Process]:
         if text in hay and p.pid != os.getpid():
             found.append(p)
     return found
+
+
+def delete_all_sandboxes(state_dir: Path, env: dict[str, str] | None = None) -> None:
+    """Delete every sandbox in a state folder, through a hostd of its own."""
+    if not state_dir.exists():
+        return
+    cleaner = Hostd(state_dir, env)
+    try:
+        for sb in cleaner.call("sandbox.list"):
+            cleaner.call("sandbox.delete", id=sb["id"])
+    finally:
+        cleaner.close()
+
+
+def assert_nothing_left(state_dir: Path, wait: float = DEADLINE_S) -> None:
+    """Fail (after killing them) if processes of a state folder outlive a test.
+
+    hostd processes whose input ended finish on their own: they get ``wait``.
+    """
+    try:
+        wait_for(lambda: not processes_mentioning(str(state_dir)), wait, what="processes to end")
+    except AssertionError:
+        left = processes_mentioning(str(state_dir))
+        for p in left:
+            p.kill()
+        raise AssertionError(
+            f"processes left behind: {[p.info['cmdline'] for p in left]}"
+        ) from None

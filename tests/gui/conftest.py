@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.remote.profiles import Profiles
 from app.ui.window import MainWindow
-from tests.helpers import DEADLINE_S, Hostd, processes_mentioning, wait_for
+from tests.helpers import DEADLINE_S, assert_nothing_left, delete_all_sandboxes
 from tests.remote.conftest import remote  # noqa: F401  (the sshd fixture)
 
 T = TypeVar("T")
@@ -73,20 +73,8 @@ def gui_env(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(short_tmp / "config"))
     monkeypatch.setenv("PATH", stub_env["PATH"])
     yield state
-    if state.exists():  # whatever a test left (a hostd it killed, say) is deleted
-        cleaner = Hostd(state, stub_env)
-        try:
-            for sb in cleaner.call("sandbox.list"):
-                cleaner.call("sandbox.delete", id=sb["id"])
-        finally:
-            cleaner.close()
-    try:
-        wait_for(lambda: not processes_mentioning(str(state)), what="the app's processes to end")
-    except AssertionError:
-        left = processes_mentioning(str(state))
-        for p in left:
-            p.kill()
-        raise AssertionError(f"left behind: {[p.info['cmdline'] for p in left]}") from None
+    delete_all_sandboxes(state, stub_env)  # whatever a test left (a hostd it killed, say)
+    assert_nothing_left(state)
 
 
 @pytest.fixture

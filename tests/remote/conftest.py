@@ -21,7 +21,7 @@ from app.remote.profiles import Profile, Profiles, open_host
 from app.remote.prompts import Prompts
 from app.remote.sshconfig import SshConfig
 from app.remote.sshhost import SshHost
-from tests.helpers import DEADLINE_S, REPO, Hostd, processes_mentioning, wait_for
+from tests.helpers import REPO, assert_nothing_left, delete_all_sandboxes
 from tests.remote.sshd import (
     Sshd,
     client_env,
@@ -106,22 +106,6 @@ def remote(
 
 def _teardown(world: Remote) -> None:
     world.sshd.stop()
-    if world.state_dir.exists():
-        cleaner = Hostd(world.state_dir, world.stub_env)
-        try:
-            for sb in cleaner.call("sandbox.list"):
-                cleaner.call("sandbox.delete", id=sb["id"])
-        finally:
-            cleaner.close()
-    # hostd processes of ended SSH sessions finish on their own (end of input);
-    # give them the time to, then nothing may be left.
-    state = str(world.state_dir)
-    try:
-        wait_for(lambda: not processes_mentioning(state), DEADLINE_S, what="hostd processes to end")
-    except AssertionError:
-        leftovers = processes_mentioning(state)
-        for p in leftovers:
-            p.kill()
-        raise AssertionError(
-            f"processes left behind: {[p.info['cmdline'] for p in leftovers]}"
-        ) from None
+    delete_all_sandboxes(world.state_dir, world.stub_env)
+    # hostd processes of ended SSH sessions finish on their own (end of input).
+    assert_nothing_left(world.state_dir)
