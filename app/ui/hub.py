@@ -141,6 +141,8 @@ class Hub(QObject):
                 self.key_changed.emit(name, reason)
             self.message.emit(f"Could not connect to {name}: {reason}", True)
             return
+        for warning in (session.client.hello or {}).get("warnings", []):
+            self.message.emit(f"{name}: {warning}", True)
         self.opened.emit(name)
 
     def _wire(self, s: HostSession) -> None:
