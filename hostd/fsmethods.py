@@ -8,6 +8,7 @@ is touched. Files moved aside go to hostd's state folder,
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -94,7 +95,8 @@ def fs_trash(
     pair_dir = state_root / TRASH_DIR / pair
     synctree.prune_trash(str(pair_dir), TRASH_KEEP_S, time.time())
     trash_dir = pair_dir / stamp
-    trash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if checked:
+        trash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     moved, changed = synctree.trash(real, str(trash_dir), checked)
     return {"trash_dir": str(trash_dir), "moved": moved, "changed": changed}
 
@@ -103,3 +105,17 @@ def fs_rename(root: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     real = root_of(root)
     renamed, changed = synctree.rename(real, items_of(items, need_to=True))
     return {"renamed": renamed, "changed": changed}
+
+
+def fs_mkdir(root: str) -> dict[str, Any]:
+    """Make ``root`` (and its parents) if missing: a push to a new project."""
+    if not isinstance(root, str) or not root.startswith("/") or "\0" in root:
+        raise InvalidParams(f"root must be an absolute path, not {root!r}", "root")
+    real = os.path.realpath(root)
+    if os.path.isdir(real):
+        return {"root": real, "created": False}
+    try:
+        os.makedirs(real)
+    except OSError as exc:
+        raise InvalidParams(f"cannot make {root}: {exc.strerror}", "root") from exc
+    return {"root": real, "created": True}

@@ -100,6 +100,7 @@ class Handlers:
                 },
                 self.fs_trash,
             ),
+            m.FS_MKDIR: ({"root": Param(str)}, self.fs_mkdir),
             m.FS_RENAME: (
                 {"root": Param(str), "items": Param(list, item_type=dict)},
                 self.fs_rename,
@@ -242,6 +243,9 @@ class Handlers:
         return await self._run(
             self.server.slow_pool, fsmethods.fs_trash, state_root, root, pair, stamp, items
         )
+
+    async def fs_mkdir(self, root: str) -> dict[str, Any]:
+        return await self._run(self.server.fast_pool, fsmethods.fs_mkdir, root)
 
     async def fs_rename(self, root: str, items: list[dict[str, Any]]) -> dict[str, Any]:
         return await self._run(self.server.slow_pool, fsmethods.fs_rename, root, items)

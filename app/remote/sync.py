@@ -187,6 +187,7 @@ class Syncer:
         self._last: dict[str, Any] = {}
         self._round: asyncio.Task[SyncResult] | None = None
         self._cancelled = False
+        self._ignore: tuple[dict[str, str], dict[str, str]] = ({}, {})
 
     # -- public API ------------------------------------------------------------------
 
@@ -235,6 +236,35 @@ class Syncer:
     def last(self) -> dict[str, Any]:
         """The summary of the last finished round of this pair (any process)."""
         return dict(self._last)
+
+    @property
+    def base(self) -> dict[str, Base]:
+        """Each path's signatures when the last round accounted for it."""
+        return self._base
+
+    @property
+    def ignore_files(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The ``.gitignore`` texts of each side, as the last round found them."""
+        return self._ignore
+
+    def side(self, side: Side) -> LocalSide | RemoteSide:
+        found = self._local_side if side == "local" else self._remote_side
+        if found is None:
+            raise SyncError("the syncer is not open")
+        return found
+
+    async def watch(
+        self,
+        on_result: Callable[[SyncResult], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """Sync both ways whenever either side changes, until the task running
+        this is cancelled (that stops a running rsync too). Each round's result
+        goes to ``on_result``; a failed round (the link down) to ``on_error``,
+        and it is tried again, with a full look once the link is back."""
+        from .sync_watch import run_watch
+
+        await run_watch(self, on_result, on_error)
 
     async def push(self) -> SyncResult:
         """This machine to the server: carry local changes over."""
@@ -288,25 +318,19 @@ class Syncer:
             except Exception:
                 log.exception("sync progress callback failed")
 
-    def _side(self, side: Side) -> LocalSide | RemoteSide:
-        found = self._local_side if side == "local" else self._remote_side
-        assert found is not None
-        return found
-
     async def _run_round(self, mode: Mode) -> SyncResult:
         assert self._state is not None
         result = SyncResult(mode, self.local, self.remote, self.host_name, started_at=_now())
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         self._report("listing")
-        lo, re_ = await asyncio.gather(
-            self._side("local").listing(), self._side("remote").listing()
-        )
+        lo, re_ = await asyncio.gather(self.side("local").listing(), self.side("remote").listing())
+        self._ignore = (lo.ignore_files, re_.ignore_files)
         self._report("comparing")
         plan = self._plan(lo, re_, mode, None, stamp)
         if plan.need_hash:
             hl, hr = await asyncio.gather(
-                self._side("local").hash(plan.need_hash),
-                self._side("remote").hash(plan.need_hash),
+                self.side("local").hash(plan.need_hash),
+                self.side("remote").hash(plan.need_hash),
             )
             plan = self._plan(lo, re_, mode, {"local": hl, "remote": hr}, stamp)
         base = dict(self._base)
@@ -363,7 +387,7 @@ class Syncer:
             if not renames:
                 continue
             items = [{**r.entry, "to": r.to} for r in renames]
-            _done, changed = await self._side(side).rename(items)
+            _done, changed = await self.side(side).rename(items)
             for r in renames:
                 if r.entry["path"] in changed:
                     failed_renames.add(id(r))
@@ -374,12 +398,15 @@ class Syncer:
         copies = [c for c in plan.copies if c.after is None or id(c.after) not in failed_renames]
 
         blocked: set[tuple[Side, str]] = set()
+        trash_dirs: dict[Side, str] = {}
         for side in SIDES:
             items = plan.trash[side]
             if not items:
                 continue
-            done: Trashed = await self._side(side).trash(items, stamp)
-            result.trash[side] = done.trash_dir
+            done: Trashed = await self.side(side).trash(items, stamp)
+            trash_dirs[side] = done.trash_dir
+            if done.moved:
+                result.trash[side] = done.trash_dir
             for path in done.moved:
                 if (side, path) in plan.deletes:
                     (result.deleted_local if side == "local" else result.deleted_remote).append(
@@ -399,24 +426,29 @@ class Syncer:
         for source in SIDES:
             batch = [c for c in copies if c.source == source]
             if batch:
-                await self._transfer(source, batch, base, result, stamp)
+                await self._transfer(source, batch, base, result, stamp, trash_dirs)
 
     async def _transfer(
-        self, source: Side, batch: list[Copy], base: dict[str, Base], result: SyncResult, stamp: str
+        self,
+        source: Side,
+        batch: list[Copy],
+        base: dict[str, Base],
+        result: SyncResult,
+        stamp: str,
+        trash_dirs: dict[Side, str],
     ) -> None:
         dest = other(source)
         direction = "push" if source == "local" else "pull"
         phase = "sending" if source == "local" else "receiving"
         # rsync's backup folder: the receiving side's trash of this round.
-        trash_dir = result.trash.get(dest)
+        trash_dir = trash_dirs.get(dest)
         if trash_dir is None:
-            trash_dir = (await self._side(dest).trash([], stamp)).trash_dir
-            result.trash[dest] = trash_dir
+            trash_dir = (await self.side(dest).trash([], stamp)).trash_dir
         self._report(phase)
         straight = [c for c in batch if c.dest == c.path]
         renamed = [c for c in batch if c.dest != c.path]
-        src_root = self._side(source).root.rstrip("/") + "/"
-        dst_root = self._side(dest).root.rstrip("/") + "/"
+        src_root = self.side(source).root.rstrip("/") + "/"
+        dst_root = self.side(dest).root.rstrip("/") + "/"
         failure: RsyncFailed | None = None
         try:
             if straight:
@@ -429,7 +461,7 @@ class Syncer:
                 await self._send_as(source, c, trash_dir, direction, phase)
         except RsyncFailed as exc:
             failure = exc  # what did arrive is still recorded below
-        arrived = await self._side(dest).stat([c.dest for c in batch])
+        arrived = await self.side(dest).stat([c.dest for c in batch])
         for c in batch:
             got = arrived.get(c.dest)
             if got is None or not _same_as_sent(c.entry, got):
@@ -454,8 +486,8 @@ class Syncer:
         self, source: Side, copy: Copy, trash_dir: str, direction: str, phase: str
     ) -> None:
         """One file to another name on the receiving side (a conflict copy)."""
-        src = self._side(source).root.rstrip("/") + "/" + copy.path
-        dst = self._side(other(source)).root.rstrip("/") + "/" + copy.dest
+        src = self.side(source).root.rstrip("/") + "/" + copy.path
+        dst = self.side(other(source)).root.rstrip("/") + "/" + copy.dest
         argv = transfer_argv(
             self._spec(source, src), self._spec(other(source), dst), trash_dir, self._ssh
         )
@@ -475,3 +507,41 @@ def _same_as_sent(sent: Entry, got: Entry) -> bool:
     if sent["type"] == "file":
         return bool(sent["size"] == got["size"] and sent["mtime_ns"] == got["mtime_ns"])
     return signature(sent) == signature(got)
+
+
+async def resolve_remote(
+    client: Client, spec: str | None, local: str | Path, state_dir: Path | None = None
+) -> str:
+    """The server folder that ``spec`` names: an absolute path; a sandbox (id
+    prefix or name) meaning its project folder; ``SANDBOX:sub/dir`` for a
+    folder inside it; or None for the folder ``local`` was last synced with
+    on this host."""
+    from hostd.protocol import RpcError
+    from hostd.protocol import methods as m
+
+    from .sync_state import remembered
+
+    if spec is None:
+        host = "local" if isinstance(client.host, LocalHost) else client.host.name
+        pairs = remembered(state_dir or state_home(), local_root(local), host)
+        if not pairs:
+            raise SyncError(
+                f"{local} was never synced with {client.host.describe()}: say which folder "
+                "there (a sandbox, SANDBOX:subdir, or an absolute path)",
+                retryable=False,
+            )
+        return str(pairs[0]["remote"])
+    if spec.startswith("/"):
+        return spec
+    ref, _, sub = spec.partition(":")
+    try:
+        sandbox = await client.call(m.SANDBOX_GET, {"id": ref})
+    except RpcError as exc:
+        raise SyncError(f"{spec!r}: {exc.message}") from exc
+    root = str(sandbox["project_dir"])
+    if not sub:
+        return root
+    parts = sub.strip("/").split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise SyncError(f"{spec!r}: the folder inside the sandbox must be a plain relative path")
+    return root.rstrip("/") + "/" + "/".join(parts)

@@ -69,7 +69,8 @@ class LocalSide:
         def work() -> Trashed:
             self._state.prune_trash()
             trash_dir = self._state.trash_dir(stamp)
-            trash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if items:
+                trash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             moved, changed = synctree.trash(self.root, str(trash_dir), items)
             return Trashed(moved, changed, str(trash_dir))
 

@@ -25,6 +25,7 @@ FS_LIST = "fs.list"
 FS_HASH = "fs.hash"
 FS_TRASH = "fs.trash"
 FS_RENAME = "fs.rename"
+FS_MKDIR = "fs.mkdir"
 
 # Notifications (hostd -> client)
 SANDBOX_CHANGED = "sandbox.changed"
