@@ -27,7 +27,7 @@ MAX_LISTED = 10
 
 def add_parsers(cmd: Any) -> None:
     p = cmd("sync", "sync a folder here with one on the host, both ways (or --push/--pull)")
-    p.add_argument("local", metavar="LOCAL", help="the folder on this machine")
+    p.add_argument("local_dir", metavar="LOCAL", help="the folder on this machine")
     p.add_argument(
         "remote",
         metavar="REMOTE",
@@ -39,7 +39,7 @@ def add_parsers(cmd: Any) -> None:
     way.add_argument("--push", action="store_true", help="only this machine to the host")
     way.add_argument("--pull", action="store_true", help="only the host to this machine")
     p = cmd("watch", "keep a folder here and one on the host in sync until Ctrl+C")
-    p.add_argument("local", metavar="LOCAL", help="the folder on this machine")
+    p.add_argument("local_dir", metavar="LOCAL", help="the folder on this machine")
     p.add_argument("remote", metavar="REMOTE", nargs="?", help="as for sync")
 
 
@@ -54,8 +54,8 @@ def _code(exc: SyncError) -> int:
 async def cmd_sync(client: Client, args: argparse.Namespace) -> int:
     mode: Mode = "push" if args.push else "pull" if args.pull else "both"
     try:
-        remote = await resolve_remote(client, args.remote, args.local)
-        async with Syncer(client, args.local, remote, on_progress=_progress(args)) as syncer:
+        remote = await resolve_remote(client, args.remote, args.local_dir)
+        async with Syncer(client, args.local_dir, remote, on_progress=_progress(args)) as syncer:
             result = await syncer.run(mode)
     except SyncError as exc:
         _err(str(exc))
@@ -68,8 +68,8 @@ async def cmd_sync(client: Client, args: argparse.Namespace) -> int:
 
 async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
     try:
-        remote = await resolve_remote(client, args.remote, args.local)
-        async with Syncer(client, args.local, remote) as syncer:
+        remote = await resolve_remote(client, args.remote, args.local_dir)
+        async with Syncer(client, args.local_dir, remote) as syncer:
             if not args.json:
                 print(
                     f"watching {syncer.local} and {_where(client, syncer.remote)} (Ctrl+C stops)",

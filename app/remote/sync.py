@@ -68,7 +68,7 @@ from .sync_plan import (
     make_plan,
     other,
 )
-from .sync_rsync import Progress, RsyncFailed, Ssh, run_rsync, transfer_argv
+from .sync_rsync import Progress, RsyncFailed, Sent, Ssh, run_rsync, transfer_argv
 from .sync_sides import (
     Listing,
     LocalSide,
@@ -450,13 +450,14 @@ class Syncer:
         src_root = self.side(source).root.rstrip("/") + "/"
         dst_root = self.side(dest).root.rstrip("/") + "/"
         failure: RsyncFailed | None = None
+        written: dict[str, Sent] = {}
         try:
             if straight:
                 argv = transfer_argv(
                     self._spec(source, src_root), self._spec(dest, dst_root), trash_dir, self._ssh
                 )
                 files = [c.path for c in straight]
-                await run_rsync(argv, files, direction, lambda p: self._report(phase, p))
+                await run_rsync(argv, files, direction, lambda p: self._report(phase, p), written)
             for c in renamed:
                 await self._send_as(source, c, trash_dir, direction, phase)
         except RsyncFailed as exc:
@@ -464,7 +465,13 @@ class Syncer:
         arrived = await self.side(dest).stat([c.dest for c in batch])
         for c in batch:
             got = arrived.get(c.dest)
-            if got is None or not _same_as_sent(c.entry, got):
+            entry = c.entry
+            if got is not None and not _same_as_sent(entry, got) and _wrote(written, c, got):
+                # The sender changed it after the listing and rsync sent that
+                # newer version (with its exact mtime): record what was sent,
+                # so a later deletion or edit there is carried over normally.
+                entry = {**entry, "size": got["size"], "mtime_ns": got["mtime_ns"]}
+            if got is None or not _same_as_sent(entry, got):
                 if c.dest not in result.deferred:
                     result.deferred.append(c.dest)
                 continue
@@ -473,14 +480,14 @@ class Syncer:
                 # A one-way conflict copy: it exists on the receiving side only.
                 base[c.dest] = Base(None, None).with_side(dest, signature(got))
             else:
-                base[c.dest] = b.with_side(source, signature(c.entry)).with_side(
-                    dest, signature(got)
-                )
+                base[c.dest] = b.with_side(source, signature(entry)).with_side(dest, signature(got))
             if c.entry["type"] != "dir":
                 (result.sent if source == "local" else result.received).append(c.dest)
         if failure is not None:
             self._base = base  # keep what was verified, even though the round fails
-            raise SyncError(str(failure), retryable=failure.connection) from failure
+            error = SyncError(str(failure), retryable=failure.connection)
+            error.result = result  # what the round did before it failed
+            raise error from failure
 
     async def _send_as(
         self, source: Side, copy: Copy, trash_dir: str, direction: str, phase: str
@@ -499,6 +506,16 @@ class Syncer:
         if side == "remote" and self._ssh is not None:
             return self._ssh.remote_spec(path)
         return path
+
+
+def _wrote(written: dict[str, Sent], copy: Copy, got: Entry) -> bool:
+    """Whether ``got`` is the file rsync said it wrote (length, and mtime to
+    the second; rsync gives no finer time in its report)."""
+    sent = written.get(copy.path)
+    if sent is None or got["type"] != "file" or sent.size != got["size"]:
+        return False
+    stamp = time.strftime("%Y/%m/%d-%H:%M:%S", time.localtime(got["mtime_ns"] // 1_000_000_000))
+    return stamp == sent.mtime_s
 
 
 def _same_as_sent(sent: Entry, got: Entry) -> bool:

@@ -45,6 +45,8 @@ CONTROL_PERSIST_S = 300
 # rsync exit codes that mean "the connection or the remote end failed".
 _CONNECTION_CODES = {5, 10, 12, 35, 255}
 # --info=progress2: "  1,234,567  45%   12.34MB/s    0:00:01 (xfr#3, to-chk=5/10)"
+SENT_PREFIX = "<<csync>> "
+_SENT = re.compile(r"^(\d+) (\d{4})/(\d\d)/(\d\d)-(\d\d):(\d\d):(\d\d) (.*)$")
 _PROGRESS = re.compile(
     r"^\s*([\d,.]+)\s+(\d+)%\s+(\S+)\s+(\S+)(?:\s+\(xfr#(\d+),\s*(?:ir|to)-chk=(\d+)/(\d+)\))?"
 )
@@ -177,6 +179,8 @@ def transfer_argv(
         # the file it replaces goes to the trash instead of away.
         f"--backup-dir={backup_dir}",
         "--info=progress2",
+        # One line per file written: its length, mtime and name (see Sent).
+        f"--out-format={SENT_PREFIX}%l %M %n",
         "--no-inc-recursive",
         "--protect-args",
     ]
@@ -185,14 +189,25 @@ def transfer_argv(
     return [*argv, "--", source, dest]
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A file rsync wrote: its length and its mtime to the second, as rsync
+    printed them (rsync gives the file the sender's exact mtime)."""
+
+    size: int
+    mtime_s: str  # "YYYY/MM/DD-HH:MM:SS", local time
+
+
 async def run_rsync(
     argv: Sequence[str],
     files: Sequence[str],
     direction: str,
     on_progress: ProgressCallback | None = None,
+    sent: dict[str, Sent] | None = None,
 ) -> None:
-    """Run rsync with ``files`` on its stdin. Cancelling the task ends rsync
-    (SIGTERM, then SIGKILL) before the cancel goes on."""
+    """Run rsync with ``files`` on its stdin; what it wrote goes into ``sent``.
+    Cancelling the task ends rsync (SIGTERM, then SIGKILL) before the cancel
+    goes on."""
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=subprocess.PIPE,
@@ -217,7 +232,14 @@ async def run_rsync(
             buf += chunk
             *parts, buf = re.split(rb"[\r\n]", buf)
             for part in parts:
-                report = parse_progress(part.decode(errors="replace"), direction)
+                text = part.decode(errors="surrogateescape")
+                if text.startswith(SENT_PREFIX):
+                    got = _SENT.match(text[len(SENT_PREFIX) :])
+                    if got and sent is not None:
+                        stamp = "{}/{}/{}-{}:{}:{}".format(*got.groups()[1:7])
+                        sent[_unescape(got.group(8))] = Sent(int(got.group(1)), stamp)
+                    continue
+                report = parse_progress(text, direction)
                 if report is not None and on_progress is not None:
                     on_progress(report)
 
@@ -235,13 +257,22 @@ async def run_rsync(
         for t in tasks:
             t.cancel()
         raise
-    if code != 0:
+    # 24: some source files vanished before they were sent. Not a failure
+    # here: the next round sees them gone.
+    if code not in (0, 24):
         text = b"".join(errors[-20:]).decode(errors="replace").strip()
         raise RsyncFailed(
             f"rsync exited with status {code}: {text or 'no message'}",
             code,
             code in _CONNECTION_CODES,
         )
+
+
+def _unescape(name: str) -> str:
+    """rsync prints an unprintable byte as ``\\#ooo`` (octal)."""
+    raw = os.fsencode(name)
+    out = re.sub(rb"\\#([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), raw)
+    return os.fsdecode(out)
 
 
 def parse_progress(line: str, direction: str) -> Progress | None:

@@ -43,7 +43,11 @@ TRASH_KEEP_S = 7 * 24 * 3600.0
 
 
 class SyncError(RemoteError):
-    """A sync could not be done (and changed nothing it could not account for)."""
+    """A sync could not be done (and changed nothing it could not account for).
+    ``result``, when set, is what the round did before it failed (a
+    :class:`app.remote.sync.SyncResult`: conflict copies it made, files sent)."""
+
+    result: Any = None
 
 
 class SyncBusy(SyncError):

@@ -153,6 +153,9 @@ async def run_watch(
                 raise
             except (RemoteError, OSError) as exc:
                 log.warning("sync round failed: %s", exc)
+                partial = getattr(exc, "result", None)
+                if partial is not None and on_result is not None:
+                    on_result(partial)
                 if on_error is not None:
                     on_error(exc)
                 changes.add("local", [], full=True)
