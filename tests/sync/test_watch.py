@@ -143,7 +143,7 @@ def test_a_watch_killed_mid_transfer_and_started_again_loses_nothing(
     there.mkdir()
     (there / "agent.txt").write_text("written by the agent before the kill")
     proc = start_watch(remote, local, there, state)
-    rounds, _reader = rounds_of(proc)
+    rounds_of(proc)
     wait_for(lambda: (local / "agent.txt").exists(), 60, what="the first round")
     blobs = {f"big{i:02d}.bin": os.urandom(4 << 20) for i in range(25)}
     for name, data in blobs.items():
