@@ -23,6 +23,7 @@ from hostd.protocol import RpcError
 from hostd.protocol import methods as m
 
 from . import cli_output as out
+from . import cli_sync
 from .cli_terminal import attach_over_ssh, have_tty, terminal_prompts
 from .remote.client import LIFECYCLE_TIMEOUT_S, Client
 from .remote.errors import ConfigError, RemoteError
@@ -70,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-network", action="store_true", help="no network inside the sandbox")
     p.add_argument("--agent", metavar="CMD", help="the agent's command line (default: claude)")
     p.add_argument("--geometry", metavar="WxH", help="display size (default 1920x1080)")
+    p.add_argument(
+        "--sync",
+        metavar="LOCAL",
+        help="push this folder here into DIR (made if missing) before the sandbox starts",
+    )
     cmd("list", "list sandboxes, newest first", ["ls"])
     for name, help_, aliases in (
         ("attach", "attach this terminal to a sandbox's tmux (detach: C-b d)", []),
@@ -85,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("metrics", "the host's load (or a sandbox's, where hostd offers it)")
     p.add_argument("id", nargs="?", help="a sandbox (id prefix or name)")
     cmd("doctor", "what the host has: hostd, tools, backends and why not")
+    cli_sync.add_parsers(cmd)
     p = cmd("hosts", "host profiles and ~/.ssh/config aliases")
     hosts = p.add_subparsers(dest="hosts_command", metavar="ACTION")
     hosts.add_parser("list", help="list profiles and aliases (the default)", parents=[common])
@@ -135,7 +142,7 @@ async def run(args: argparse.Namespace) -> int:
     )
     resolved = open_host(name, prompts=terminal_prompts(hint))
     host = resolved.host
-    follow = args.command == "logs" and args.follow
+    follow = (args.command == "logs" and args.follow) or args.command == "watch"
     client = Client(host, client_name=f"claude-remote {__version__}", reconnect=follow)
     try:
         try:
@@ -167,6 +174,11 @@ async def cmd_create(client: Client, args: argparse.Namespace) -> int:
         raise UsageError(
             f"DIR must be an absolute path on {client.host.describe()}, not {project!r}"
         )
+    if args.sync:
+        # Push first: the agent starts on the files, not on an empty folder.
+        code = await cli_sync.push_before_create(client, args.sync, project, args.json)
+        if code != OK:
+            return code
     sandbox = await client.create_sandbox(
         args.name,
         args.backend,
@@ -283,6 +295,8 @@ COMMANDS = {
     "logs": cmd_logs,
     "metrics": cmd_metrics,
     "doctor": cmd_doctor,
+    "sync": cli_sync.cmd_sync,
+    "watch": cli_sync.cmd_watch,
 }
 
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import __version__, backends
+from . import __version__, backends, fsmethods
 from .params import Param, bind
 from .protocol import methods as m
 from .protocol.errors import InvalidParams, MethodNotFound
@@ -86,6 +86,25 @@ class Handlers:
                 self.subscribe,
             ),
             m.UNSUBSCRIBE: ({"topics": Param(list, item_type=str)}, self.unsubscribe),
+            m.FS_LIST: (
+                {"root": Param(str), "paths": Param(list, None, item_type=str, nullable=True)},
+                self.fs_list,
+            ),
+            m.FS_HASH: ({"root": Param(str), "paths": Param(list, item_type=str)}, self.fs_hash),
+            m.FS_TRASH: (
+                {
+                    "root": Param(str),
+                    "pair": Param(str),
+                    "stamp": Param(str),
+                    "items": Param(list, item_type=dict),
+                },
+                self.fs_trash,
+            ),
+            m.FS_MKDIR: ({"root": Param(str)}, self.fs_mkdir),
+            m.FS_RENAME: (
+                {"root": Param(str), "items": Param(list, item_type=dict)},
+                self.fs_rename,
+            ),
         }
 
     async def call(self, method: str, params: dict[str, Any]) -> Any:
@@ -104,6 +123,7 @@ class Handlers:
                 m.TOPIC_SCREENSHOTS,
                 m.TOPIC_METRICS,
                 m.TOPIC_LOGS_PREFIX + "<id>",
+                m.TOPIC_FS_PREFIX + "<path>",
             )
         ]
         return sorted(self.table) + topics + ["batch"]
@@ -206,6 +226,29 @@ class Handlers:
     async def unsubscribe(self, topics: list[str]) -> dict[str, Any]:
         await self.server.unsubscribe(topics)
         return {}
+
+    # Tree walks and hashing read the disk: the slow pool, so a big listing
+    # never queues in front of a sandbox.list.
+
+    async def fs_list(self, root: str, paths: list[str] | None) -> dict[str, Any]:
+        return await self._run(self.server.slow_pool, fsmethods.fs_list, root, paths)
+
+    async def fs_hash(self, root: str, paths: list[str]) -> dict[str, Any]:
+        return await self._run(self.server.slow_pool, fsmethods.fs_hash, root, paths)
+
+    async def fs_trash(
+        self, root: str, pair: str, stamp: str, items: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        state_root = self.manager.paths.root
+        return await self._run(
+            self.server.slow_pool, fsmethods.fs_trash, state_root, root, pair, stamp, items
+        )
+
+    async def fs_mkdir(self, root: str) -> dict[str, Any]:
+        return await self._run(self.server.fast_pool, fsmethods.fs_mkdir, root)
+
+    async def fs_rename(self, root: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        return await self._run(self.server.slow_pool, fsmethods.fs_rename, root, items)
 
 
 def _ref(value: str) -> str:

@@ -21,6 +21,8 @@ from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .fsmethods import root_of
+from .fswatch import TreeWatch, WatchError
 from .handlers import Handlers
 from .lifecycle import Manager
 from .logfollow import LogFollower
@@ -29,7 +31,7 @@ from .monitor import Monitor
 from .outbox import Outbox
 from .protocol import methods as m
 from .protocol.connection import Batch, ServerConnection
-from .protocol.errors import InternalError, InvalidParams, RpcError
+from .protocol.errors import InternalError, InvalidParams, ProcessFailed, RpcError
 from .protocol.framing import encode
 from .protocol.messages import BadMessage, Incoming, Notification, Request, error_obj, result_obj
 from .screens import Screens, ScreenshotStream, StreamSettings
@@ -74,6 +76,7 @@ class Server:
         self.handlers = Handlers(self)
         self.topics: set[str] = set()
         self._followers: dict[str, LogFollower] = {}
+        self._fswatches: dict[str, TreeWatch] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -101,6 +104,8 @@ class Server:
         await self.monitor.stop()
         for follower in self._followers.values():
             follower.stop()
+        for watch in self._fswatches.values():
+            watch.stop()
         if self._stream is not None:
             self._stream.stop()
         if self._metrics_stream is not None:
@@ -218,6 +223,7 @@ class Server:
     ) -> None:
         """All or nothing: every topic is checked before any takes effect."""
         new_logs: dict[str, str] = {}
+        new_fs: dict[str, str] = {}
         settings = StreamSettings.parse(screenshot)
         if screenshot is not None and m.TOPIC_SCREENSHOTS not in topics:
             raise InvalidParams(
@@ -239,11 +245,17 @@ class Server:
                 new_logs[topic] = rec["id"]
                 continue
             if topic.startswith(m.TOPIC_FS_PREFIX):
-                raise InvalidParams(f"topic {topic!r} is not supported by this hostd", "topics")
+                try:
+                    new_fs[topic] = root_of(topic[len(m.TOPIC_FS_PREFIX) :])
+                except InvalidParams as exc:
+                    raise InvalidParams(f"topic {topic!r}: {exc.message}", "topics") from exc
+                continue
             raise InvalidParams(
-                f"unknown topic {topic!r} (topics: sandboxes, screenshots, metrics, logs:<id>)",
+                f"unknown topic {topic!r} "
+                "(topics: sandboxes, screenshots, metrics, logs:<id>, fs:<path>)",
                 "topics",
             )
+        await self._start_fswatches(new_fs)
         for topic in topics:
             if topic == m.TOPIC_SANDBOXES:
                 self.topics.add(topic)
@@ -271,9 +283,30 @@ class Server:
                 self._followers[sid] = follower
                 await follower.start()
 
+    async def _start_fswatches(self, new: dict[str, str]) -> None:
+        """Watch every new ``fs:`` root, or none of them (subscribe is all or nothing)."""
+        started: list[tuple[str, TreeWatch]] = []
+        loop = asyncio.get_running_loop()
+        try:
+            for topic, real in new.items():
+                if topic in self._fswatches:
+                    continue
+                watch = TreeWatch(topic[len(m.TOPIC_FS_PREFIX) :], real, self.push)
+                await loop.run_in_executor(self.slow_pool, watch.start)
+                started.append((topic, watch))
+        except WatchError as exc:
+            for _topic, watch in started:
+                watch.stop()
+            raise ProcessFailed(str(exc)) from exc
+        self._fswatches.update(started)
+
     async def unsubscribe(self, topics: list[str]) -> None:
         for topic in topics:
-            if topic == m.TOPIC_SANDBOXES:
+            if topic.startswith(m.TOPIC_FS_PREFIX):
+                watch = self._fswatches.pop(topic, None)
+                if watch is not None:
+                    watch.stop()
+            elif topic == m.TOPIC_SANDBOXES:
                 self.topics.discard(topic)
             elif topic == m.TOPIC_SCREENSHOTS:
                 if self._stream is not None:

@@ -21,6 +21,11 @@ SANDBOX_ATTACH_COMMAND = "sandbox.attach_command"
 SYSTEM_METRICS = "system.metrics"
 SUBSCRIBE = "subscribe"
 UNSUBSCRIBE = "unsubscribe"
+FS_LIST = "fs.list"
+FS_HASH = "fs.hash"
+FS_TRASH = "fs.trash"
+FS_RENAME = "fs.rename"
+FS_MKDIR = "fs.mkdir"
 
 # Notifications (hostd -> client)
 SANDBOX_CHANGED = "sandbox.changed"

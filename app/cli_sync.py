@@ -1,0 +1,172 @@
+"""claude-remote sync, watch, and create --sync: the sync library, printed.
+
+``REMOTE`` is a sandbox (id prefix or name: its project folder),
+``SANDBOX:sub/dir`` (a folder inside it), an absolute path on the host, or
+left out for the folder ``LOCAL`` was last synced with on that host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from typing import Any
+
+from . import cli_output as out
+from .remote.client import Client
+from .remote.sync import Syncer, SyncError, SyncProgress, SyncResult, resolve_remote
+from .remote.sync_plan import Mode
+
+OK, REFUSED, UNREACHABLE = 0, 1, 255
+# A summary names at most this many files of each kind; --json has them all.
+MAX_LISTED = 10
+
+
+def add_parsers(cmd: Any) -> None:
+    p = cmd("sync", "sync a folder here with one on the host, both ways (or --push/--pull)")
+    p.add_argument("local_dir", metavar="LOCAL", help="the folder on this machine")
+    p.add_argument(
+        "remote",
+        metavar="REMOTE",
+        nargs="?",
+        help="a sandbox (its project folder), SANDBOX:subdir, or an absolute path on the host; "
+        "default: the folder LOCAL was last synced with",
+    )
+    way = p.add_mutually_exclusive_group()
+    way.add_argument("--push", action="store_true", help="only this machine to the host")
+    way.add_argument("--pull", action="store_true", help="only the host to this machine")
+    p = cmd("watch", "keep a folder here and one on the host in sync until Ctrl+C")
+    p.add_argument("local_dir", metavar="LOCAL", help="the folder on this machine")
+    p.add_argument("remote", metavar="REMOTE", nargs="?", help="as for sync")
+
+
+def _err(message: str) -> None:
+    print(f"claude-remote: {message}", file=sys.stderr)
+
+
+def _code(exc: SyncError) -> int:
+    return UNREACHABLE if exc.retryable else REFUSED
+
+
+async def cmd_sync(client: Client, args: argparse.Namespace) -> int:
+    mode: Mode = "push" if args.push else "pull" if args.pull else "both"
+    try:
+        remote = await resolve_remote(client, args.remote, args.local_dir)
+        async with Syncer(client, args.local_dir, remote, on_progress=_progress(args)) as syncer:
+            result = await syncer.run(mode)
+    except SyncError as exc:
+        _err(str(exc))
+        return _code(exc)
+    finally:
+        _end_progress(args)
+    out.print_json(result.to_obj()) if args.json else print_result(result, client)
+    return OK
+
+
+async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
+    try:
+        remote = await resolve_remote(client, args.remote, args.local_dir)
+        async with Syncer(client, args.local_dir, remote) as syncer:
+            if not args.json:
+                print(
+                    f"watching {syncer.local} and {_where(client, syncer.remote)} (Ctrl+C stops)",
+                    flush=True,
+                )
+            task = asyncio.ensure_future(
+                syncer.watch(lambda r: _round(r, client, args), lambda e: _err(str(e)))
+            )
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, task.cancel)
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+    except SyncError as exc:
+        _err(str(exc))
+        return _code(exc)
+    if not args.json:
+        print("stopped", flush=True)
+    return OK
+
+
+async def push_before_create(client: Client, local: str, project: str, as_json: bool) -> int:
+    """``create --sync LOCAL``: make the project folder and push into it first,
+    so the agent starts on the files."""
+    try:
+        async with Syncer(client, local, project, create_remote=True) as syncer:
+            result = await syncer.push()
+    except SyncError as exc:
+        _err(f"push before create: {exc}")
+        return _code(exc)
+    if not as_json:
+        print_result(result, client)
+    return OK
+
+
+def _round(result: SyncResult, client: Client, args: argparse.Namespace) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_obj(), sort_keys=True) + "\n")
+        sys.stdout.flush()
+    elif result.changed:
+        print_result(result, client, stamp=True)
+
+
+def _where(client: Client, remote: str) -> str:
+    return f"{client.host.describe()}:{remote}"
+
+
+def print_result(result: SyncResult, client: Client, stamp: bool = False) -> None:
+    way = {"push": "->", "pull": "<-", "both": "<->"}[result.mode]
+    lead = f"[{result.finished_at[11:19]}] " if stamp else ""
+    print(f"{lead}{result.local} {way} {_where(client, result.remote)}")
+    rows = [
+        ("sent", result.sent),
+        ("received", result.received),
+        ("deleted here", result.deleted_local),
+        ("deleted there", result.deleted_remote),
+    ]
+    if not result.changed:
+        print("  already in sync")
+    for label, paths in rows:
+        if paths:
+            shown = ", ".join(paths[:MAX_LISTED])
+            more = f" and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED else ""
+            print(f"  {label} {len(paths)}: {shown}{more}")
+    for c in result.conflicts:
+        if c.kind == "both-changed":
+            print(
+                f"  conflict: {c.path} changed on both sides; {c.kept}'s version keeps the "
+                f"name, {c.copy_side}'s is {c.copy}"
+            )
+        else:
+            print(f"  conflict: {c.path}: {c.detail}")
+    if result.deferred:
+        print(f"  changed while syncing, left for the next round: {', '.join(result.deferred)}")
+    sys.stdout.flush()
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    if args.json or not sys.stderr.isatty():
+        return None
+
+    def show(p: SyncProgress) -> None:
+        t = p.transfer
+        text = f"{p.phase}..." if t is None else f"{p.phase} {t.percent:3d}% {t.rate}"
+        sys.stderr.write(f"\r\x1b[K{text}")
+        sys.stderr.flush()
+
+    return show
+
+
+def _end_progress(args: argparse.Namespace) -> None:
+    if not args.json and sys.stderr.isatty():
+        with contextlib.suppress(OSError):
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()

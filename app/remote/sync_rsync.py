@@ -1,0 +1,311 @@
+"""Running rsync: the argv, the ``-e`` ssh command, progress, and cancel.
+
+rsync goes over the system ``ssh`` with the settings the app resolved for
+the host (:class:`SshTarget`: host name, port, user, identity files, jump
+hosts or proxy command, known_hosts files), so it reaches the same server
+the same way, and with ``StrictHostKeyChecking=yes`` and ``BatchMode=yes``:
+a host key the app has not accepted is refused, nothing waits for a
+password on a terminal nobody sees. Connections of one sync session share
+one SSH connection (``ControlMaster``), closed by :meth:`Ssh.close`.
+
+Nothing here goes through a shell. rsync splits the ``-e`` string itself,
+on spaces, honouring single and double quotes, a doubled quote standing for
+itself (rsync(1), ``--rsh``); :func:`rsh_quote` quotes every word that way.
+Paths on the server travel inside the rsync protocol (``--secluded-args``,
+``-s``), never through the remote shell; the list of files goes on rsync's
+stdin, NUL-separated (``--files-from=- --from0``), so any name works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .sshconfig import SshTarget
+
+log = logging.getLogger(__name__)
+
+# rsync ends within moments of SIGTERM (it removes its temporary file
+# first); one that does not is killed after this.
+TERM_WAIT_S = 5.0
+# The shared SSH connection lives this long after its last rsync: a watch
+# reuses it between rounds; it ends when the session closes anyway.
+CONTROL_PERSIST_S = 300
+# rsync exit codes that mean "the connection or the remote end failed".
+_CONNECTION_CODES = {5, 10, 12, 35, 255}
+# --info=progress2: "  1,234,567  45%   12.34MB/s    0:00:01 (xfr#3, to-chk=5/10)"
+SENT_PREFIX = "<<csync>> "
+_SENT = re.compile(r"^(\d+) (\d{4})/(\d\d)/(\d\d)-(\d\d):(\d\d):(\d\d) (.*)$")
+_PROGRESS = re.compile(
+    r"^\s*([\d,.]+)\s+(\d+)%\s+(\S+)\s+(\S+)(?:\s+\(xfr#(\d+),\s*(?:ir|to)-chk=(\d+)/(\d+)\))?"
+)
+
+
+def rsh_quote(word: str) -> str:
+    """One word of rsync's ``-e`` command: single quotes, a quote doubled."""
+    if word and re.fullmatch(r"[A-Za-z0-9_@%+=:,./-]+", word):
+        return word
+    return "'" + word.replace("'", "''") + "'"
+
+
+def rsh_join(argv: Sequence[str]) -> str:
+    return " ".join(rsh_quote(w) for w in argv)
+
+
+def _ssh_list(paths: Sequence[object]) -> str:
+    """A list of files as an ssh_config value (double quotes around each)."""
+    return " ".join('"' + str(p).replace('"', "") + '"' for p in paths) or "none"
+
+
+class Ssh:
+    """The ``ssh`` command for one host, and its shared connection."""
+
+    def __init__(self, target: SshTarget, ssh: str = "ssh") -> None:
+        self.target = target
+        self.program = shutil.which(ssh) or ssh
+        # ControlPath must fit a unix socket (107 bytes): a short private folder.
+        self._control_dir = tempfile.mkdtemp(prefix="csync-")
+        self.control_path = os.path.join(self._control_dir, "%C")
+
+    def argv(self) -> list[str]:
+        t = self.target
+        argv = [
+            self.program,
+            "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={_ssh_list(t.user_known_hosts)}",
+            "-o", f"GlobalKnownHostsFile={_ssh_list(t.global_known_hosts)}",
+            "-o", f"ConnectTimeout={int(t.connect_timeout_s)}",
+            "-o", f"ServerAliveInterval={t.keepalive_s}",
+            "-o", "ControlMaster=auto",
+            "-o", f"ControlPath={self.control_path}",
+            "-o", f"ControlPersist={CONTROL_PERSIST_S}",
+            "-p", str(t.port),
+            "-l", t.user,
+        ]  # fmt: skip
+        if t.host_key_alias:
+            argv += ["-o", f"HostKeyAlias={t.host_key_alias}"]
+        for path in t.identity_files:
+            if path.exists():
+                argv += ["-i", str(path)]
+        if t.identities_only:
+            argv += ["-o", "IdentitiesOnly=yes"]
+        if t.proxy_jump:
+            argv += ["-J", ",".join(t.proxy_jump)]
+        elif t.proxy_command:
+            argv += ["-o", f"ProxyCommand={t.proxy_command}"]
+        return argv
+
+    def rsh(self) -> str:
+        return rsh_join(self.argv())
+
+    def remote_spec(self, path: str) -> str:
+        host = self.target.hostname
+        host = f"[{host}]" if ":" in host else host
+        return f"{host}:{path}"
+
+    async def close(self) -> None:
+        """End the shared connection, if one was made."""
+        if any(True for _ in os.scandir(self._control_dir)):
+            proc = await asyncio.create_subprocess_exec(
+                *self.argv(),
+                "-O",
+                "exit",
+                self.target.hostname,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), TERM_WAIT_S)
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        shutil.rmtree(self._control_dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One ``--info=progress2`` report of a running transfer."""
+
+    direction: str  # "push" (to the server) or "pull"
+    bytes: int  # bytes transferred so far in this transfer
+    percent: int  # of the whole transfer, as rsync reckons it
+    rate: str  # as rsync prints it ("12.34MB/s")
+    files_done: int
+    files_left: int | None
+    files_total: int | None
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class RsyncFailed(Exception):
+    def __init__(self, message: str, code: int, connection: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.connection = connection
+
+
+def transfer_argv(
+    source: str, dest: str, backup_dir: str, ssh: Ssh | None, rsync: str = "rsync"
+) -> list[str]:
+    """The rsync command that copies the listed files from ``source`` into
+    ``dest`` (both ending in ``/``), never replacing anything that exists."""
+    argv = [
+        shutil.which(rsync) or rsync,
+        "--files-from=-",
+        "--from0",
+        "--links",  # symlinks as symlinks, never followed
+        "--times",
+        "--perms",
+        "--omit-dir-times",
+        # Every file the plan replaces was moved to the trash just before;
+        # anything found at a name now appeared since the listing and is
+        # someone's new work: leave it (the next round sees a conflict).
+        "--ignore-existing",
+        # And should the name be taken between rsync's check and its rename,
+        # the file it replaces goes to the trash instead of away.
+        f"--backup-dir={backup_dir}",
+        "--info=progress2",
+        # One line per file written: its length, mtime and name (see Sent).
+        f"--out-format={SENT_PREFIX}%l %M %n",
+        "--no-inc-recursive",
+        "--protect-args",
+    ]
+    if ssh is not None:
+        argv += ["-e", ssh.rsh()]
+    return [*argv, "--", source, dest]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A file rsync wrote: its length and its mtime to the second, as rsync
+    printed them (rsync gives the file the sender's exact mtime)."""
+
+    size: int
+    mtime_s: str  # "YYYY/MM/DD-HH:MM:SS", local time
+
+
+async def run_rsync(
+    argv: Sequence[str],
+    files: Sequence[str],
+    direction: str,
+    on_progress: ProgressCallback | None = None,
+    sent: dict[str, Sent] | None = None,
+) -> None:
+    """Run rsync with ``files`` on its stdin; what it wrote goes into ``sent``.
+    Cancelling the task ends rsync (SIGTERM, then SIGKILL) before the cancel
+    goes on."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    errors: list[bytes] = []
+
+    async def feed() -> None:
+        assert proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            proc.stdin.write(b"".join(os.fsencode(f) + b"\0" for f in files))
+            await proc.stdin.drain()
+            proc.stdin.close()
+
+    async def read_progress() -> None:
+        assert proc.stdout is not None
+        buf = b""
+        while chunk := await proc.stdout.read(4096):
+            buf += chunk
+            *parts, buf = re.split(rb"[\r\n]", buf)
+            for part in parts:
+                text = part.decode(errors="surrogateescape")
+                if text.startswith(SENT_PREFIX):
+                    got = _SENT.match(text[len(SENT_PREFIX) :])
+                    if got and sent is not None:
+                        stamp = "{}/{}/{}-{}:{}:{}".format(*got.groups()[1:7])
+                        sent[_unescape(got.group(8))] = Sent(int(got.group(1)), stamp)
+                    continue
+                report = parse_progress(text, direction)
+                if report is not None and on_progress is not None:
+                    on_progress(report)
+
+    async def read_errors() -> None:
+        assert proc.stderr is not None
+        while line := await proc.stderr.readline():
+            errors.append(line)
+
+    tasks = [asyncio.ensure_future(c) for c in (feed(), read_progress(), read_errors())]
+    try:
+        code = await proc.wait()
+        await asyncio.gather(*tasks)
+    except asyncio.CancelledError:
+        await _stop(proc)
+        for t in tasks:
+            t.cancel()
+        raise
+    # 24: some source files vanished before they were sent. Not a failure
+    # here: the next round sees them gone.
+    if code not in (0, 24):
+        text = b"".join(errors[-20:]).decode(errors="replace").strip()
+        raise RsyncFailed(
+            f"rsync exited with status {code}: {text or 'no message'}",
+            code,
+            code in _CONNECTION_CODES,
+        )
+
+
+def _unescape(name: str) -> str:
+    """rsync prints an unprintable byte as ``\\#ooo`` (octal)."""
+    raw = os.fsencode(name)
+    out = re.sub(rb"\\#([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), raw)
+    return os.fsdecode(out)
+
+
+def parse_progress(line: str, direction: str) -> Progress | None:
+    match = _PROGRESS.match(line)
+    if not match:
+        return None
+    raw, pct, rate, _eta, xfr, left, total = match.groups()
+    return Progress(
+        direction,
+        int(raw.replace(",", "").replace(".", "")),
+        int(pct),
+        rate,
+        int(xfr or 0),
+        int(left) if left else None,
+        int(total) if total else None,
+    )
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(asyncio.shield(proc.wait()), TERM_WAIT_S)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when this program dies, even by SIGKILL, so a
+    killed sync leaves no rsync writing behind it (Linux's PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG

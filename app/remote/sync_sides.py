@@ -1,0 +1,155 @@
+"""The two sides of a sync behind one interface: this machine's folder (the
+functions of :mod:`hostd.protocol.synctree`, run on a worker thread) and the
+server's (the same functions, as hostd's ``fs.*`` methods)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from hostd.protocol import RpcError, synctree
+from hostd.protocol import methods as m
+from hostd.protocol.synctree import Entry
+
+from .client import Client
+from .sync_state import PairState, SyncError
+
+T = TypeVar("T")
+
+# A listing of a big tree (100,000 files) takes seconds on a slow disk; a
+# hash of large files longer. Generous, since a sync must not give up on a
+# big project, and cancel ends it sooner when a person wants.
+FS_TIMEOUT_S = 600.0
+
+
+@dataclass
+class Listing:
+    entries: dict[str, Entry]
+    ignore_files: dict[str, str]
+
+
+@dataclass
+class Trashed:
+    moved: list[str]
+    changed: list[str]
+    trash_dir: str
+
+
+class Side(Protocol):
+    root: str
+
+    async def listing(self) -> Listing: ...
+    async def stat(self, paths: list[str]) -> dict[str, Entry]: ...
+    async def hash(self, paths: list[str]) -> dict[str, str | None]: ...
+    async def trash(self, items: list[Entry], stamp: str) -> Trashed: ...
+    async def rename(self, items: list[Entry]) -> tuple[list[str], list[str]]: ...
+
+
+class LocalSide:
+    def __init__(self, root: str, state: PairState) -> None:
+        self.root = root
+        self._state = state
+
+    async def listing(self) -> Listing:
+        entries, ignore = await self._run(synctree.list_tree, self.root)
+        return Listing({e["path"]: e for e in entries}, ignore)
+
+    async def stat(self, paths: list[str]) -> dict[str, Entry]:
+        found = await self._run(synctree.stat_paths, self.root, paths)
+        return {e["path"]: e for e in found}
+
+    async def hash(self, paths: list[str]) -> dict[str, str | None]:
+        return await self._run(synctree.hash_paths, self.root, paths)
+
+    async def trash(self, items: list[Entry], stamp: str) -> Trashed:
+        def work() -> Trashed:
+            self._state.prune_trash()
+            trash_dir = self._state.trash_dir(stamp)
+            if items:
+                trash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            moved, changed = synctree.trash(self.root, str(trash_dir), items)
+            return Trashed(moved, changed, str(trash_dir))
+
+        return await self._run(work)
+
+    async def rename(self, items: list[Entry]) -> tuple[list[str], list[str]]:
+        return await self._run(synctree.rename, self.root, items)
+
+    @staticmethod
+    async def _run(fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+
+class RemoteSide:
+    def __init__(self, client: Client, root: str, pair: str) -> None:
+        self.client = client
+        self.root = root
+        self.pair = pair
+
+    async def listing(self) -> Listing:
+        res = await self._call(m.FS_LIST, {"root": self.root})
+        return Listing({e["path"]: e for e in res["entries"]}, res["ignore_files"])
+
+    async def stat(self, paths: list[str]) -> dict[str, Entry]:
+        if not paths:
+            return {}
+        res = await self._call(m.FS_LIST, {"root": self.root, "paths": paths})
+        return {e["path"]: e for e in res["entries"]}
+
+    async def hash(self, paths: list[str]) -> dict[str, str | None]:
+        if not paths:
+            return {}
+        res = await self._call(m.FS_HASH, {"root": self.root, "paths": paths})
+        hashes: dict[str, str | None] = res["hashes"]
+        return hashes
+
+    async def trash(self, items: list[Entry], stamp: str) -> Trashed:
+        res = await self._call(
+            m.FS_TRASH, {"root": self.root, "pair": self.pair, "stamp": stamp, "items": items}
+        )
+        return Trashed(res["moved"], res["changed"], res["trash_dir"])
+
+    async def rename(self, items: list[Entry]) -> tuple[list[str], list[str]]:
+        if not items:
+            return [], []
+        res = await self._call(m.FS_RENAME, {"root": self.root, "items": items})
+        return res["renamed"], res["changed"]
+
+    async def _call(self, method: str, params: dict[str, Any]) -> Any:
+        try:
+            return await self.client.call(method, params, FS_TIMEOUT_S)
+        except RpcError as exc:
+            raise SyncError(f"{self.client.host.describe()}: {exc.message}") from exc
+
+
+async def prepare_remote_root(client: Client, root: str, create: bool) -> str:
+    """The server folder, resolved (and made, with ``create``); checks that
+    hostd offers what a sync needs."""
+    for method in (m.FS_LIST, m.FS_TRASH, m.FS_RENAME, m.FS_HASH):
+        if not client.has_capability(method):
+            version = (client.hello or {}).get("version", "?")
+            raise SyncError(
+                f"hostd {version} on {client.host.describe()} cannot sync ({method} missing): "
+                "install the same claude-sandbox version there"
+            )
+    if not root.startswith("/"):
+        raise SyncError(f"the folder on {client.host.describe()} must be absolute, not {root!r}")
+    try:
+        if create:
+            res = await client.call(m.FS_MKDIR, {"root": root})
+        else:
+            res = await client.call(m.FS_LIST, {"root": root, "paths": []})
+    except RpcError as exc:
+        raise SyncError(f"{client.host.describe()}: {exc.message}") from exc
+    return str(res["root"])
+
+
+def local_root(path: str | Path) -> str:
+    real = os.path.realpath(os.path.expanduser(str(path)))
+    if not os.path.isdir(real):
+        raise SyncError(f"{path} is not a folder on this machine")
+    return real

@@ -1,0 +1,195 @@
+"""What a pair of folders remembers between syncs, on the client.
+
+``$XDG_STATE_HOME/claude-sandbox/sync/<pair id>/`` (default
+``~/.local/state/claude-sandbox/sync/``) holds, per pair of folders (this
+machine's folder; the host and the folder there):
+
+- ``state.json``: the base (each path's signature on each side when the last
+  sync accounted for it, and its hash where one was computed), the two
+  folders, and a summary of the last sync. Written as temp file, fsync,
+  rename, fsync of the folder: a kill at any moment leaves the old file or
+  the new one. A round writes it only after its transfers were checked, so
+  a round cut short is simply looked at again by the next one.
+- ``lock``: flock'd by the one sync of this pair running at a time.
+- ``trash/<stamp>/<path>``: this machine's files that a sync replaced or
+  deleted, kept for :data:`TRASH_KEEP_S` (the server keeps its own in
+  hostd's state folder, ``sync-trash/<pair id>/``, as long).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hostd.protocol import synctree
+
+from .errors import RemoteError
+from .sync_plan import Base
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+# The server's trash keeps the same week (hostd/fsmethods.py TRASH_KEEP_S).
+TRASH_KEEP_S = 7 * 24 * 3600.0
+
+
+class SyncError(RemoteError):
+    """A sync could not be done (and changed nothing it could not account for).
+    ``result``, when set, is what the round did before it failed (a
+    :class:`app.remote.sync.SyncResult`: conflict copies it made, files sent)."""
+
+    result: Any = None
+
+
+class SyncBusy(SyncError):
+    """Another sync of the same pair of folders is running."""
+
+
+def state_home(env: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
+    env = os.environ if env is None else env
+    xdg = env.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else (home or Path.home()) / ".local/state"
+    return base / "claude-sandbox" / "sync"
+
+
+def pair_id(local_root: str, host: str, remote_root: str) -> str:
+    """A stable name for the pair: readable start, hash for uniqueness."""
+    digest = hashlib.sha256(f"{local_root}\0{host}\0{remote_root}".encode()).hexdigest()[:16]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(local_root.rstrip("/")) or "root")
+    return f"{name[:40]}-{digest}"
+
+
+class PairState:
+    def __init__(self, home: Path, local_root: str, host: str, remote_root: str) -> None:
+        self.local_root = local_root
+        self.host = host
+        self.remote_root = remote_root
+        self.id = pair_id(local_root, host, remote_root)
+        self.dir = home / self.id
+        self._lock_fd: int | None = None
+
+    @property
+    def file(self) -> Path:
+        return self.dir / "state.json"
+
+    @property
+    def trash_root(self) -> Path:
+        return self.dir / "trash"
+
+    # -- locking -------------------------------------------------------------------
+
+    def lock(self) -> None:
+        """Hold this pair for this process; :class:`SyncBusy` if another holds it."""
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.dir / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip()
+            os.close(fd)
+            raise SyncBusy(
+                f"another sync of {self.local_root} and {self.host}:{self.remote_root} is "
+                f"running{f' (pid {holder})' if holder else ''}"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- the base ------------------------------------------------------------------
+
+    def load(self) -> tuple[dict[str, Base], dict[str, Any]]:
+        """The base and the last summary; an unreadable file is kept aside
+        (``state.json.corrupt-<time>``) and the pair starts afresh, which is
+        safe: with no base, nothing is deleted and differences are conflicts."""
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+            if data.get("version") != STATE_VERSION:
+                raise ValueError(f"version {data.get('version')!r}")
+            entries = {
+                path: Base(_sig(v[0]), _sig(v[1]), v[2]) for path, v in data["entries"].items()
+            }
+            return entries, dict(data.get("last") or {})
+        except FileNotFoundError:
+            return {}, {}
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            aside = self.file.with_name(f"state.json.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+            log.warning("sync state %s is unreadable (%s); kept as %s", self.file, exc, aside)
+            with contextlib.suppress(OSError):
+                os.replace(self.file, aside)
+            return {}, {}
+
+    def save(self, entries: Mapping[str, Base], last: Mapping[str, Any]) -> None:
+        data = {
+            "version": STATE_VERSION,
+            "local": self.local_root,
+            "host": self.host,
+            "remote": self.remote_root,
+            "last": dict(last),
+            "entries": {
+                path: [_list(b.local), _list(b.remote), b.hash]
+                for path, b in sorted(entries.items())
+            },
+        }
+        write_atomic(self.file, json.dumps(data, separators=(",", ":")).encode())
+
+    # -- the trash -----------------------------------------------------------------
+
+    def trash_dir(self, stamp: str) -> Path:
+        return self.trash_root / stamp
+
+    def prune_trash(self) -> list[str]:
+        return synctree.prune_trash(str(self.trash_root), TRASH_KEEP_S, time.time())
+
+
+def remembered(home: Path, local_root: str, host: str) -> list[dict[str, Any]]:
+    """The pairs of ``local_root`` with ``host`` synced before, newest first."""
+    found = []
+    for state in home.glob("*/state.json"):
+        try:
+            data = json.loads(state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if data.get("local") == local_root and data.get("host") == host:
+            found.append(data)
+    found.sort(key=lambda d: str((d.get("last") or {}).get("finished_at", "")), reverse=True)
+    return found
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _sig(value: Any) -> tuple[Any, ...] | None:
+    return None if value is None else tuple(value)
+
+
+def _list(sig: tuple[Any, ...] | None) -> list[Any] | None:
+    return None if sig is None else list(sig)

@@ -1,0 +1,191 @@
+"""Sync in local mode (a local hostd; two folders on this machine): the rules
+that keep every file, with real rsync and real files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.remote.client import Client
+from app.remote.local import LocalHost
+from app.remote.sync import Syncer, SyncProgress, SyncResult
+from app.remote.sync_plan import Mode
+from tests.sync.conftest import tree
+
+
+class World:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.local = root / "here"
+        self.remote = root / "there"
+        self.local.mkdir()
+        self.remote.mkdir()
+        self.hostd_state = root / "hostd"
+        self.sync_state = root / "syncstate"
+
+    def run(
+        self,
+        mode: Mode,
+        on_progress: Callable[[SyncProgress], None] | None = None,
+        during: Callable[[Syncer], Coroutine[Any, Any, None]] | None = None,
+    ) -> SyncResult:
+        async def go() -> SyncResult:
+            client = Client(LocalHost(env={"HOSTD_STATE_DIR": str(self.hostd_state)}))
+            await client.connect()
+            try:
+                async with Syncer(
+                    client, self.local, str(self.remote), state_dir=self.sync_state,
+                    on_progress=on_progress,
+                ) as s:  # fmt: skip
+                    if during is None:
+                        return await s.run(mode)
+                    task = asyncio.ensure_future(s.run(mode))
+                    await during(s)
+                    return await task
+            finally:
+                await client.close()
+
+        return asyncio.run(go())
+
+    def trash_files(self) -> dict[str, str]:
+        """Every file in either side's trash, by name."""
+        tops = [*self.sync_state.glob("*/trash"), self.hostd_state / "sync-trash"]
+        return {p.name: p.read_text() for top in tops for p in top.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def world(short_tmp: Path) -> World:
+    return World(short_tmp)
+
+
+def test_first_sync_of_differing_files_keeps_both_and_reports_it(world: World) -> None:
+    (world.local / "notes.md").write_text("mine")
+    (world.remote / "notes.md").write_text("the agent's")
+    (world.local / "same.txt").write_text("same")
+    (world.remote / "same.txt").write_text("same")
+    res = world.run("both")
+    assert [c.path for c in res.conflicts] == ["notes.md"]
+    c = res.conflicts[0]
+    assert c.copy is not None and c.copy.startswith("notes.md.conflict-")
+    assert tree(world.local) == tree(world.remote)
+    texts = sorted(tree(world.local).values())
+    assert texts == ["mine", "same", "the agent's"]
+
+
+def test_push_conflict_puts_the_incoming_copy_beside_the_other(world: World) -> None:
+    (world.local / "a.txt").write_text("v1")
+    world.run("push")
+    (world.local / "a.txt").write_text("local v2")
+    (world.remote / "a.txt").write_text("remote v2!")
+    res = world.run("push")
+    assert len(res.conflicts) == 1
+    copy = res.conflicts[0].copy
+    assert copy is not None and copy.startswith("a.txt.conflict-local-")
+    assert tree(world.remote) == {"a.txt": "remote v2!", copy: "local v2"}
+    assert tree(world.local) == {"a.txt": "local v2"}
+    # A second push does not make another copy; a pull then brings the agent's
+    # version here (this side's is safe in the copy over there and the trash).
+    assert not world.run("push").changed
+    res = world.run("pull")
+    assert (world.local / "a.txt").read_text() == "remote v2!"
+    assert "local v2" in world.trash_files().values()
+
+
+def test_deleting_a_file_the_other_side_changed_does_not_delete_it(world: World) -> None:
+    (world.local / "keep.txt").write_text("v1")
+    world.run("both")
+    (world.local / "keep.txt").unlink()
+    (world.remote / "keep.txt").write_text("v2 by the agent")
+    res = world.run("both")
+    assert [(c.path, c.kind) for c in res.conflicts] == [("keep.txt", "deleted-vs-changed")]
+    assert (world.remote / "keep.txt").read_text() == "v2 by the agent"
+    assert (world.local / "keep.txt").read_text() == "v2 by the agent"
+    # And unchanged files are deleted, into the trash.
+    (world.remote / "keep.txt").unlink()
+    res = world.run("both")
+    assert res.deleted_local == ["keep.txt"] and not (world.local / "keep.txt").exists()
+    assert world.trash_files()["keep.txt"] == "v2 by the agent"
+
+
+def test_gitignored_and_git_files_are_untouched_on_both_sides(world: World) -> None:
+    for side, word in ((world.local, "here"), (world.remote, "there")):
+        (side / ".git").mkdir()
+        (side / ".git" / "HEAD").write_text(word)
+        (side / "node_modules").mkdir()
+        (side / "node_modules" / "dep.js").write_text(word)
+    (world.local / ".gitignore").write_text("node_modules/\n*.tmp\n")
+    (world.remote / "scratch.tmp").write_text("ignored by the local side's rules")
+    (world.local / "src.py").write_text("code")
+    world.run("both")
+    world.run("both")
+    assert (world.remote / ".git" / "HEAD").read_text() == "there"
+    assert (world.local / ".git" / "HEAD").read_text() == "here"
+    assert (world.remote / "node_modules" / "dep.js").read_text() == "there"
+    assert (world.local / "node_modules" / "dep.js").read_text() == "here"
+    assert not (world.local / "scratch.tmp").exists()
+    assert (world.remote / "scratch.tmp").exists()
+    assert (world.remote / "src.py").read_text() == "code"
+
+
+def test_a_file_edited_after_the_listing_is_not_overwritten(world: World) -> None:
+    (world.local / "race.txt").write_text("v1")
+    world.run("both")
+    (world.local / "race.txt").write_text("v2 from here")
+    os.utime(world.local / "race.txt", ns=(1, 2_000_000_000_000_000_000))
+
+    def edit_there_after_listing(p: SyncProgress) -> None:
+        if p.phase == "comparing":  # both sides listed; the plan is to replace it
+            (world.remote / "race.txt").write_text("v2 by the agent, after the listing")
+
+    res = world.run("push", on_progress=edit_there_after_listing)
+    assert res.sent == [] and res.deferred == ["race.txt"]
+    assert (world.remote / "race.txt").read_text() == "v2 by the agent, after the listing"
+    res = world.run("both")
+    assert [c.kind for c in res.conflicts] == ["both-changed"]
+    assert (
+        sorted(tree(world.local).values())
+        == sorted(tree(world.remote).values())
+        == [
+            "v2 by the agent, after the listing",
+            "v2 from here",
+        ]
+    )
+
+
+def test_cancel_stops_rsync_and_the_next_sync_finishes_the_job(world: World) -> None:
+    big = os.urandom(1 << 20)
+    for i in range(40):
+        (world.local / f"big{i:02d}.bin").write_bytes(big * 8)
+    seen: list[SyncProgress] = []
+
+    async def cancel_once_sending(s: Syncer) -> None:
+        while not any(p.phase == "sending" and p.transfer for p in seen):
+            await asyncio.sleep(0.01)
+        s.cancel()
+
+    res = world.run("push", on_progress=seen.append, during=cancel_once_sending)
+    assert res.cancelled
+    leftovers = [p.name for p in world.remote.iterdir() if not p.name.startswith("big")]
+    assert leftovers == []  # rsync removed its temporary file
+    res = world.run("push")
+    assert len(res.sent) + len(os.listdir(world.remote)) >= 40
+    assert sorted(os.listdir(world.remote)) == sorted(os.listdir(world.local))
+    assert all((world.remote / n).read_bytes() == big * 8 for n in os.listdir(world.remote))
+
+
+def test_state_survives_a_torn_file_by_starting_afresh_safely(world: World) -> None:
+    (world.local / "a").write_text("a")
+    world.run("both")
+    state = next(world.sync_state.glob("*/state.json"))
+    assert json.loads(state.read_text())["entries"]["a"][0][0] == "file"
+    state.write_text('{"version": 1, "entr')
+    (world.remote / "a").unlink()  # without a base, this is not a deletion to carry
+    world.run("both")
+    assert (world.remote / "a").read_text() == "a" and (world.local / "a").read_text() == "a"
+    assert list(state.parent.glob("state.json.corrupt-*"))
