@@ -8,6 +8,7 @@ from the server appears in the dialog, with everything typed kept.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -95,6 +96,22 @@ class CreateDialog(QDialog):
         self.project_error = _error_label()
         self.network = QCheckBox("Network access")
         self.network.setChecked(True)
+        self.push_first = QCheckBox("Push a folder from this machine first")
+        self.push_first.setToolTip(
+            "Copies the folder into the project directory (made if missing) before the "
+            "agent starts, and remembers it for the tile's Sync button."
+        )
+        self.push_from = QLineEdit()
+        self.push_from.setPlaceholderText("a folder on this machine")
+        self.push_from.setEnabled(False)
+        self.push_browse = QPushButton("Choose…")
+        self.push_browse.setEnabled(False)
+        self.push_first.toggled.connect(self.push_from.setEnabled)
+        self.push_first.toggled.connect(self.push_browse.setEnabled)
+        self.push_first.toggled.connect(lambda _on: self._validate())
+        self.push_from.textChanged.connect(lambda _t: self._validate())
+        self.push_browse.clicked.connect(self._browse_push)
+        self.push_error = _error_label()
         self.agent = QLineEdit(DEFAULT_AGENT)
         self.agent.setToolTip("The agent's command line; it is not run through a shell.")
         self.progress = QProgressBar()
@@ -116,6 +133,12 @@ class CreateDialog(QDialog):
         form.addRow("", self.backend_note)
         form.addRow("Project directory", project_row)
         form.addRow("", self.project_error)
+        push_row = QHBoxLayout()
+        push_row.addWidget(self.push_from, 1)
+        push_row.addWidget(self.push_browse)
+        form.addRow("", self.push_first)
+        form.addRow("", push_row)
+        form.addRow("", self.push_error)
         form.addRow("", self.network)
         form.addRow("Agent", self.agent)
         self.buttons = QDialogButtonBox(
@@ -162,7 +185,12 @@ class CreateDialog(QDialog):
             "project_dir": self.project.text().strip(),
             "network": self.network.isChecked(),
             "agent": self.agent.text().strip() or DEFAULT_AGENT,
+            "push_from": self.push_from.text().strip() if self.push_first.isChecked() else None,
         }
+
+    def set_status(self, text: str) -> None:
+        """What the create is doing now (the window reports its steps)."""
+        self.status.setText(text)
 
     # -- internals ---------------------------------------------------------------------
 
@@ -211,7 +239,16 @@ class CreateDialog(QDialog):
         # not while the dialog first opens.
         _show(self.name_error, name_err if "name" in self._touched else None)
         _show(self.project_error, proj_err if "project" in self._touched else None)
-        return name_err is None and proj_err is None and self.backend.currentData() is not None
+        push_err = None
+        if self.push_first.isChecked() and not os.path.isdir(self.push_from.text().strip()):
+            push_err = "Choose an existing folder on this machine to push."
+        _show(self.push_error, push_err if self.push_first.isChecked() else None)
+        return (
+            name_err is None
+            and proj_err is None
+            and push_err is None
+            and self.backend.currentData() is not None
+        )
 
     def _submit(self) -> None:
         self._touched |= {"name", "project"}
@@ -223,12 +260,21 @@ class CreateDialog(QDialog):
 
     def _busy(self, busy: bool) -> None:
         for w in (self.host, self.name, self.backend, self.project, self.browse, self.network,
-                  self.agent, self.create_button):  # fmt: skip
+                  self.agent, self.create_button, self.push_first):  # fmt: skip
             w.setEnabled(not busy)
+        for w in (self.push_from, self.push_browse):
+            w.setEnabled(not busy and self.push_first.isChecked())
         self.progress.setVisible(busy)
         self.status.setText(
             "Creating: starting the display, the terminal and the launcher…" if busy else ""
         )
+
+    def _browse_push(self) -> None:
+        dialog = QFileDialog(self, "Folder to push")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(self.push_from.setText)
+        dialog.open()
 
     def _browse(self) -> None:
         dialog = QFileDialog(self, "Project directory")

@@ -168,6 +168,12 @@ class SandboxModel(QAbstractListModel):
             tile.error = error
             self._changed(self._rows[key])
 
+    def set_sync(self, key: Key, badge: str) -> None:
+        tile = self.tile(key)
+        if tile is not None and tile.extra.get("sync") != badge:
+            tile.extra["sync"] = badge
+            self._changed(self._rows[key])
+
     def set_host_stale(self, host: str, since: datetime | None) -> None:
         """Grey a host's tiles (its connection is down) or bring them back."""
         for row, tile in enumerate(self._tiles):

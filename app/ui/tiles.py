@@ -51,7 +51,7 @@ def actions_for(tile: Tile) -> list[TileAction]:
     if tile.stale_since is not None or tile.busy:
         return []
     first = TileAction("stop", "Stop") if tile.status == "running" else TileAction("start", "Start")
-    return [first, TileAction("delete", "Delete")]
+    return [first, TileAction("sync", "Sync"), TileAction("delete", "Delete")]
 
 
 class TileDelegate(QStyledItemDelegate):
@@ -239,6 +239,10 @@ class TileDelegate(QStyledItemDelegate):
             if state == "waiting" and act.get("reason"):
                 label = f"waiting: {act['reason']}"
             parts.append((label, activity_colour(state, pal)))
+        sync = tile.extra.get("sync")
+        if sync:
+            colour = QColor(211, 47, 47) if "failed" in sync or "conflict" in sync else None
+            parts.append((sync, colour or activity_colour("working", pal)))
         tokens = tile.tokens
         if tokens:
             parts.append((f"{_si(tokens)} tokens", pal.color(QPalette.ColorRole.PlaceholderText)))

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 from app.remote.errors import ConfigError, RemoteError
 from app.remote.profiles import LOCAL, Profiles
 from app.remote.sshconfig import SshConfig
+from app.remote.sync import Syncer, SyncProgress
+from app.remote.sync_state import SyncError
 from hostd.protocol import RpcError
 from hostd.protocol import methods as m
 
@@ -36,6 +38,7 @@ from .host_dialog import HostDialog
 from .hostlist import HostList
 from .hub import Hub
 from .model import SORT_KEYS, SandboxModel, Tile, TileFilter
+from .sync_panel import SyncController, SyncDialog, summary
 from .tiles import DEFAULT_TILE, MAX_TILE, MIN_TILE, TileView
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,7 @@ class MainWindow(QMainWindow):
             local_command,
         )
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._syncs: dict[tuple[str, str], SyncController] = {}
         self._closing = False
         self._build()
         self._restore()
@@ -252,6 +256,7 @@ class MainWindow(QMainWindow):
         self.hide()
 
         async def shut() -> None:
+            await asyncio.gather(*(c.stop() for c in self._syncs.values()))
             await self.hub.close_all()
             self.close()
 
@@ -283,13 +288,30 @@ class MainWindow(QMainWindow):
         if session is None:
             dialog.finish(f"{host} is not connected any more.")
             return
+        push_from = params.pop("push_from", None)
         try:
+            if push_from:
+                await self._push_first(dialog, session.client, push_from, params["project_dir"])
             sb = await session.create(params)
-        except (RpcError, RemoteError) as exc:
+        except (RpcError, RemoteError, SyncError, OSError) as exc:
             dialog.finish(_message(exc))
             return
+        if push_from:
+            self._sync_for(host, sb).set_local(push_from)
         dialog.finish(None)
         self.show_message(f"Created {sb['name']} on {host}.", False)
+
+    async def _push_first(
+        self, dialog: CreateDialog, client: Any, local: str, project_dir: str
+    ) -> None:
+        def progress(p: SyncProgress) -> None:
+            pct = f" {p.transfer.percent}%" if p.transfer is not None else ""
+            dialog.set_status(f"Pushing {local}: {p.phase}{pct}")
+
+        async with Syncer(client, local, project_dir, on_progress=progress,
+                          create_remote=True) as syncer:  # fmt: skip
+            result = await syncer.push()
+        dialog.set_status(f"Pushed {local} ({summary(result)}); creating…")
 
     def refresh(self) -> None:
         for name, session in list(self.hub.sessions.items()):
@@ -320,8 +342,31 @@ class MainWindow(QMainWindow):
 
     def _tile_action(self, key: tuple[str, str], action: str) -> None:
         tile = self.model.tile(key)
-        if tile is not None:
+        if tile is None:
+            return
+        if action == "sync":
+            self.open_sync(tile)
+        else:
             self._spawn(self.act(tile, action))
+
+    def open_sync(self, tile: Tile) -> SyncDialog | None:
+        """The Sync panel of a sandbox (its folder here, push, pull, watch)."""
+        session = self.hub.sessions.get(tile.host)
+        if session is None:
+            self.show_message(f"{tile.host} is not connected.", True)
+            return None
+        dialog = SyncDialog(self._sync_for(tile.host, tile.sandbox), session.client, self)
+        dialog.open()
+        return dialog
+
+    def _sync_for(self, host: str, sandbox: dict[str, Any]) -> SyncController:
+        key = (host, sandbox["id"])
+        controller = self._syncs.get(key)
+        if controller is None:
+            controller = SyncController(self.settings, host, sandbox)
+            controller.changed.connect(lambda: self.model.set_sync(key, controller.badge()))
+            self._syncs[key] = controller
+        return controller
 
     def _delete_selected(self) -> None:
         for tile in self.tiles.selected_tiles():
@@ -339,6 +384,7 @@ class MainWindow(QMainWindow):
         else:
             menu.addAction("Start", lambda: self._spawn(self.act(tile, "start"))).setEnabled(live)
         menu.addAction("Delete…", lambda: self._spawn(self.act(tile, "delete"))).setEnabled(live)
+        menu.addAction("Sync…", lambda: self.open_sync(tile)).setEnabled(tile.stale_since is None)
         menu.addSeparator()
         menu.addAction("Copy ID", lambda: QGuiApplication.clipboard().setText(tile.sandbox["id"]))
         menu.addAction("Copy attach command", lambda: self._spawn(self._copy_attach(tile)))

@@ -22,6 +22,11 @@ from tests.remote.conftest import Remote
 PAINT = "sh -c 'xsetroot -solid \"{colour}\"; exec sleep 600'"
 
 
+def local_connected(w: MainWindow) -> bool:
+    session = w.hub.sessions.get("local")
+    return session is not None and session.state.phase == "connected"
+
+
 def tile_named(w: MainWindow, name: str) -> Tile | None:
     return next((t for t in w.model.tiles() if t.name == name), None)
 
@@ -43,9 +48,7 @@ def near(c: QColor, rgb: tuple[int, int, int], tol: int = 20) -> bool:
 
 
 async def create(w: MainWindow, name: str, project: Path, agent: str) -> dict[str, Any]:
-    await until(
-        lambda: "local" in w.hub.sessions and w.hub.sessions["local"].state.phase == "connected"
-    )
+    await until(lambda: local_connected(w))
     return await w.hub.sessions["local"].create(
         {"name": name, "backend": "none", "project_dir": str(project), "agent": agent}
     )
@@ -82,11 +85,7 @@ def test_create_through_the_dialog_adds_a_tile_and_errors_show_inline(
     w.open_hosts(["local"])
 
     async def body() -> None:
-        await until(
-            lambda: (
-                w.hub.sessions.get("local") and w.hub.sessions["local"].state.phase == "connected"
-            )
-        )
+        await until(lambda: local_connected(w))
         await create(w, "taken", project, "sleep 600")
         w.new_action.trigger()
         dialog: CreateDialog = await until(lambda: top_dialog(CreateDialog))

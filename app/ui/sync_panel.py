@@ -1,0 +1,297 @@
+"""Sync a sandbox's project with a folder on this machine: the Sync button.
+
+A :class:`SyncController` per sandbox holds its local folder (chosen once,
+kept in QSettings), runs push, pull and watch on the client library's
+:class:`~app.remote.sync.Syncer`, and keeps a status the tile and the
+:class:`SyncDialog` show: what runs, how far, the last result, conflicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.remote.client import Client
+from app.remote.errors import RemoteError
+from app.remote.sync import Syncer, SyncProgress, SyncResult
+from app.remote.sync_state import SyncError
+from hostd.protocol import RpcError
+
+log = logging.getLogger(__name__)
+
+PHASES = {
+    "listing": "Looking at both folders…",
+    "comparing": "Comparing…",
+    "moving": "Keeping replaced files in the trash…",
+    "sending": "Sending",
+    "receiving": "Receiving",
+    "saving": "Saving the sync state…",
+}
+
+
+def summary(result: SyncResult) -> str:
+    if result.cancelled:
+        return "cancelled"
+    parts = []
+    if result.sent:
+        parts.append(f"{len(result.sent)} sent")
+    if result.received:
+        parts.append(f"{len(result.received)} received")
+    deleted = len(result.deleted_local) + len(result.deleted_remote)
+    if deleted:
+        parts.append(f"{deleted} deleted (kept in the trash)")
+    if result.conflicts:
+        parts.append(f"{len(result.conflicts)} conflict{'s' * (len(result.conflicts) > 1)}")
+    return ", ".join(parts) or "already in step"
+
+
+class SyncController(QObject):
+    changed = Signal()
+
+    def __init__(self, settings: QSettings, host: str, sandbox: dict[str, Any]) -> None:
+        super().__init__()
+        self.settings = settings
+        self.host = host
+        self.sandbox = sandbox
+        self._key = f"sync/{host}/{sandbox['id']}/local"
+        value = settings.value(self._key)
+        self.local: str = str(value) if value else ""
+        self.phase: str | None = None  # what runs now, for a person
+        self.percent: int | None = None
+        self.watching = False
+        self.last: str = ""  # "12:31: 3 sent, 1 received"
+        self.conflicts: list[str] = []
+        self.error: str = ""
+        self._syncer: Syncer | None = None
+        self._task: asyncio.Task[Any] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def badge(self) -> str:
+        """A few words for the tile."""
+        if self.error:
+            return "sync failed"
+        if self.phase and not self.watching:
+            return f"syncing {self.percent}%" if self.percent is not None else "syncing"
+        if self.watching:
+            return "⇅ watching" + (" (syncing)" if self.phase else "")
+        if self.conflicts:
+            n = len(self.conflicts)
+            return f"{n} sync conflict{'s' * (n > 1)}"
+        return ""
+
+    def set_local(self, folder: str) -> None:
+        self.local = folder
+        self.settings.setValue(self._key, folder)
+        self.changed.emit()
+
+    def run(self, client: Client, mode: str) -> None:
+        if self.busy or not self.local:
+            return
+        self._start(self._round(client, mode))
+
+    def watch(self, client: Client, on: bool) -> None:
+        if on and not self.busy and self.local:
+            self._start(self._watch(client))
+        elif not on:
+            self.cancel()
+
+    def _start(self, coro: Any) -> None:
+        self._task = asyncio.ensure_future(coro)
+        # Once it is over, the buttons that wait on it can be pressed again.
+        self._task.add_done_callback(lambda _t: self.changed.emit())
+
+    def cancel(self) -> None:
+        if self._syncer is not None and not self.watching:
+            self._syncer.cancel()
+        elif self._task is not None:
+            self._task.cancel()
+
+    async def stop(self) -> None:
+        """End whatever runs (the window closes, the sandbox goes)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _syncer_for(self, client: Client) -> Syncer:
+        return Syncer(client, self.local, str(self.sandbox["project_dir"]),
+                      on_progress=self._progress)  # fmt: skip
+
+    async def _round(self, client: Client, mode: str) -> None:
+        self.error = ""
+        self._set_phase("listing")
+        try:
+            async with self._syncer_for(client) as syncer:
+                self._syncer = syncer
+                result = await syncer.run(mode)  # type: ignore[arg-type]
+            self._done(result)
+        except (SyncError, RemoteError, RpcError, OSError) as exc:
+            self.error = getattr(exc, "message", None) or str(exc)
+        finally:
+            self._syncer = None
+            self._set_phase(None)
+
+    async def _watch(self, client: Client) -> None:
+        self.error = ""
+        self.watching = True
+        self.changed.emit()
+        try:
+            async with self._syncer_for(client) as syncer:
+                self._syncer = syncer
+                await syncer.watch(on_result=self._done, on_error=self._watch_error)
+        except asyncio.CancelledError:
+            pass
+        except (SyncError, RemoteError, RpcError, OSError) as exc:
+            self.error = getattr(exc, "message", None) or str(exc)
+        finally:
+            self._syncer = None
+            self.watching = False
+            self._set_phase(None)
+
+    def _watch_error(self, exc: Exception) -> None:
+        self.error = f"{exc} (trying again)"
+        self._set_phase(None)
+
+    def _progress(self, p: SyncProgress) -> None:
+        self.phase = p.phase
+        self.percent = p.transfer.percent if p.transfer is not None else None
+        self.changed.emit()
+
+    def _done(self, result: SyncResult) -> None:
+        self.error = ""
+        if result.changed or not self.watching:
+            self.last = f"{datetime.now():%H:%M:%S}: {result.mode}: {summary(result)}"
+        for c in result.conflicts:
+            where = f" → {c.copy}" if c.copy else ""
+            self.conflicts.append(f"{c.path}{where} ({c.kind})")
+        self._set_phase(None)
+
+    def _set_phase(self, phase: str | None) -> None:
+        self.phase = phase
+        if phase is None:
+            self.percent = None
+        self.changed.emit()
+
+
+class SyncDialog(QDialog):
+    """Push, pull, watch for one sandbox, with what happened."""
+
+    def __init__(self, controller: SyncController, client: Client, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.c = controller
+        self.client = client
+        sb = controller.sandbox
+        self.setWindowTitle(f"Sync {sb['name']}")
+        self.setObjectName("sync-dialog")
+        self.local = QLineEdit(controller.local)
+        self.local.setPlaceholderText("a folder on this machine")
+        self.local.setReadOnly(True)
+        choose = QPushButton("Choose…")
+        choose.clicked.connect(self._choose)
+        remote = QLabel(f"{sb['project_dir']} on {controller.host}")
+        remote.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.push = QPushButton("Push ↑")
+        self.push.setToolTip("Carry this machine's changes over to the sandbox")
+        self.pull = QPushButton("Pull ↓")
+        self.pull.setToolTip("Carry the sandbox's changes over to this machine")
+        self.both = QPushButton("Both ways")
+        self.watch = QPushButton("Watch")
+        self.watch.setCheckable(True)
+        self.watch.setToolTip("Sync both ways whenever either side changes")
+        self.cancel = QPushButton("Cancel")
+        self.progress = QProgressBar()
+        self.phase = QLabel()
+        self.last = QLabel()
+        self.last.setWordWrap(True)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d32f2f;")
+        self.conflicts = QListWidget()
+        self.conflicts.setToolTip("Both sides changed these; both versions were kept.")
+        row = QHBoxLayout()
+        row.addWidget(self.local, 1)
+        row.addWidget(choose)
+        actions = QHBoxLayout()
+        for b in (self.push, self.pull, self.both, self.watch, self.cancel):
+            actions.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("This machine's folder"))
+        layout.addLayout(row)
+        layout.addWidget(QLabel("The sandbox's project"))
+        layout.addWidget(remote)
+        layout.addLayout(actions)
+        layout.addWidget(self.phase)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.last)
+        layout.addWidget(self.error)
+        layout.addWidget(QLabel("Conflicts (both versions kept)"))
+        layout.addWidget(self.conflicts)
+        self.push.clicked.connect(lambda: controller.run(client, "push"))
+        self.pull.clicked.connect(lambda: controller.run(client, "pull"))
+        self.both.clicked.connect(lambda: controller.run(client, "both"))
+        self.watch.toggled.connect(lambda on: controller.watch(client, on))
+        self.cancel.clicked.connect(controller.cancel)
+        controller.changed.connect(self.refresh)
+        self.resize(560, 420)
+        self.refresh()
+
+    def refresh(self) -> None:
+        c = self.c
+        has_folder = bool(c.local)
+        running = c.busy
+        for b in (self.push, self.pull, self.both):
+            b.setEnabled(has_folder and not running)
+        self.watch.setEnabled(has_folder and (not running or c.watching))
+        self.watch.blockSignals(True)
+        self.watch.setChecked(c.watching)
+        self.watch.blockSignals(False)
+        self.cancel.setEnabled(running)
+        phase = PHASES.get(c.phase or "", c.phase or "")
+        if c.phase in ("sending", "receiving") and c.percent is not None:
+            phase = f"{phase}: {c.percent}%"
+        self.phase.setText(phase or ("Watching both folders" if c.watching else "Idle"))
+        self.progress.setVisible(bool(c.phase))
+        if c.phase and c.percent is not None:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(c.percent)
+        elif c.phase:
+            self.progress.setRange(0, 0)  # busy, no figure yet
+        self.last.setText(f"Last sync {c.last}" if c.last else "Not synced yet.")
+        self.error.setText(c.error)
+        self.error.setVisible(bool(c.error))
+        if self.conflicts.count() != len(c.conflicts):
+            self.conflicts.clear()
+            self.conflicts.addItems(c.conflicts)
+
+    def _choose(self) -> None:
+        dialog = QFileDialog(self, "This machine's folder for the sandbox's project")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(self._chosen)
+        dialog.open()
+
+    def _chosen(self, folder: str) -> None:
+        self.c.set_local(folder)
+        self.local.setText(folder)

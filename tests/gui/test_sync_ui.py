@@ -1,0 +1,95 @@
+"""The Sync button and 'push before create', with real rsync, in local mode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.ui.create_dialog import CreateDialog
+from app.ui.sync_panel import SyncDialog
+from app.ui.window import MainWindow
+from tests.gui.conftest import until
+from tests.gui.test_window import create, local_connected, tile_named, top_dialog
+
+
+def test_sync_button_pushes_pulls_watches_and_lists_conflicts(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], short_tmp: Path,
+    project: Path, qtbot: Any,
+) -> None:  # fmt: skip
+    here = short_tmp / "here"
+    here.mkdir()
+    (here / "notes.txt").write_text("from my laptop\n")
+    w = make_window()
+    w.open_hosts(["local"])
+
+    async def body() -> None:
+        await create(w, "syncme", project, "sleep 600")
+        tile = await until(lambda: tile_named(w, "syncme"))
+        w._tile_action(tile.key, "sync")
+        dialog: SyncDialog = await until(lambda: top_dialog(SyncDialog))
+        assert not dialog.push.isEnabled()  # no folder chosen yet
+        dialog._chosen(str(here))  # what the folder chooser hands back
+        assert dialog.push.isEnabled()
+
+        dialog.push.click()
+        await until(lambda: "1 sent" in dialog.last.text(), what="push")
+        assert (project / "notes.txt").read_text() == "from my laptop\n"
+
+        (project / "result.txt").write_text("from the agent\n")
+        dialog.pull.click()
+        await until(lambda: "1 received" in dialog.last.text(), what="pull")
+        assert (here / "result.txt").read_text() == "from the agent\n"
+
+        (here / "notes.txt").write_text("edited here\n")
+        (project / "notes.txt").write_text("edited there\n")
+        dialog.both.click()
+        await until(lambda: dialog.conflicts.count() == 1, what="the conflict")
+        assert "notes.txt" in dialog.conflicts.item(0).text()
+        copies = [p.name for p in here.iterdir() if p.name.startswith("notes.txt.conflict-")]
+        assert copies and {"edited here\n", "edited there\n"} == {
+            (here / "notes.txt").read_text(),
+            (here / copies[0]).read_text(),
+        }
+        assert "conflict" in (tile_named(w, "syncme").extra.get("sync") or "")
+
+        dialog.watch.click()
+        await until(lambda: tile_named(w, "syncme").extra.get("sync", "").startswith("⇅"))
+        (here / "live.txt").write_text("typed while watching\n")
+        await until(lambda: (project / "live.txt").exists(), what="the watch to carry it over")
+        dialog.watch.click()
+        await until(lambda: not w._syncs[tile.key].watching, what="the watch to stop")
+        dialog.close()
+        # The folder is remembered for this sandbox.
+        assert w.settings.value(f"sync/local/{tile.sandbox['id']}/local") == str(here)
+
+    run(body())
+
+
+def test_push_before_create_fills_the_new_project(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], short_tmp: Path, qtbot: Any
+) -> None:
+    here = short_tmp / "seed"
+    here.mkdir()
+    (here / "README").write_text("seeded\n")
+    target = short_tmp / "new project"  # does not exist yet
+    w = make_window()
+    w.open_hosts(["local"])
+
+    async def body() -> None:
+        await until(lambda: local_connected(w))
+        w.new_action.trigger()
+        dialog: CreateDialog = await until(lambda: top_dialog(CreateDialog))
+        qtbot.keyClicks(dialog.name, "seeded")
+        qtbot.keyClicks(dialog.project, str(target))
+        dialog.backend.setCurrentIndex(dialog.backend.findData("none"))
+        dialog.agent.setText("sleep 600")
+        dialog.push_first.setChecked(True)
+        dialog.push_from.setText(str(here))
+        dialog.create_button.click()
+        await until(lambda: tile_named(w, "seeded") is not None, what="the tile")
+        assert (target / "README").read_text() == "seeded\n"
+        sid = tile_named(w, "seeded").sandbox["id"]
+        assert w.settings.value(f"sync/local/{sid}/local") == str(here)
+
+    run(body())
