@@ -53,6 +53,7 @@ py.buildPythonApplication {
       py.qasync
       py.paramiko
       py.pyte
+      py.watchdog
     ];
 
   # The app extra names the PyPI wheel pyside6-essentials; nixpkgs builds

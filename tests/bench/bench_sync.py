@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -99,7 +100,9 @@ async def main() -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            rsh = s._ssh.rsh() if s._ssh else "ssh"  # the same ssh settings
+            # The same ssh settings, without the Syncer's shared connection
+            # (its control socket goes when the Syncer closes).
+            rsh = re.sub(r"-o Control\w+=\S+ ?", "", s._ssh.rsh() if s._ssh else "ssh")
     finally:
         await client.close()
         await host.close()
