@@ -78,7 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if os.isatty(in_fd):
         sys.stderr.write(BANNER.format(version=__version__, state=manager.paths.root))
-    return asyncio.run(Server(manager, in_fd, out_fd).run())
+    rc = asyncio.run(Server(manager, in_fd, out_fd).run())
+    # Everything is answered and written. A worker thread still stuck on the
+    # host (a kill that waits, a file that blocks) must not keep hostd alive:
+    # the interpreter would join it at exit.
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(rc)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import os
 import secrets
 import struct
 import threading
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +133,10 @@ class XGrabber:
         self._path = paths.run_dir / f".capture-xauth-{os.getpid()}"
         self._lock = threading.Lock()
         self._cookies: dict[str, bytes] = {}
+        # Set once, here on the loop thread before any grab: setenv on one
+        # thread while libxcb's getenv runs on another is not safe. libxcb
+        # reads the file at each connect; the file is replaced atomically.
+        os.environ["XAUTHORITY"] = str(self._path)
 
     def grab(self, display: str, xauthority: Path) -> Image.Image:
         self._authorise(display, xauthority)
@@ -161,9 +166,6 @@ class XGrabber:
             tmp = self._path.with_name(f"{self._path.name}.{secrets.token_hex(4)}")
             create_private_file(tmp, data, exclusive=True)
             os.replace(tmp, self._path)
-            # Set once, to a path that never changes: libxcb reads it at each
-            # connect, and the file behind it is replaced atomically.
-            os.environ["XAUTHORITY"] = str(self._path)
 
 
 def read_cookie(xauthority: Path) -> bytes:
@@ -180,7 +182,9 @@ def read_cookie(xauthority: Path) -> bytes:
     return fields[3]
 
 
-async def grab_vm(qmp_socket: Path, workdir: Path, timeout: float = QMP_TIMEOUT_S) -> Image.Image:
+async def grab_vm(
+    qmp_socket: Path, workdir: Path, pool: Executor | None = None, timeout: float = QMP_TIMEOUT_S
+) -> Image.Image:
     """A VM's screen through QMP ``screendump``: PNG where QEMU has it (7.1+), else PPM."""
     from qemu.qmp import ExecuteError, QMPClient, QMPError
 
@@ -198,7 +202,7 @@ async def grab_vm(qmp_socket: Path, workdir: Path, timeout: float = QMP_TIMEOUT_
                     raise
                 await client.execute("screendump", {"filename": str(target)})  # PPM
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, _load, target)
+        return await loop.run_in_executor(pool, _load, target)
     except TimeoutError:
         raise CaptureError(f"the VM did not answer QMP within {timeout:.0f} s") from None
     except (QMPError, OSError) as exc:

@@ -77,6 +77,7 @@ def start(runtime_dir: Path, geometry: tuple[int, int]) -> Display:
     rfd, wfd = os.pipe()
     argv[2] = str(wfd)
     try:
+        create_private_file(err_path)  # 0600 from the start, like every file here
         with open(err_path, "wb") as err:
             proc = subprocess.Popen(
                 argv,

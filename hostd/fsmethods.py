@@ -14,15 +14,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .paths import make_private_dir
 from .protocol import synctree
-from .protocol.errors import InvalidParams
+from .protocol.errors import InvalidParams, ProcessFailed
 
 # A week: long enough to notice on Monday what a Friday sync replaced.
 TRASH_KEEP_S = 7 * 24 * 3600.0
 TRASH_DIR = "sync-trash"
 
-_PAIR_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_STAMP_RE = re.compile(r"^\d{8}T\d{6}[A-Za-z0-9._-]{0,40}$")
+_PAIR_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_STAMP_RE = re.compile(r"\d{8}T\d{6}[A-Za-z0-9._-]{0,40}")
+# A listing must fit one reply line (32 MiB) with room: ~95 bytes an entry.
+MAX_LIST_ENTRIES = 250_000
 _TYPES = ("file", "dir", "link")
 
 
@@ -72,9 +75,11 @@ def fs_list(root: str, paths: list[str] | None) -> dict[str, Any]:
         entries = synctree.stat_paths(real, paths_of(paths))
         return {"root": real, "entries": entries, "ignore_files": {}}
     try:
-        entries, ignore_files = synctree.list_tree(real)
+        entries, ignore_files = synctree.list_tree(real, MAX_LIST_ENTRIES)
     except OverflowError as exc:
         raise InvalidParams(str(exc), "root") from exc
+    except OSError as exc:
+        raise ProcessFailed(str(exc.strerror or exc), {"root": real}) from exc
     return {"root": real, "entries": entries, "ignore_files": ignore_files}
 
 
@@ -87,16 +92,18 @@ def fs_trash(
     state_root: Path, root: str, pair: str, stamp: str, items: list[dict[str, Any]]
 ) -> dict[str, Any]:
     real = root_of(root)
-    if not _PAIR_RE.match(pair):
+    # fullmatch, and not '.' or '..': the pair names a folder inside sync-trash/.
+    if not _PAIR_RE.fullmatch(pair) or pair in (".", ".."):
         raise InvalidParams("pair must be 1-64 letters, digits, '.', '_' or '-'", "pair")
-    if not _STAMP_RE.match(stamp):
+    if not _STAMP_RE.fullmatch(stamp):
         raise InvalidParams("stamp must look like 20261129T103000 (UTC)", "stamp")
     checked = items_of(items)
     pair_dir = state_root / TRASH_DIR / pair
     synctree.prune_trash(str(pair_dir), TRASH_KEEP_S, time.time())
     trash_dir = pair_dir / stamp
     if checked:
-        trash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for folder in (state_root / TRASH_DIR, pair_dir, trash_dir):
+            make_private_dir(folder)
     moved, changed = synctree.trash(real, str(trash_dir), checked)
     return {"trash_dir": str(trash_dir), "moved": moved, "changed": changed}
 

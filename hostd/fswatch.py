@@ -35,7 +35,7 @@ from typing import Any
 
 from .protocol import methods as m
 from .protocol.syncrules import GITIGNORE, Rules
-from .protocol.synctree import MAX_GITIGNORE
+from .protocol.synctree import read_small
 
 log = logging.getLogger(__name__)
 
@@ -228,12 +228,7 @@ class TreeWatch:
     # -- watches -------------------------------------------------------------------
 
     def _reload_rules(self, rel: str) -> None:
-        text = None
-        with contextlib.suppress(OSError):
-            with open(os.path.join(self.root, rel), "rb") as f:
-                data = f.read(MAX_GITIGNORE + 1)
-            if len(data) <= MAX_GITIGNORE:
-                text = data.decode("utf-8", "replace")
+        text = read_small(os.path.join(self.root, rel))
         self._rules.add(rel, text or "")
         # Folders it no longer ignores need watches now.
         self._add_tree_or_overflow("", only_new=True)
@@ -260,8 +255,9 @@ class TreeWatch:
             ign = next((e for e in found if e.name == GITIGNORE), None)
             path = f"{rel}/{GITIGNORE}" if rel else GITIGNORE
             if ign is not None and path not in self._rules.files:
-                with contextlib.suppress(OSError), open(ign.path, "rb") as f:
-                    self._rules.add(path, f.read(MAX_GITIGNORE).decode("utf-8", "replace"))
+                text = read_small(ign.path)
+                if text is not None:
+                    self._rules.add(path, text)
             for e in found:
                 child = f"{rel}/{e.name}" if rel else e.name
                 try:

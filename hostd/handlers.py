@@ -177,13 +177,13 @@ class Handlers:
         return result
 
     async def sandbox_create(self, **kwargs: Any) -> dict[str, Any]:
-        return await self._slow(lambda: self.manager.create(**kwargs))
+        return self.server.decorate(await self._slow(lambda: self.manager.create(**kwargs)))
 
     async def sandbox_stop(self, id: str) -> dict[str, Any]:
-        return await self._slow(self.manager.stop, _ref(id))
+        return self.server.decorate(await self._slow(self.manager.stop, _ref(id)))
 
     async def sandbox_start(self, id: str) -> dict[str, Any]:
-        return await self._slow(self.manager.start, _ref(id))
+        return self.server.decorate(await self._slow(self.manager.start, _ref(id)))
 
     async def sandbox_delete(self, id: str) -> dict[str, Any]:
         result = await self._slow(self.manager.delete, _ref(id))

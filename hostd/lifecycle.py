@@ -59,7 +59,9 @@ log = logging.getLogger(__name__)
 # waits for it. A VM launcher may take a minute to boot; this is well past it.
 TOKEN_WAIT_S = 180.0
 MAX_TOKEN_LEN = 200
-MAX_LOG_READ = 8 * 1024 * 1024  # sandbox.logs returns at most the last 8 MiB
+# sandbox.logs returns at most the last 4 MiB: JSON can escape a terminal's
+# bytes to several times their size, and the reply must fit one 32 MiB line.
+MAX_LOG_READ = 4 * 1024 * 1024
 
 
 class Manager:
@@ -68,6 +70,7 @@ class Manager:
         paths.ensure()
         self.store = StateStore(paths)
         self.owner = ProcRef.of(os.getpid())
+        self._swept = False
 
     # -- reads -----------------------------------------------------------------
 
@@ -233,7 +236,9 @@ class Manager:
             data, start = b"", 0
         truncated = start > 0
         if tail is not None:
-            lines = data.splitlines(keepends=True)
+            # By newline only: a bare \r (a progress bar redrawing) is not a line.
+            lines = data.split(b"\n")
+            lines = [line + b"\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
             if len(lines) > tail:
                 truncated = True
                 data = b"".join(lines[len(lines) - tail :]) if tail else b""
@@ -264,7 +269,9 @@ class Manager:
         for sid, rec in list(state["sandboxes"].items()):
             if self._observe(rec) is not None:
                 self._settle(sid)
-        self._sweep_temp_files()
+        if not self._swept:  # leftovers of a killed hostd: once per hostd is enough
+            self._sweep_temp_files()
+            self._swept = True
 
     def _observe(self, rec: Record) -> dict[str, Any] | None:
         """What should change in ``rec``, judged from outside; None if nothing."""
@@ -287,6 +294,11 @@ class Manager:
             p is not None and p.alive() for p in procs.values()
         ):
             return {"status": status}  # leftovers to stop
+        tmux_ref = procs.get("tmux")
+        if status == STATUS_EXITED and tmux_ref is not None and not tmux_ref.alive():
+            # Its tmux went after the agent ended: the kept pane is gone, so
+            # stop what is left (its display) and say the pane is gone.
+            return {"status": STATUS_EXITED}
         return None
 
     def _settle(self, sid: str) -> None:
@@ -299,7 +311,7 @@ class Manager:
             change = self._observe(rec)
             if change is None:
                 return
-            if change["status"] == STATUS_EXITED:
+            if change["status"] == STATUS_EXITED and rec["status"] == STATUS_RUNNING:
                 self.store.update(lambda state: _apply(state, sid, change))
                 log.info("sandbox %s exited with status %s", rec["name"], change.get("exit_code"))
                 return

@@ -23,6 +23,9 @@ FOLLOW_INTERVAL_S = 0.2
 # One push carries at most this much, so a burst becomes several lines on the
 # wire rather than one huge one.
 MAX_CHUNK = 256 * 1024
+# Unwritten output this large (a pane running `yes` for a slow client) stops
+# the reading; hostd's memory stays bounded, the log file keeps the rest.
+MAX_BACKLOG = 8 * 1024 * 1024
 
 
 class LogFollower:
@@ -32,11 +35,13 @@ class LogFollower:
         path: Path,
         pool: Executor,
         push: Callable[[str, dict[str, Any]], None],
+        backlog: Callable[[], int] = lambda: 0,
     ) -> None:
         self.sandbox_id = sandbox_id
         self.path = path
         self._pool = pool
         self._push = push
+        self._backlog = backlog
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pos = 0
         self._task: asyncio.Task[None] | None = None
@@ -79,6 +84,11 @@ class LogFollower:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            if self._backlog() > MAX_BACKLOG:
+                # The client reads slower than the pane writes: wait, and read
+                # on from the file (it keeps everything) when it has caught up.
+                await asyncio.sleep(FOLLOW_INTERVAL_S)
+                continue
             data = await loop.run_in_executor(self._pool, self._read_new)
             if data is None:
                 return  # deleted: sandbox.removed tells the client

@@ -114,12 +114,18 @@ class MetricsService:
         return watch
 
     def _shared(self, records: dict[str, Record]) -> dict[str, list[str]]:
-        """Sandbox id -> the other live Claude sandboxes on the same project."""
-        by_project: dict[str, list[str]] = {}
+        """Sandbox id -> the other live Claude sandboxes reading the same sessions.
+
+        Claude Code keeps one folder per project *slug*, so /x/my-app and
+        /x/my_app share sessions as surely as two sandboxes on one path.
+        """
+        by_key: dict[object, list[str]] = {}
         for rec in records.values():
             if rec["status"] in LIVE and is_claude(rec["agent"]):
-                by_project.setdefault(rec["project_dir"], []).append(rec["id"])
-        return {sid: [o for o in ids if o != sid] for ids in by_project.values() for sid in ids}
+                reader = self._watch(rec).reader
+                if reader is not None:
+                    by_key.setdefault(reader.project_key, []).append(rec["id"])
+        return {sid: [o for o in ids if o != sid] for ids in by_key.values() for sid in ids}
 
     def _measure(
         self, rec: Record, shared: dict[str, list[str]], first_look_twice: bool = False
@@ -158,7 +164,7 @@ def _pane_text(rec: Record) -> str | None:
     if not rec.get("pane_id"):
         return None
     try:
-        return str(tmux.capture(Path(rec["tmux_socket"]), rec["pane_id"])["text"])
+        return tmux.capture_text(Path(rec["tmux_socket"]), rec["pane_id"])
     except RpcError:
         return None  # its tmux is gone: the monitor will call it dead
 

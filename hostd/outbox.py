@@ -26,6 +26,7 @@ class Outbox:
         self._on_broken = on_broken
         self._cond = threading.Condition()
         self._ordered: collections.deque[bytes] = collections.deque()
+        self._queued = 0
         self._latest: dict[Hashable, bytes] = {}
         self._closing = False
         self._broken = False
@@ -39,6 +40,7 @@ class Outbox:
             if self._broken or self._closing:
                 return
             self._ordered.append(data)
+            self._queued += len(data)
             self._cond.notify()
 
     def put_latest(self, key: Hashable, data: bytes) -> None:
@@ -48,6 +50,12 @@ class Outbox:
             self._latest.pop(key, None)  # re-insert: keeps the queue in arrival order
             self._latest[key] = data
             self._cond.notify()
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes of ordered messages not yet written (a slow reader's backlog)."""
+        with self._cond:
+            return self._queued
 
     def pending_latest(self, key: Hashable) -> bool:
         with self._cond:
@@ -73,7 +81,9 @@ class Outbox:
                     return None
                 self._cond.wait()
             if self._ordered:
-                return self._ordered.popleft()
+                data = self._ordered.popleft()
+                self._queued -= len(data)
+                return data
             key = next(iter(self._latest))
             return self._latest.pop(key)
 
@@ -89,6 +99,7 @@ class Outbox:
                 with self._cond:
                     self._broken = True
                     self._ordered.clear()
+                    self._queued = 0
                     self._latest.clear()
                 if self._on_broken is not None:
                     self._on_broken()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+log = logging.getLogger(__name__)
 
 
 class Periodic:
@@ -35,7 +38,10 @@ class Periodic:
         while True:
             tick = loop.time()
             self._wake.clear()
-            await self.step()
+            try:
+                await self.step()
+            except Exception:
+                log.exception("%s: a step failed; the next one runs as usual", self.name)
             try:
                 async with asyncio.timeout(max(0.0, tick + self.interval - loop.time())):
                     await self._wake.wait()

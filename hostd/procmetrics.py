@@ -30,7 +30,12 @@ class ProcessSampler:
         seen for the first time), summed over the tree, so a busy sandbox on a
         4-core host can show up to 400.
         """
-        refs = [ProcRef.from_obj(v) for v in (rec.get("procs") or {}).values()]
+        recorded = rec.get("procs") or {}
+        # The pane is a child of its tmux server: walking the server's tree
+        # finds it (each walk reads all of /proc, so one fewer matters).
+        refs = [ProcRef.from_obj(recorded.get(k)) for k in ("tmux", "xvfb")]
+        if recorded.get("tmux") is None:
+            refs.append(ProcRef.from_obj(recorded.get("pane")))
         procs = tree(refs)
         cpu = 0.0
         rss = 0

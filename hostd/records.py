@@ -11,9 +11,9 @@ import os
 import re
 import shlex
 import time
-from datetime import UTC, datetime
 from typing import Any
 
+from .claude_files import iso_ms
 from .protocol.errors import AmbiguousId, InvalidParams, NoSuchSandbox
 
 NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -30,10 +30,7 @@ Record = dict[str, Any]
 
 def now_iso() -> str:
     """UTC time with milliseconds, e.g. 2026-11-29T10:30:00.123Z (sorts as text)."""
-    t = time.time()
-    return (
-        datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(t % 1 * 1000):03d}Z"
-    )
+    return iso_ms(time.time())
 
 
 def public_view(rec: Record) -> dict[str, Any]:

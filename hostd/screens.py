@@ -56,7 +56,7 @@ class Screens:
         loop = asyncio.get_running_loop()
         if rec["backend"] == "vm":
             workdir = self.manager.paths.runtime_dir(rec["id"])
-            image = await grab_vm(Path(rec["qmp_socket"]), workdir)
+            image = await grab_vm(Path(rec["qmp_socket"]), workdir, self.pool)
             return await loop.run_in_executor(self.pool, thumb, image, max_width)
         if not rec.get("display"):
             raise InvalidState(f"sandbox {rec['name']!r} has no display", {"status": rec["status"]})

@@ -32,7 +32,7 @@ from .outbox import Outbox
 from .protocol import methods as m
 from .protocol.connection import Batch, ServerConnection
 from .protocol.errors import InternalError, InvalidParams, ProcessFailed, RpcError
-from .protocol.framing import encode
+from .protocol.framing import MAX_LINE_BYTES, encode
 from .protocol.messages import BadMessage, Incoming, Notification, Request, error_obj, result_obj
 from .screens import Screens, ScreenshotStream, StreamSettings
 
@@ -173,11 +173,27 @@ class Server:
     async def _answer_one(self, msg: Request | BadMessage) -> None:
         obj = await self._answer(msg)
         if obj is not None:
-            self.outbox.put(encode(obj))
+            # Encoding a reply of megabytes (a screenshot, a log) takes
+            # milliseconds: not on the loop.
+            data = await asyncio.get_running_loop().run_in_executor(self.fast_pool, encode, obj)
+            self.outbox.put(self._fit(obj, data))
 
     async def _answer_batch(self, items: list[Incoming]) -> None:
         answers = await asyncio.gather(*(self._answer(item) for item in items))
-        self.outbox.put(self.conn.batch([a for a in answers if a is not None]))
+        self.outbox.put(self._fit(None, self.conn.batch([a for a in answers if a is not None])))
+
+    def _fit(self, obj: dict[str, Any] | None, data: bytes) -> bytes:
+        """The reply, or an error in its place when it is over the line cap
+        (a client would drop the line and wait for an answer that never comes)."""
+        if len(data) <= MAX_LINE_BYTES:
+            return data
+        rid = obj.get("id") if obj is not None else None
+        err = InternalError(
+            f"the answer is {len(data)} bytes, over the {MAX_LINE_BYTES} byte line cap; "
+            "ask for less (a smaller max_width, a tail, a narrower folder)",
+            {"size": len(data), "max": MAX_LINE_BYTES},
+        )
+        return encode(error_obj(rid, err))
 
     async def _answer(self, msg: Incoming) -> dict[str, Any] | None:
         if isinstance(msg, Notification):
@@ -278,7 +294,11 @@ class Server:
         for sid in new_logs.values():
             if sid not in self._followers:
                 follower = LogFollower(
-                    sid, self.manager.paths.log_file(sid), self.fast_pool, self.push
+                    sid,
+                    self.manager.paths.log_file(sid),
+                    self.fast_pool,
+                    self.push,
+                    lambda: self.outbox.queued_bytes,
                 )
                 self._followers[sid] = follower
                 await follower.start()
@@ -292,13 +312,16 @@ class Server:
                 if topic in self._fswatches:
                     continue
                 watch = TreeWatch(topic[len(m.TOPIC_FS_PREFIX) :], real, self.push)
-                await loop.run_in_executor(self.slow_pool, watch.start)
+                # Taken before the await: a second subscribe to the same
+                # topic meanwhile must not start a second watch.
+                self._fswatches[topic] = watch
                 started.append((topic, watch))
+                await loop.run_in_executor(self.slow_pool, watch.start)
         except WatchError as exc:
-            for _topic, watch in started:
+            for topic, watch in started:
+                self._fswatches.pop(topic, None)
                 watch.stop()
             raise ProcessFailed(str(exc)) from exc
-        self._fswatches.update(started)
 
     async def unsubscribe(self, topics: list[str]) -> None:
         for topic in topics:

@@ -30,6 +30,9 @@ from .paths import StatePaths
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
+# Within this of its mtime a state file is read again rather than trusted
+# from the cache: far above any file system's timestamp granularity.
+RACY_NS = 1_000_000_000
 T = TypeVar("T")
 
 State = dict[str, Any]
@@ -86,7 +89,7 @@ class StateStore:
     def read(self) -> State:
         """The current state, read without a lock. Treat it as read-only."""
         key = self._stat_key()
-        if key is not None and key == self._cache_key:
+        if key is not None and key == self._cache_key and not self._racy(key):
             return self._cache
         try:
             state = self._load()
@@ -124,12 +127,23 @@ class StateStore:
 
     # -- internals -------------------------------------------------------------
 
+    @staticmethod
+    def _racy(key: tuple[int, int, int]) -> bool:
+        """Written too recently for its stat to tell it from the one before.
+
+        A file system keeps mtimes to a clock tick, and ext4 hands the inode
+        of a file just renamed over back to the next temp file; two writes
+        of the same size within one tick can look alike (git's "racy" case).
+        """
+        return time.time_ns() - key[1] < RACY_NS
+
     def _stat_key(self) -> tuple[int, int, int] | None:
         try:
             st = self.paths.state_file.stat()
         except FileNotFoundError:
             return None
-        # Every write is a rename of a new file, so the inode changes each time.
+        # Every write is a rename of a new file; see _racy for when that is
+        # not enough to tell two versions apart.
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def _load(self) -> State:

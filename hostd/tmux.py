@@ -196,6 +196,13 @@ def capture(socket: Path, pane_id: str, escapes: bool = False) -> dict[str, obje
     return {"text": "\n".join(res.stdout), "cols": cols, "rows": rows, "cursor": [cx, cy]}
 
 
+def capture_text(socket: Path, pane_id: str) -> str:
+    """The pane's visible text alone: one tmux call (the metrics tick's)."""
+    res = server_for(socket).cmd("capture-pane", "-p", "-t", pane_id)
+    _check(res, "capture the pane")
+    return "\n".join(res.stdout)
+
+
 def attach_argv(socket: Path, session: str) -> list[str]:
     return [require_tmux(), "-S", str(socket), "attach-session", "-t", f"={session}"]
 

@@ -81,7 +81,10 @@ class LocalSide:
 
     @staticmethod
     async def _run(fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        except OSError as exc:  # a folder here that cannot be read: say so, touch nothing
+            raise SyncError(f"this machine: {exc.strerror or exc}", retryable=False) from exc
 
 
 class RemoteSide:

@@ -112,13 +112,19 @@ def list_tree(root: str, max_entries: int = 2_000_000) -> tuple[list[Entry], dic
         try:
             with os.scandir(full_dir) as it:
                 found = list(it)
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
+        except (FileNotFoundError, NotADirectoryError):
+            if not rel_dir:
+                raise
+            continue  # gone since its parent was read
+        except OSError as exc:
+            # Never leave out a folder that exists: a sync would take its
+            # files for deleted on this side and delete them on the other.
+            raise OSError(exc.errno, f"cannot read {full_dir}: {exc.strerror}") from None
         names = {e.name: e for e in found}
         ign = names.get(GITIGNORE)
         if ign is not None and ign.is_file(follow_symlinks=False):
             rel = f"{rel_dir}/{GITIGNORE}" if rel_dir else GITIGNORE
-            text = _read_small(ign.path)
+            text = read_small(ign.path)
             if text is not None:
                 rules.add(rel, text)
         for e in sorted(found, key=lambda e: e.name):
@@ -140,12 +146,17 @@ def list_tree(root: str, max_entries: int = 2_000_000) -> tuple[list[Entry], dic
     return entries, rules.files
 
 
-def _read_small(path: str) -> str | None:
+def read_small(path: str) -> str | None:
+    """A small regular file's text (a .gitignore), or None: a link, a FIFO
+    (which would block the open), a file over the cap, or unreadable."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_GITIGNORE + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = f.read(MAX_GITIGNORE + 1)
     if len(data) > MAX_GITIGNORE:
         return None
     return data.decode("utf-8", "replace")
@@ -180,7 +191,9 @@ def hash_paths(root: str, paths: Iterable[str]) -> dict[str, str | None]:
             if fd is None:
                 continue
             try:
-                ffd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                # O_NONBLOCK: opening a FIFO (an agent can make one) must not block.
+                flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+                ffd = os.open(name, flags, dir_fd=fd)
             except OSError:
                 continue
             with os.fdopen(ffd, "rb") as f:

@@ -134,3 +134,53 @@ def test_fs_topic_refuses_what_is_not_a_folder(hostd: Hostd, tree: Path) -> None
     assert info.value.code == -32602 and "not a directory" in info.value.message
     with pytest.raises(RpcError):
         hostd.call("subscribe", topics=["fs:relative"])
+
+
+def test_trash_pair_cannot_name_the_state_folder(hostd: Hostd, tree: Path, state_dir: Path) -> None:
+    item = {"path": "keep.log", "type": "file", "size": 4,
+            "mtime_ns": (tree / "keep.log").stat().st_mtime_ns}  # fmt: skip
+    for bad in ("..", ".", "a/b", "x\n"):
+        err = hostd.error("fs.trash", root=str(tree), pair=bad, stamp="20261129T103000",
+                          items=[item])  # fmt: skip
+        assert err.code == -32602 and err.data == {"field": "pair"}, bad
+    assert (tree / "keep.log").exists()
+    assert (state_dir / "logs").is_dir() and (state_dir / "run").is_dir()
+
+
+def test_fifos_never_block_hostd(hostd: Hostd, tree: Path) -> None:
+    os.mkfifo(tree / "pipe")
+    (tree / "src" / ".gitignore").unlink(missing_ok=True)
+    os.mkfifo(tree / "src" / ".gitignore")  # an agent can make one
+    assert hostd.call("fs.hash", root=str(tree), paths=["pipe"], timeout=10) == {
+        "hashes": {"pipe": None}
+    }
+    listed = hostd.call("fs.list", root=str(tree), timeout=10)
+    assert "src/main.py" in {e["path"] for e in listed["entries"]}
+    assert hostd.call("subscribe", topics=[f"fs:{tree}"], timeout=10) == {}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+def test_a_folder_that_cannot_be_read_fails_the_listing(short_tmp: Path) -> None:
+    """Leaving it out would make a sync take its files for deleted."""
+    import subprocess
+
+    from tests.helpers import REPO
+
+    short_tmp.chmod(0o755)
+    root = short_tmp / "proj"
+    (root / "locked").mkdir(parents=True)
+    (root / "locked" / "precious.txt").write_text("x")
+    (root / "locked").chmod(0o700)  # root's; the lister runs as nobody
+    root.chmod(0o755)
+    # The system's Python: nobody may not reach this venv's (under /root).
+    # hostd.protocol is standard library only, so it runs there as is.
+    python = "/usr/bin/python3"
+    if not os.access(python, os.X_OK):
+        pytest.skip("no system python3 to run as another user")
+    code = "import sys; from hostd.protocol.synctree import list_tree; list_tree(sys.argv[1])"
+    res = subprocess.run(
+        [python, "-c", code, str(root)], user="nobody", cwd="/",
+        env={"PYTHONPATH": str(REPO), "PATH": os.environ["PATH"]}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert res.returncode != 0
+    assert "cannot read" in res.stderr and "locked" in res.stderr

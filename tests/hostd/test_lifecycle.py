@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.helpers import Hostd, wait_for
+from tests.helpers import Hostd, processes_mentioning, wait_for
 
 SLEEPER = "sleep 600"
 
@@ -314,3 +314,25 @@ def test_state_file_is_whole_json(hostd: Hostd, project: Path, state_dir: Path) 
     create(hostd, project)
     data = json.loads((state_dir / "state.json").read_text())
     assert data["version"] == 1 and len(data["sandboxes"]) == 1 and data["pending"] == {}
+
+
+def test_exited_sandbox_whose_tmux_goes_stops_offering_its_pane(
+    hostd: Hostd, project: Path, state_dir: Path
+) -> None:
+    sb = create(hostd, project, agent="sh -c 'echo bye; exit 4'")
+    wait_for(lambda: status_of(hostd, sb["id"]) == "exited")
+    subprocess.run(["tmux", "-S", sb["tmux_socket"], "kill-server"], check=True)
+    # The monitor notices: still exited with its code, but no pane to read.
+    err = wait_for(lambda: (e := hostd.error("sandbox.pane", id=sb["id"])).code == -32003 and e)
+    assert "exited" in err.message
+    got = hostd.call("sandbox.get", id=sb["id"])
+    assert (got["status"], got["exit_code"], got["display"]) == ("exited", 4, None)
+    assert not processes_mentioning(str(state_dir / "run" / sb["id"]))  # its Xvfb went too
+
+
+def test_logs_tail_counts_newlines_not_carriage_returns(hostd: Hostd, project: Path) -> None:
+    sb = create(hostd, project,
+                agent="sh -c 'printf \"a\\nprogress 1\\rprogress 2\\rdone\\nlast\\n\"'")  # fmt: skip
+    wait_for(lambda: status_of(hostd, sb["id"]) == "exited")
+    text = hostd.call("sandbox.logs", id=sb["id"], tail=2)["text"]
+    assert text.split("\n")[:2] == ["progress 1\rprogress 2\rdone\r", "last\r"]
