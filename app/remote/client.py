@@ -226,6 +226,7 @@ class Client:
                 if not self.reconnect or self._closing or loop.time() >= deadline:
                     raise
                 log.info("connection lost during create of %r; retrying with its token", name)
+                await asyncio.sleep(0)  # let the reconnection begin before asking again
 
     async def close(self) -> None:
         """End hostd's input and stop reconnecting. The host stays open."""
@@ -275,7 +276,11 @@ class Client:
                 f"speaks {m.PROTOCOL_VERSION}. Install the same claude-sandbox version on both."
             )
         self.hello = hello
-        await self._resubscribe(loop.time() + DEFAULT_TIMEOUT_S)
+        try:
+            await self._resubscribe(loop.time() + DEFAULT_TIMEOUT_S)
+        except RemoteError as exc:
+            await stream.close()
+            raise ConnectionLost(f"subscribing again failed: {exc}") from exc
         self._set_state(ConnectionState("connected"))
 
     async def _resubscribe(self, deadline: float) -> None:
@@ -336,6 +341,9 @@ class Client:
                 if not exc.retryable:
                     self._set_state(ConnectionState("failed", reason=reason))
                     return
+            except Exception as exc:  # a bug below must not end reconnecting quietly
+                log.exception("reconnecting to %s failed", self.host.describe())
+                reason = f"{type(exc).__name__}: {exc}"
 
     async def _wait_connected(self, method: str, timeout: float, deadline: float) -> None:
         loop = asyncio.get_running_loop()
@@ -416,6 +424,17 @@ class Client:
         detail = f"{why}" + (
             f"; its last words:\n  {tail.replace(chr(10), chr(10) + '  ')}" if tail else ""
         )
+        was_connected = self.state.phase == "connected" and not self._closing
+        if was_connected:
+            # The state changes before the pending calls fail: a call retried
+            # at once (create_sandbox does) then waits for the link instead
+            # of failing again without ever yielding to the loop.
+            log.warning("lost hostd on %s: %s", self.host.describe(), why)
+            if self.reconnect:
+                self._set_state(ConnectionState("reconnecting", reason=why, retry_in=0.0))
+                self._reconnector = asyncio.get_running_loop().create_task(self._reconnect(why))
+            else:
+                self._set_state(ConnectionState("failed", reason=f"connection lost: {why}"))
         for method, fut in list(self._pending.values()):
             if not fut.done():
                 fut.set_exception(
@@ -425,13 +444,6 @@ class Client:
                     )
                 )
         self._pending.clear()
-        if self.state.phase != "connected" or self._closing:
-            return  # a connect in progress reports it; a close meant it
-        log.warning("lost hostd on %s: %s", self.host.describe(), why)
-        if self.reconnect:
-            self._reconnector = asyncio.get_running_loop().create_task(self._reconnect(why))
-        else:
-            self._set_state(ConnectionState("failed", reason=f"connection lost: {why}"))
 
     def _fail_pending(self, exc: RemoteError) -> None:
         for _method, fut in self._pending.values():

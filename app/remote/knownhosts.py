@@ -98,6 +98,8 @@ def key_label(key: paramiko.PKey) -> str:
 
 def host_id(hostname: str, port: int) -> str:
     """The name a host has in known_hosts: bracketed with the port unless 22."""
+    # OpenSSH matches and hashes host names in lower case.
+    hostname = hostname.lower()
     return hostname if port == 22 else f"[{hostname}]:{port}"
 
 

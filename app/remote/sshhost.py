@@ -82,9 +82,16 @@ class SshHost:
                 await self._run(old.close)
                 log.info("SSH connection to %s was down; connecting again", self.describe())
             asker = Asker(asyncio.get_running_loop())
-            self._conn = await self._run(
-                lambda: connect(self.target, self.config, self.prompts, asker)
+            future = asyncio.get_running_loop().run_in_executor(
+                self._pool, lambda: connect(self.target, self.config, self.prompts, asker)
             )
+            try:
+                self._conn = await asyncio.shield(future)
+            except asyncio.CancelledError:
+                # Cancelled (a disconnect, quitting) while the worker thread
+                # connects: close what it makes when it gets there.
+                future.add_done_callback(_close_when_done)
+                raise
             log.info("connected to %s", self.describe())
 
     async def open_hostd(self) -> HostdStream:
@@ -167,9 +174,17 @@ class SshHost:
             # The connection died between the check and the open: once more,
             # on a fresh connection.
             await self.connect()
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise ConnectFailed(f"{self.describe()}: cannot start a command: {exc}") from exc
+        try:
             return await self._run(open_)
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise ConnectFailed(f"{self.describe()}: cannot start a command: {exc}") from exc
 
     async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+
+def _close_when_done(future: asyncio.Future[SshConnection]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()

@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -341,7 +342,10 @@ class Syncer:
                 base[path] = entry
         result.conflicts = list(plan.conflicts)
         if not plan.empty:
-            await self._execute(plan, base, result, stamp)
+            # The trash folder of this round: its own, even for two rounds in
+            # one second (a watch), so no round's copies overwrite another's.
+            trash_stamp = f"{stamp}-{secrets.token_hex(4)}"
+            await self._execute(plan, base, result, trash_stamp)
         self._report("saving")
         result.finished_at = _now()
         self._last = {
@@ -440,10 +444,13 @@ class Syncer:
         dest = other(source)
         direction = "push" if source == "local" else "pull"
         phase = "sending" if source == "local" else "receiving"
-        # rsync's backup folder: the receiving side's trash of this round.
+        # rsync's backup folder: beside the receiving side's trash of this
+        # round, not in it, so a backup rsync makes can never replace a copy
+        # the trash step kept under the same name.
         trash_dir = trash_dirs.get(dest)
         if trash_dir is None:
             trash_dir = (await self.side(dest).trash([], stamp)).trash_dir
+        trash_dir = trash_dir.rstrip("/") + ".rsync-backup"
         self._report(phase)
         straight = [c for c in batch if c.dest == c.path]
         renamed = [c for c in batch if c.dest != c.path]

@@ -262,7 +262,7 @@ async def run_rsync(
     if code not in (0, 24):
         text = b"".join(errors[-20:]).decode(errors="replace").strip()
         raise RsyncFailed(
-            f"rsync exited with status {code}: {text or 'no message'}",
+            f"rsync exited with status {code}: {text or 'no message'}{_hint(text)}",
             code,
             code in _CONNECTION_CODES,
         )
@@ -309,3 +309,22 @@ def _die_with_parent() -> None:
     killed sync leaves no rsync writing behind it (Linux's PR_SET_PDEATHSIG)."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+
+
+def _hint(stderr: str) -> str:
+    """What to do when the system ssh that rsync runs could not get in.
+
+    The app's own connection can ask the person (a host key, a passphrase);
+    rsync's ssh runs in batch mode and cannot, so it needs what was saved.
+    """
+    if "Host key verification failed" in stderr:
+        return (
+            " (rsync runs the system ssh, which trusts only keys saved in known_hosts: "
+            "connect to the host once and choose 'Accept and save')"
+        )
+    if "Permission denied" in stderr and "publickey" in stderr:
+        return (
+            " (rsync runs the system ssh, which cannot ask for a passphrase or a password: "
+            "load the key into the SSH agent, or use a key without one)"
+        )
+    return ""

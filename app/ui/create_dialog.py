@@ -75,6 +75,8 @@ class CreateDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("New sandbox")
         self.setModal(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._working = False
         self._backends = backends
         self._taken = taken
         self._local_host = local_host
@@ -177,6 +179,10 @@ class CreateDialog(QDialog):
         self.server_error.setText(error)
         self.server_error.show()
 
+    def reject(self) -> None:
+        if not self._working:  # Escape or the window's close while creating: wait
+            super().reject()
+
     def params(self) -> dict[str, Any]:
         return {
             "host": self.host.currentText(),
@@ -264,6 +270,9 @@ class CreateDialog(QDialog):
             w.setEnabled(not busy)
         for w in (self.push_from, self.push_browse):
             w.setEnabled(not busy and self.push_first.isChecked())
+        self._working = busy
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setEnabled(not busy)  # a create under way finishes (and is reported here)
         self.progress.setVisible(busy)
         self.status.setText(
             "Creating: starting the display, the terminal and the launcher…" if busy else ""

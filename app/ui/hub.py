@@ -19,6 +19,7 @@ from app.remote.local import LocalHost
 from app.remote.profiles import LOCAL, Profiles, open_host
 from app.remote.prompts import Prompts
 from app.remote.streams import Host
+from hostd.protocol import RpcError
 
 from .hostlist import HostList, HostRow
 from .model import SandboxModel
@@ -31,10 +32,15 @@ log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_S = 4.0
 
 
+def label_of(name: str) -> str:
+    return "This machine" if name == LOCAL else name
+
+
 class Hub(QObject):
     message = Signal(str, bool)  # text for the status bar / banner, is it an error
     key_changed = Signal(str, str)  # host, OpenSSH's warning: shown as a dialog
     opened = Signal(str)  # a host connected for the first time
+    closing = Signal(str)  # a host is being disconnected (its sync panels stop)
 
     def __init__(
         self,
@@ -67,12 +73,12 @@ class Hub(QObject):
         return [LOCAL, *names]
 
     def refresh_rows(self) -> None:
-        for name in self.known_hosts():
+        known = self.known_hosts()
+        for name in known:
             if self.hosts.host_row(name) is None:
-                label = "This machine" if name == LOCAL else name
-                self.hosts.set_row(HostRow(name, label))
+                self.hosts.set_row(HostRow(name, label_of(name)))
         for name in self.hosts.names():
-            if name not in self.known_hosts() and name not in self.sessions:
+            if name not in known and name not in self.sessions:
                 self.hosts.remove(name)
 
     # -- opening and closing -------------------------------------------------------------
@@ -85,13 +91,18 @@ class Hub(QObject):
         self._opening[name] = task
         return task
 
-    async def close(self, name: str) -> None:
+    async def close(self, name: str, keep_row: bool = False) -> None:
         """Disconnect (the person asked): its tiles go; its sandboxes keep running."""
         session = self.sessions.pop(name, None)
+        task = self._opening.pop(name, None)
+        if task is not None and not task.done():
+            task.cancel()
+        self.closing.emit(name)
         if session is not None:
             await session.stop()
         self.model.drop_host(name)
-        self._row(name, phase="idle", state_text="not connected", metrics=None, sandboxes=0)
+        if not keep_row:
+            self._row(name, phase="idle", state_text="not connected", metrics=None, sandboxes=0)
 
     async def close_all(self) -> None:
         sessions, self.sessions = list(self.sessions.values()), {}
@@ -118,7 +129,7 @@ class Hub(QObject):
         if name in self.sessions:
             return
         if self.hosts.host_row(name) is None:
-            self.hosts.set_row(HostRow(name, "This machine" if name == LOCAL else name))
+            self.hosts.set_row(HostRow(name, label_of(name)))
         self._row(name, phase="connecting", state_text="connecting…")
         try:
             host = self._host(name)
@@ -131,15 +142,17 @@ class Hub(QObject):
         self.sessions[name] = session
         try:
             await session.start()
-        except (RemoteError, OSError) as exc:
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # RemoteError, RpcError, OSError, or a bug: all shown
+            if self.sessions.get(name) is not session:
+                return  # disconnected (or quitting) meanwhile: nothing to tell
             self.sessions.pop(name, None)
             await session.stop()
-            reason = str(exc).strip()
-            first = reason.splitlines()[0] if reason else type(exc).__name__
-            self._row(name, phase="failed", state_text=f"failed: {first}")
-            if isinstance(exc, HostKeyChanged):
-                self.key_changed.emit(name, reason)
-            self.message.emit(f"Could not connect to {name}: {reason}", True)
+            if not isinstance(exc, (RemoteError, RpcError, OSError)):
+                log.exception("connecting to %s failed", name)
+            self._failed(name, getattr(exc, "message", None) or str(exc) or type(exc).__name__,
+                         isinstance(exc, HostKeyChanged))  # fmt: skip
             return
         for warning in (session.client.hello or {}).get("warnings", []):
             self.message.emit(f"{name}: {warning}", True)
@@ -153,12 +166,31 @@ class Hub(QObject):
         s.frame.connect(self._on_frame)
         s.pane_text.connect(lambda host, sid, text: self.model.set_pane_text((host, sid), text))
         s.metrics.connect(self._on_metrics)
+        s.problem.connect(lambda host, text: self.message.emit(f"{host}: {text}", True))
+
+    def _failed(self, name: str, reason: str, key_changed: bool) -> None:
+        first = reason.strip().splitlines()[0] if reason.strip() else "unknown"
+        self._row(name, phase="failed", state_text=f"failed: {first}")
+        if key_changed:
+            self.key_changed.emit(name, reason)
+        self.message.emit(f"Could not connect to {name}: {reason}", True)
+
+    async def reopen(self, name: str) -> None:
+        """Connect again to a host whose connection failed for good."""
+        await self.close(name, keep_row=True)
+        self.open(name)
 
     def _on_state(self, host: str, state: ConnectionState) -> None:
         text = str(state)
         if state.phase == "connected":
             text = "connected"
         self._row(host, phase=state.phase, state_text=text)
+        session = self.sessions.get(host)
+        if state.phase == "failed" and session is not None and session.started:
+            # Reconnecting gave up (a changed key, a refused login, hostd
+            # gone): say so in the window, not only in the host list.
+            reason = state.reason or "the connection failed"
+            self._failed(host, reason, "REMOTE HOST IDENTIFICATION HAS CHANGED" in reason)
         if state.phase in ("reconnecting", "failed"):
             self.model.set_host_stale(host, datetime.now())
         elif state.phase == "connected":
@@ -167,11 +199,23 @@ class Hub(QObject):
     def _on_reset(self, host: str, sandboxes: list[dict[str, Any]]) -> None:
         self.model.replace_host(host, sandboxes)
         self.model.set_host_stale(host, None)
+        for sb in sandboxes:
+            self._apply_known_frame(host, sb["id"])
         self._count(host)
 
     def _on_changed(self, host: str, sb: dict[str, Any]) -> None:
+        new = self.model.tile((host, sb["id"])) is None
         self.model.upsert(host, sb)
+        if new:
+            self._apply_known_frame(host, sb["id"])
         self._count(host)
+
+    def _apply_known_frame(self, host: str, sid: str) -> None:
+        """A frame can come before its tile does (hostd sends only changes)."""
+        session = self.sessions.get(host)
+        known = session.frames.get(sid) if session is not None else None
+        if known is not None:
+            self.model.set_frame((host, sid), *known)
 
     def _on_removed(self, host: str, sid: str) -> None:
         self.model.remove(host, sid)
@@ -190,8 +234,7 @@ class Hub(QObject):
         self._row(host, sandboxes=len(session.sandboxes) if session else 0)
 
     def _row(self, name: str, **changes: Any) -> None:
-        row = self.hosts.host_row(name) or HostRow(name, "This machine" if name == LOCAL else name)
+        row = self.hosts.host_row(name) or HostRow(name, label_of(name))
         for key, value in changes.items():
             setattr(row, key, value)
         self.hosts.set_row(row)
-        self.hosts.viewport().update()

@@ -12,7 +12,7 @@ import asyncio
 import base64
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -55,7 +55,7 @@ class HostSession(QObject):
     frame = Signal(str, str, QImage, bool)  # host, id, image, blank
     pane_text = Signal(str, str, str)  # host, id, text
     metrics = Signal(str, dict)  # host, {system, sandboxes}
-    hello = Signal(str, dict)  # host, hostd's hello
+    problem = Signal(str, str)  # host, what went wrong (for the window)
 
     def __init__(self, name: str, host: Host, frame_width: int) -> None:
         super().__init__()
@@ -65,9 +65,12 @@ class HostSession(QObject):
         self.client = Client(host, client_name="claude-sandbox-gui")
         self.sandboxes: dict[str, dict[str, Any]] = {}
         self.blank: set[str] = set()  # sandbox ids whose display showed nothing
+        self._panes_shown: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._seq: dict[str, int] = {}
+        self.frames: dict[str, tuple[QImage, bool]] = {}  # the latest per sandbox
         self._connected_once = False
+        self.started = False  # start() succeeded: later failures are news
         self.client.add_state_listener(self._on_state)
         for method in (m.SANDBOX_CHANGED, m.SANDBOX_REMOVED, m.SCREENSHOT, m.METRICS):
             self.client.add_listener(method, self._on_note)
@@ -84,9 +87,9 @@ class HostSession(QObject):
 
     async def start(self) -> None:
         """Connect, list, subscribe. Raises the connection error as is."""
-        hello = await self.client.connect()
-        self.hello.emit(self.name, hello)
+        await self.client.connect()
         await self._load()
+        self.started = True
         self._spawn(self._pane_loop())
 
     async def stop(self) -> None:
@@ -158,6 +161,7 @@ class HostSession(QObject):
             listed: list[dict[str, Any]] = await self.client.call(m.SANDBOX_LIST)
         except (RemoteError, RpcError) as exc:
             log.warning("listing %s after reconnecting failed: %s", self.name, exc)
+            self.problem.emit(self.name, f"listing the sandboxes again failed: {exc}")
             return
         self.sandboxes = {sb["id"]: sb for sb in listed}
         self.sandboxes_reset.emit(self.name, listed)
@@ -169,6 +173,7 @@ class HostSession(QObject):
         elif note.method == m.SANDBOX_REMOVED:
             self.sandboxes.pop(p["id"], None)
             self.blank.discard(p["id"])
+            self.frames.pop(p["id"], None)
             self.sandbox_removed.emit(self.name, p["id"])
         elif note.method == m.SCREENSHOT:
             self._spawn(self._frame(p))
@@ -189,8 +194,10 @@ class HostSession(QObject):
             self.blank.add(sid)
         else:
             self.blank.discard(sid)
+        self.frames[sid] = (image, bool(p["blank"]))
         self.frame.emit(self.name, sid, image, bool(p["blank"]))
-        if p["blank"]:
+        if p["blank"] and sid not in self._panes_shown:
+            self._panes_shown.add(sid)  # at once the first time; then the pane loop
             await self._pane(sid)
 
     async def _pane_loop(self) -> None:
@@ -213,7 +220,9 @@ class HostSession(QObject):
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
 
-
-SessionFactory = Callable[[str], HostSession]
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s: a background task failed", self.name, exc_info=task.exception())

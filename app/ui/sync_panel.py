@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -65,11 +66,19 @@ def summary(result: SyncResult) -> str:
 class SyncController(QObject):
     changed = Signal()
 
-    def __init__(self, settings: QSettings, host: str, sandbox: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        settings: QSettings,
+        host: str,
+        sandbox: dict[str, Any],
+        client_of: Callable[[], Client | None],
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.host = host
         self.sandbox = sandbox
+        # The host's client as it is now: a reconnect or a disconnect changes it.
+        self._client_of = client_of
         self._key = f"sync/{host}/{sandbox['id']}/local"
         value = settings.value(self._key)
         self.local: str = str(value) if value else ""
@@ -104,16 +113,25 @@ class SyncController(QObject):
         self.settings.setValue(self._key, folder)
         self.changed.emit()
 
-    def run(self, client: Client, mode: str) -> None:
-        if self.busy or not self.local:
+    def run(self, mode: str) -> None:
+        client = self._client()
+        if self.busy or not self.local or client is None:
             return
         self._start(self._round(client, mode))
 
-    def watch(self, client: Client, on: bool) -> None:
-        if on and not self.busy and self.local:
+    def watch(self, on: bool) -> None:
+        client = self._client() if on else None
+        if on and not self.busy and self.local and client is not None:
             self._start(self._watch(client))
         elif not on:
             self.cancel()
+
+    def _client(self) -> Client | None:
+        client = self._client_of()
+        if client is None:
+            self.error = f"{self.host} is not connected"
+            self.changed.emit()
+        return client
 
     def _start(self, coro: Any) -> None:
         self._task = asyncio.ensure_future(coro)
@@ -198,10 +216,10 @@ class SyncController(QObject):
 class SyncDialog(QDialog):
     """Push, pull, watch for one sandbox, with what happened."""
 
-    def __init__(self, controller: SyncController, client: Client, parent: QWidget | None) -> None:
+    def __init__(self, controller: SyncController, parent: QWidget | None) -> None:
         super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.c = controller
-        self.client = client
         sb = controller.sandbox
         self.setWindowTitle(f"Sync {sb['name']}")
         self.setObjectName("sync-dialog")
@@ -248,10 +266,10 @@ class SyncDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(QLabel("Conflicts (both versions kept)"))
         layout.addWidget(self.conflicts)
-        self.push.clicked.connect(lambda: controller.run(client, "push"))
-        self.pull.clicked.connect(lambda: controller.run(client, "pull"))
-        self.both.clicked.connect(lambda: controller.run(client, "both"))
-        self.watch.toggled.connect(lambda on: controller.watch(client, on))
+        self.push.clicked.connect(lambda: controller.run("push"))
+        self.pull.clicked.connect(lambda: controller.run("pull"))
+        self.both.clicked.connect(lambda: controller.run("both"))
+        self.watch.toggled.connect(controller.watch)
         self.cancel.clicked.connect(controller.cancel)
         controller.changed.connect(self.refresh)
         self.resize(560, 420)

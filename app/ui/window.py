@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.remote.client import LIFECYCLE_TIMEOUT_S
 from app.remote.errors import ConfigError, RemoteError
 from app.remote.profiles import LOCAL, Profiles
 from app.remote.sshconfig import SshConfig
@@ -36,8 +37,8 @@ from .asks import confirm, gui_prompts, warn
 from .create_dialog import CreateDialog
 from .host_dialog import HostDialog
 from .hostlist import HostList
-from .hub import Hub
-from .model import SORT_KEYS, SandboxModel, Tile, TileFilter
+from .hub import CLOSE_TIMEOUT_S, Hub
+from .model import SORT_KEYS, SandboxModel, Tile, TileFilter, TileRole
 from .sync_panel import SyncController, SyncDialog, summary
 from .tiles import DEFAULT_TILE, MAX_TILE, MIN_TILE, TileView
 
@@ -82,6 +83,8 @@ class MainWindow(QMainWindow):
         self.hub.refresh_rows()
         self.hub.message.connect(self.show_message)
         self.hub.opened.connect(lambda _name: self._update_empty())
+        self.hub.closing.connect(self._stop_syncs_of)
+        self.model.rowsAboutToBeRemoved.connect(self._rows_going)
         self.hub.key_changed.connect(
             lambda host, text: self._spawn(
                 warn(self, "Host key changed", f"The host key of {host} has changed.", text)
@@ -256,9 +259,14 @@ class MainWindow(QMainWindow):
         self.hide()
 
         async def shut() -> None:
-            await asyncio.gather(*(c.stop() for c in self._syncs.values()))
-            await self.hub.close_all()
-            self.close()
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await asyncio.gather(*(c.stop() for c in self._syncs.values()))
+            except TimeoutError:
+                log.warning("a sync did not stop in time; quitting anyway")
+            finally:
+                await self.hub.close_all()
+                self.close()
 
         self._spawn(shut(), "closing")
 
@@ -317,23 +325,29 @@ class MainWindow(QMainWindow):
         for name, session in list(self.hub.sessions.items()):
             self._spawn(session.reload(), f"refreshing {name}")
 
-    async def act(self, tile: Tile, action: str) -> None:
+    async def act(self, tile: Tile, action: str, confirmed: bool = False) -> None:
         """Start, stop or delete one sandbox, showing progress on its tile."""
         session = self.hub.sessions.get(tile.host)
         if session is None:
             return
-        if action == "delete" and not await confirm(
-            self,
-            "Delete sandbox",
-            f"Delete {tile.name} on {tile.host}?\n\nIts processes are stopped and its log is "
-            "removed. The project directory is left as it is.",
-            "Delete",
+        if (
+            action == "delete"
+            and not confirmed
+            and not await confirm(
+                self,
+                "Delete sandbox",
+                f"Delete {tile.name} on {tile.host}?\n\nIts processes are stopped and its log is "
+                "removed. The project directory is left as it is.",
+                "Delete",
+            )
         ):
             return
         method = {"stop": m.SANDBOX_STOP, "start": m.SANDBOX_START, "delete": m.SANDBOX_DELETE}
         self.model.set_busy(tile.key, BUSY_TEXT[action])
         try:
-            await session.call(method[action], {"id": tile.sandbox["id"]}, timeout=300)
+            await session.call(
+                method[action], {"id": tile.sandbox["id"]}, timeout=LIFECYCLE_TIMEOUT_S
+            )
         except (RpcError, RemoteError) as exc:
             self.model.set_busy(tile.key, None, error=_message(exc))
             self.show_message(f"Could not {action} {tile.name}: {_message(exc)}", True)
@@ -355,7 +369,7 @@ class MainWindow(QMainWindow):
         if session is None:
             self.show_message(f"{tile.host} is not connected.", True)
             return None
-        dialog = SyncDialog(self._sync_for(tile.host, tile.sandbox), session.client, self)
+        dialog = SyncDialog(self._sync_for(tile.host, tile.sandbox), self)
         dialog.open()
         return dialog
 
@@ -363,21 +377,46 @@ class MainWindow(QMainWindow):
         key = (host, sandbox["id"])
         controller = self._syncs.get(key)
         if controller is None:
-            controller = SyncController(self.settings, host, sandbox)
+
+            def client_of() -> Any:
+                session = self.hub.sessions.get(host)
+                return session.client if session is not None else None
+
+            controller = SyncController(self.settings, host, sandbox, client_of)
             controller.changed.connect(lambda: self.model.set_sync(key, controller.badge()))
             self._syncs[key] = controller
         return controller
 
     def _delete_selected(self) -> None:
-        for tile in self.tiles.selected_tiles():
-            if tile.stale_since is None and not tile.busy:
-                self._spawn(self.act(tile, "delete"))
+        tiles = [t for t in self.tiles.selected_tiles() if t.stale_since is None and not t.busy]
+        if len(tiles) == 1:
+            self._spawn(self.act(tiles[0], "delete"))
+        elif tiles:
+            self._spawn(self._delete_many(tiles))
+
+    async def _delete_many(self, tiles: list[Tile]) -> None:
+        names = "\n".join(f"  {t.name} on {t.host}" for t in tiles)
+        if await confirm(self, "Delete sandboxes", f"Delete these {len(tiles)} sandboxes?\n\n"
+                         f"{names}\n\nTheir processes are stopped and their logs removed. "
+                         "The project directories are left as they are.", "Delete"):  # fmt: skip
+            await asyncio.gather(*(self.act(t, "delete", confirmed=True) for t in tiles))
+
+    def _stop_syncs_of(self, host: str) -> None:
+        for key in [k for k in self._syncs if k[0] == host]:
+            self._spawn(self._syncs.pop(key).stop(), "stopping a sync")
+
+    def _rows_going(self, _parent: Any, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            tile = self.model.index(row).data(TileRole)
+            controller = self._syncs.pop(tile.key, None) if tile is not None else None
+            if controller is not None:
+                self._spawn(controller.stop(), "stopping a sync")
 
     def _tile_menu(self, pos: QPoint) -> None:
         tile = self.tiles.tile_at(pos)
         if tile is None:
             return
-        menu = QMenu(self)
+        menu = _menu(self)
         live = tile.stale_since is None and not tile.busy
         if tile.status == "running":
             menu.addAction("Stop", lambda: self._spawn(self.act(tile, "stop"))).setEnabled(live)
@@ -404,10 +443,13 @@ class MainWindow(QMainWindow):
             return
         self.hosts.setCurrentItem(item)
         name = self.hosts.current_host()
-        menu = QMenu(self)
         if name is None:
             return
-        if name in self.hub.sessions:
+        menu = _menu(self)
+        session = self.hub.sessions.get(name)
+        if session is not None and session.state.phase == "failed":
+            menu.addAction("Connect again", lambda: self._spawn(self.hub.reopen(name)))
+        if session is not None:
             menu.addAction("Disconnect", lambda: self._spawn(self.hub.close(name)))
         else:
             menu.addAction("Connect", lambda: self.hub.open(name))
@@ -418,8 +460,14 @@ class MainWindow(QMainWindow):
         menu.popup(self.hosts.viewport().mapToGlobal(pos))
 
     def _toggle_host(self, name: str | None) -> None:
-        if name is not None and name not in self.hub.sessions:
+        """Double-click: connect, or connect again after a failure."""
+        if name is None:
+            return
+        session = self.hub.sessions.get(name)
+        if session is None:
             self.hub.open(name)
+        elif session.state.phase == "failed":
+            self._spawn(self.hub.reopen(name))
 
     def add_host(self) -> None:
         self._host_dialog(None)
@@ -522,6 +570,13 @@ class MainWindow(QMainWindow):
                 self.show_message(f"Something went wrong{' ' + what if what else ''}: {exc}", True)
 
         future.add_done_callback(done)
+
+
+def _menu(parent: QWidget) -> QMenu:
+    """A context menu that is deleted once it closes (its actions hold tiles)."""
+    menu = QMenu(parent)
+    menu.aboutToHide.connect(menu.deleteLater)
+    return menu
 
 
 def _message(exc: BaseException) -> str:

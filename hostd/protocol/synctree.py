@@ -240,8 +240,10 @@ def trash(root: str, trash_dir: str, items: list[Entry]) -> tuple[list[str], lis
                 continue
             dest = os.path.join(trash_dir, path)
             os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
-            _move_out(fd, name, dest)
-            moved.append(path)
+            if _move_out(fd, name, _free_name(dest), want, path):
+                moved.append(path)
+            else:
+                changed.append(path)
     return moved, changed
 
 
@@ -291,16 +293,26 @@ def _exists(fd: int, name: str) -> bool:
     return True
 
 
-def _move_out(fd: int, name: str, dest: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(dest)  # an older copy under the same stamp
+def _free_name(dest: str) -> str:
+    """``dest``, or ``dest.1``, ``dest.2``...: a trash copy never replaces another."""
+    candidate, n = dest, 0
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = f"{dest}.{n}"
+    return candidate
+
+
+def _move_out(fd: int, name: str, dest: str, want: Signature, path: str) -> bool:
+    """Move ``name`` (in folder ``fd``) to ``dest``; False if it changed meanwhile."""
     try:
         os.rename(name, dest, src_dir_fd=fd)
-        return
+        return True
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-    # Another filesystem: copy, then remove the original.
+    # Another filesystem (the trash is under the state folder): copy, then
+    # remove the original only if it is still what was copied. An edit saved
+    # during the copy keeps the file where it is, reported as changed.
     st = os.stat(name, dir_fd=fd, follow_symlinks=False)
     if stat.S_ISLNK(st.st_mode):
         os.symlink(os.readlink(name, dir_fd=fd), dest)
@@ -310,7 +322,11 @@ def _move_out(fd: int, name: str, dest: str) -> None:
             shutil.copyfileobj(fin, fout, HASH_CHUNK)
         os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
         os.chmod(dest, stat.S_IMODE(st.st_mode))
+    if _stat_sig(fd, name, path) != want:
+        os.unlink(dest)
+        return False
     os.unlink(name, dir_fd=fd)
+    return True
 
 
 def _stat_sig(fd: int, name: str, path: str) -> Signature | None:

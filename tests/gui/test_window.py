@@ -116,7 +116,7 @@ def test_create_through_the_dialog_adds_a_tile_and_errors_show_inline(
         dialog.project.setText(str(project))
         dialog.create_button.click()
         await until(lambda: tile_named(w, "fresh") is not None, what="the new tile")
-        await until(lambda: not dialog.isVisible())
+        await until(lambda: top_dialog(CreateDialog) is None, what="the dialog to close")
         assert tile_named(w, "fresh").status == "running"
 
     run(body())

@@ -331,7 +331,7 @@ def test_exited_sandbox_whose_tmux_goes_stops_offering_its_pane(
 
 
 def test_logs_tail_counts_newlines_not_carriage_returns(hostd: Hostd, project: Path) -> None:
-    printf = "printf \"a\\nprogress 1\\rprogress 2\\rdone\\nlast\\n\""
+    printf = 'printf "a\\nprogress 1\\rprogress 2\\rdone\\nlast\\n"'
     sb = create(hostd, project, agent=f"sh -c '{printf}'")
     wait_for(lambda: status_of(hostd, sb["id"]) == "exited")
     text = hostd.call("sandbox.logs", id=sb["id"], tail=2)["text"]

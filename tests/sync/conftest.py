@@ -19,8 +19,14 @@ def tree(root: Path) -> dict[str, str]:
         for name in files + links:
             full = os.path.join(dirpath, name)
             rel = os.path.relpath(full, root)
-            if os.path.islink(full):
-                out[rel] = "-> " + os.readlink(full)
-            else:
-                out[rel] = Path(full).read_text(errors="replace")
+            try:
+                if os.path.islink(full):
+                    out[rel] = "-> " + os.readlink(full)
+                else:
+                    out[rel] = Path(full).read_text(errors="replace")
+            except FileNotFoundError:
+                # Gone since the walk listed it: a sync replaces a file by
+                # moving the old one to the trash first. Callers that wait for
+                # two trees to agree simply look again.
+                continue
     return out
