@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,40 @@ def test_a_folder_that_cannot_be_read_fails_the_listing(short_tmp: Path) -> None
     )  # fmt: skip
     assert res.returncode != 0
     assert "cannot read" in res.stderr and "locked" in res.stderr
+
+
+def _file_item(root: Path, rel: str) -> dict:
+    st = (root / rel).stat()
+    return {"path": rel, "type": "file", "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def test_a_trash_copy_never_replaces_another(short_tmp: Path) -> None:
+    from hostd.protocol import synctree
+
+    root, trash_dir = short_tmp / "root", short_tmp / "trash"
+    root.mkdir()
+    for text in ("first", "second"):
+        (root / "a.txt").write_text(text)
+        moved, changed = synctree.trash(str(root), str(trash_dir), [_file_item(root, "a.txt")])
+        assert (moved, changed) == (["a.txt"], [])
+    assert (trash_dir / "a.txt").read_text() == "first"
+    assert (trash_dir / "a.txt.1").read_text() == "second"
+
+
+def test_trash_on_another_file_system_moves_the_file_whole(short_tmp: Path) -> None:
+    from hostd.protocol import synctree
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(short_tmp).st_dev:
+        pytest.skip("no second file system here")
+    root = short_tmp / "root"
+    root.mkdir()
+    (root / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    data = (root / "big.bin").read_bytes()
+    trash_dir = Path(tempfile.mkdtemp(dir=shm))
+    try:
+        moved, _ = synctree.trash(str(root), str(trash_dir), [_file_item(root, "big.bin")])
+        assert moved == ["big.bin"] and not (root / "big.bin").exists()
+        assert (trash_dir / "big.bin").read_bytes() == data
+    finally:
+        shutil.rmtree(trash_dir, ignore_errors=True)
