@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .model import Index, Key, Tile, TileRole
+from .model import Index, Tile, TileRole
 from .theme import activity_colour, status_colour
 
 PAD = 6
@@ -319,9 +319,7 @@ def _si(n: int) -> str:
 
 
 class TileView(QListView):
-    """The grid. Keyboard: arrows move, Delete deletes, Enter starts or stops."""
-
-    activated_action = Signal(object, str)
+    """The grid. Keyboard: arrows move, Delete deletes (the window's action)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -360,7 +358,3 @@ class TileView(QListView):
         self.tile_delegate.hover_row = -1
         self.viewport().update()
         super().leaveEvent(event)
-
-    def key_for(self, index: QModelIndex) -> Key:
-        tile: Tile = index.data(TileRole)
-        return tile.key

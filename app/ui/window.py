@@ -426,10 +426,10 @@ class MainWindow(QMainWindow):
         menu.addAction("Sync…", lambda: self.open_sync(tile)).setEnabled(tile.stale_since is None)
         menu.addSeparator()
         menu.addAction("Copy ID", lambda: QGuiApplication.clipboard().setText(tile.sandbox["id"]))
-        menu.addAction("Copy attach command", lambda: self._spawn(self._copy_attach(tile)))
+        menu.addAction("Copy attach command", lambda: self._copy_attach(tile))
         menu.popup(self.tiles.viewport().mapToGlobal(pos))
 
-    async def _copy_attach(self, tile: Tile) -> None:
+    def _copy_attach(self, tile: Tile) -> None:
         host = "" if tile.host == LOCAL else f"--host {tile.host} "
         QGuiApplication.clipboard().setText(f"claude-remote {host}attach {tile.sandbox['id'][:8]}")
         self.show_message("Copied the claude-remote attach command.", False)
