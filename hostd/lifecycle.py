@@ -32,7 +32,7 @@ from typing import Any
 from . import display, tmux
 from .backends import BACKENDS, Backend, launcher_argv, probe
 from .paths import StatePaths, create_private_file, make_private_dir
-from .procs import ProcRef, mentioning, terminate, tree
+from .procs import ProcRef, mentioning, tagged, terminate, tree
 from .protocol.errors import (
     BackendUnavailable,
     InvalidParams,
@@ -52,6 +52,9 @@ from .records import (
     split_agent,
 )
 from .state import State, StateStore, flocked
+
+# In the pane's environment, so every process of a sandbox carries it.
+SANDBOX_ID_VAR = "CLAUDE_SANDBOX_ID"
 
 log = logging.getLogger(__name__)
 
@@ -386,7 +389,7 @@ class Manager:
         sid = rec["id"]
         rundir = self.paths.runtime_dir(sid)
         procs: dict[str, Any] = {}
-        env = {"CLAUDE_SANDBOX_ID": sid, "CLAUDE_SANDBOX_NAME": rec["name"]}
+        env = {SANDBOX_ID_VAR: sid, "CLAUDE_SANDBOX_NAME": rec["name"]}
         disp: display.Display | None = None
         try:
             tmux.require_tmux()
@@ -439,7 +442,9 @@ class Manager:
         """
         pending = self.store.read()["pending"].get(sid) or {}
         rundir = self.paths.runtime_dir(sid)
-        self._kill({"procs": pending.get("procs") or {}, "tmux_socket": str(rundir / "tmux.sock")})
+        self._kill(
+            {"procs": pending.get("procs") or {}, "tmux_socket": str(rundir / "tmux.sock")}, sid
+        )
         if search:
             terminate(mentioning(str(rundir)))
         self._remove_files(sid)
@@ -456,8 +461,10 @@ class Manager:
             self._undo_create(sid, search=True)
             self.paths.op_lock(sid).unlink(missing_ok=True)
 
-    def _kill(self, rec: Record) -> None:
-        """Stop every process the record names, the pane's descendants included."""
+    def _kill(self, rec: Record, sid: str | None = None) -> None:
+        """Stop every process the record names, the pane's descendants included,
+        and any other that carries the sandbox's id in its environment."""
+        sid = sid or rec.get("id")
         procs = {k: ProcRef.from_obj(v) for k, v in (rec.get("procs") or {}).items()}
         socket = Path(rec["tmux_socket"]) if rec.get("tmux_socket") else None
         # The server itself names its processes, even ones a hostd killed
@@ -470,6 +477,15 @@ class Manager:
         terminate(victims + tree([procs.get("xvfb")]))
         if socket is not None:
             socket.unlink(missing_ok=True)
+        if sid is not None:
+            # What escaped the tree still carries the sandbox's id. Again while
+            # any remain: one may have forked between the scan and the signal.
+            for _ in range(3):
+                left = tagged(SANDBOX_ID_VAR, sid)
+                if not left:
+                    break
+                log.info("ending %d process(es) of %s that left the pane's tree", len(left), sid)
+                terminate(left, timeout=1.0)
 
     def _mark_stopped(self, state: State, sid: str, status: str) -> Record:
         r: Record = state["sandboxes"][sid]

@@ -105,6 +105,31 @@ def mentioning(text: str) -> list[psutil.Process]:
     return found
 
 
+def tagged(name: str, value: str) -> list[psutil.Process]:
+    """Our processes whose environment holds ``name=value``.
+
+    The pane's environment names its sandbox, and every process started in
+    it inherits that, so this finds what the process tree misses: a daemon
+    that double-forked away to init, or a child born after the tree was
+    walked whose parent was then killed (bubblewrap's outer process dying
+    before its namespace init set its parent-death signal). Scans every
+    process, so it is kept for stop and delete, not routine work.
+    """
+    needle = f"{name}={value}".encode()
+    uid, me = os.getuid(), os.getpid()
+    found = []
+    for p in psutil.process_iter(["uids"]):
+        try:
+            if p.pid == me or p.info["uids"] is None or p.info["uids"].real != uid:
+                continue
+            with open(f"/proc/{p.pid}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    found.append(p)
+        except (OSError, psutil.Error):
+            continue
+    return found
+
+
 def terminate(procs: Iterable[psutil.Process], timeout: float = 3.0) -> list[psutil.Process]:
     """SIGTERM, wait up to ``timeout``, then SIGKILL. Returns any that survived.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 import subprocess
 from pathlib import Path
@@ -139,6 +140,22 @@ def test_attach_command_attaches(hostd: Hostd, project: Path) -> None:
     subprocess.run([*argv[:3], "has-session", "-t", "=demo"], check=True)
     hostd.call("sandbox.stop", id=sb["id"])
     assert hostd.error("sandbox.attach_command", id="demo").code == -32003
+
+
+def test_stop_and_delete_end_a_daemon_that_left_the_pane(
+    hostd: Hostd, project: Path, short_tmp: Path
+) -> None:
+    # The subshell that started it exits at once, which puts the daemon under
+    # init, out of the pane's process tree; nohup makes it deaf to the
+    # hang-up that ends the pane.
+    for i, verb in enumerate(("sandbox.stop", "sandbox.delete")):
+        marker = f"cs-daemon-{i}-{short_tmp.name}"
+        daemon = f"(nohup sh -c 'sleep 600; true' {marker} >/dev/null 2>&1 &);"
+        sb = create(hostd, project, name=f"d{i}",
+                    agent=f"sh -c {shlex.quote(daemon + ' sleep 600')}")  # fmt: skip
+        wait_for(lambda m=marker: processes_mentioning(m), what="the daemon to start")
+        hostd.call(verb, id=sb["id"])
+        wait_for(lambda m=marker: not processes_mentioning(m), what="the daemon to be gone")
 
 
 def test_launcher_gets_the_contract_argv(hostd: Hostd, project: Path) -> None:
