@@ -10,7 +10,7 @@ from typing import Any
 import psutil
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QPushButton
 
 from app.ui.create_dialog import CreateDialog
 from app.ui.hostlist import figures
@@ -282,7 +282,27 @@ def test_context_menu_and_keyboard(
         box.reject()
         await until(lambda: top_dialog(QMessageBox) is None)
         assert tile_named(w, "keys") is not None
+        # The context menu offers what the tile can do; Stop stops it.
         center: QPoint = w.tiles.visualRect(index).center()
         w._tile_menu(center)
+        menu: QMenu = await until(lambda: top_dialog(QMenu))
+        labels = [a.text() for a in menu.actions() if a.text()]
+        assert labels[:3] == ["Stop", "Delete…", "Sync…"]
+        next(a for a in menu.actions() if a.text() == "Stop").trigger()
+        menu.close()
+        await until(lambda: tile_named(w, "keys").status == "stopped", what="the menu's stop")
+        # Hovering shows the tile's buttons; clicking Start starts it.
+        viewport = w.tiles.viewport()
+        qtbot.mouseMove(viewport, center)
+        await until(lambda: w.tiles.tile_delegate.hover_row == 0, what="the hover")
+        rects = dict(
+            (act.name, r)
+            for act, r in w.tiles.tile_delegate.button_rects(
+                w.tiles.visualRect(w.proxy.index(0, 0)), tile_named(w, "keys")
+            )
+        )
+        assert set(rects) == {"start", "sync", "delete"}
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rects["start"].center())
+        await until(lambda: tile_named(w, "keys").status == "running", what="the button's start")
 
     run(body())
