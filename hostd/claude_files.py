@@ -88,20 +88,22 @@ def session_files(
     for folder in project_dirs(projects_dir, project_path):
         try:
             with os.scandir(folder) as it:
-                names = [e.name for e in it]
+                entries = {e.name: _regular(e) for e in it}
         except OSError:
             continue
-        transcripts = {n[:-6] for n in names if n.endswith(".jsonl")}
+        names = list(entries)
+        transcripts = {n[:-6] for n in names if n.endswith(".jsonl") and entries[n]}
         for name in names:
             path = os.path.join(folder, name)
             if name.endswith(".jsonl"):
-                if counts(path):
+                # A folder or a FIFO with a transcript's name is not one.
+                if entries[name] and counts(path):
                     yield path, name.startswith("agent-"), name[:-6]
             elif name in transcripts and counts(path + ".jsonl"):
                 sub = os.path.join(path, "subagents")
                 try:
                     with os.scandir(sub) as it:
-                        agents = [e.name for e in it]
+                        agents = [e.name for e in it if _regular(e)]
                 except OSError:
                     continue
                 for agent in agents:
@@ -133,3 +135,11 @@ def canonical_ts(value: object) -> str | None:
         return value  # what Claude Code writes: the fast path
     t = parse_iso(value)
     return iso_ms(t) if t is not None else None
+
+
+def _regular(entry: os.DirEntry[str]) -> bool:
+    """A regular file, or a link to one."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False

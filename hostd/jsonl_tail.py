@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -90,7 +91,9 @@ class JsonlTail:
         """
         result = ReadResult()
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            # Non-blocking: a FIFO in a transcript's place must not hang the
+            # poll waiting for a writer.
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError:
             if self._ident is not None:
                 result.restarted = True
@@ -110,6 +113,11 @@ class JsonlTail:
             # fstat after open: the identity is the one of the file we hold,
             # even if it is replaced or deleted while we read.
             st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                logger.warning("%s is not a regular file; skipping it", self.path)
+                self.reset()
+                result.gone = True
+                return result
             ident = (st.st_dev, st.st_ino)
             if self._seen == (st.st_size, st.st_mtime_ns) and ident == self._ident:
                 return result  # nothing new: the common, cheapest poll
@@ -122,7 +130,13 @@ class JsonlTail:
                 if on_restart is not None:
                     on_restart()
             self._ident = ident
-            self._read_from(fd, on_line, result)
+            try:
+                self._read_from(fd, on_line, result)
+            except OSError as exc:
+                logger.warning("cannot read %s: %s", self.path, exc)
+                self.reset()
+                result.gone = True
+                return result
             self._seen = (st.st_size, st.st_mtime_ns)
             if self._offset > st.st_size:
                 # Appended to while we read: the next poll must look again.

@@ -71,6 +71,7 @@ class MetricsService:
         self.pool = pool
         self.sampler = ProcessSampler()
         self._watches: dict[str, SandboxWatch] = {}
+        self._failing: set[str] = set()
         # The Claude config folder the sandboxes write to: the built-in and Nix
         # launchers bind the person's ~/.claude (or $CLAUDE_CONFIG_DIR) into
         # the sandbox, and `none` uses it directly.
@@ -93,10 +94,20 @@ class MetricsService:
         records = self.manager.records()
         shared = self._shared(records)
         out: dict[str, dict[str, Any]] = {}
+        failing: set[str] = set()
         for rec in records.values():
-            if rec["status"] in LIVE:
+            if rec["status"] not in LIVE:
+                continue
+            try:
                 out.update(self._measure(rec, shared))
-        for sid in set(self._watches) - set(out):
+            except Exception:
+                # One sandbox's odd files must not silence the others. Logged
+                # once, not every tick, until it measures again.
+                failing.add(rec["id"])
+                if rec["id"] not in self._failing:
+                    log.exception("measuring sandbox %s failed", rec["id"])
+        self._failing = failing
+        for sid in set(self._watches) - set(out) - failing:
             del self._watches[sid]
         self.sampler.forget_dead()
         return out

@@ -75,6 +75,9 @@ class Server:
         )
         self.handlers = Handlers(self)
         self.topics: set[str] = set()
+        # (state, reason) of each sandbox's activity as last pushed: a client
+        # of "metrics" alone gets sandbox.changed only when that changes.
+        self._activity_seen: dict[str, tuple[Any, Any]] = {}
         self._followers: dict[str, LogFollower] = {}
         self._fswatches: dict[str, TreeWatch] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -228,7 +231,20 @@ class Server:
         self.outbox.put_latest(key, self.conn.notification(method, params))
 
     def _push_sandboxes(self, method: str, params: dict[str, Any]) -> None:
-        if m.TOPIC_SANDBOXES in self.topics:
+        send = m.TOPIC_SANDBOXES in self.topics
+        if method == m.SANDBOX_CHANGED:
+            view = params["sandbox"]
+            act = view.get("activity") or {}
+            now = (act.get("state"), act.get("reason"))
+            before = self._activity_seen.get(view["id"], (None, None))
+            self._activity_seen[view["id"]] = now
+            # Issue 4: "metrics" alone still hears at once that a sandbox
+            # started or stopped waiting for the person.
+            metrics = self._metrics_stream is not None
+            send = send or (metrics and now != before and any(now))
+        else:
+            self._activity_seen.pop(params.get("id", ""), None)
+        if send:
             self.push(method, params)
 
     async def subscribe(

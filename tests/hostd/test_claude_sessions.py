@@ -463,6 +463,32 @@ def test_malformed_binary_and_empty_files_are_skipped_and_counted(
     assert m["session_id"] == SID
 
 
+def test_a_folder_or_fifo_named_like_a_transcript_is_passed_over(
+    config: Path, since: float
+) -> None:
+    # An agent can write anything into ~/.claude: a FIFO must not hang the
+    # poll waiting for a writer, and a folder must not fail it.
+    t = main_transcript(config, since)
+    t.response(["text"], input_tokens=5, output_tokens=6)
+    folder = t.path.parent
+    (folder / "00000000-0000-4000-8000-0000000000d1.jsonl").mkdir()
+    os.mkfifo(folder / "00000000-0000-4000-8000-0000000000f1.jsonl")
+    agents = folder / SID / "subagents"
+    agents.mkdir(parents=True)
+    os.mkfifo(agents / "agent-fifo.jsonl")
+    assert totals(read(config, since)) == (5, 6, 0, 0)
+
+
+def test_a_tail_whose_file_turns_into_a_fifo_reports_it_gone(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b'{"a": 1}\n')
+    tail, lines = JsonlTail(str(path)), []
+    tail.read(lines.append)
+    path.unlink()
+    os.mkfifo(path)
+    assert tail.read(lines.append).gone and lines == [b'{"a": 1}']
+
+
 def test_a_50_mb_line_is_skipped_without_holding_it(config: Path, since: float) -> None:
     t = main_transcript(config, since)
     t.response(["text"], input_tokens=1, output_tokens=2)

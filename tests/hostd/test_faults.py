@@ -249,6 +249,21 @@ def test_unreadable_state_is_kept_aside_and_reported(
     assert len(list(state_dir.glob("state.json.corrupt-*"))) == 1
 
 
+def test_a_request_that_crashes_gets_an_internal_error_and_hostd_carries_on(
+    hostd: Hostd, state_dir: Path, project: Path
+) -> None:
+    sb = hostd.call("sandbox.create", **sandbox_params(project, "odd"))
+    hostd.call("sandbox.stop", id=sb["id"])
+    # A record no hostd would write (another version's, or a hand edit).
+    state = json.loads((state_dir / "state.json").read_text())
+    state["sandboxes"][sb["id"]]["agent"] = 5
+    (state_dir / "state.json").write_text(json.dumps(state))
+    err = hostd.error("sandbox.start", id=sb["id"])
+    assert err.code == -32603 and err.message
+    assert hostd.call("sandbox.get", id="odd")["status"] == "stopped"
+    assert [s["name"] for s in hostd.call("sandbox.list")] == ["odd"]
+
+
 _WRITER = """
 import sys, itertools
 from pathlib import Path
