@@ -220,8 +220,7 @@ class Handlers:
         screenshot: dict[str, Any] | None,
         metrics: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        await self.server.subscribe(topics, screenshot, metrics)
-        return {}
+        return await self.server.subscribe(topics, screenshot, metrics)
 
     async def unsubscribe(self, topics: list[str]) -> dict[str, Any]:
         await self.server.unsubscribe(topics)

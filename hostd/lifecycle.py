@@ -515,16 +515,13 @@ class Manager:
         shutil.rmtree(self.paths.runtime_dir(sid), ignore_errors=True)
 
     def _sweep_temp_files(self) -> None:
-        """Remove files left by a killed hostd: state temp files, capture cookies."""
-        for folder, prefix in (
-            (self.paths.root, ".state.json.tmp-"),
-            (self.paths.run_dir, ".capture-xauth-"),
-        ):
-            for tmp in folder.glob(prefix + "*"):
-                pid = tmp.name[len(prefix) :].split("-")[0].split(".")[0]
-                if pid.isdigit() and not _pid_exists(int(pid)):
-                    with contextlib.suppress(OSError):
-                        tmp.unlink()
+        """Remove the state temp files a killed hostd left."""
+        prefix = ".state.json.tmp-"
+        for tmp in self.paths.root.glob(prefix + "*"):
+            pid = tmp.name[len(prefix) :].split("-")[0].split(".")[0]
+            if pid.isdigit() and not _pid_exists(int(pid)):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
 
 
 def _apply(state: State, sid: str, change: dict[str, Any]) -> None:

@@ -16,11 +16,11 @@ import base64
 import logging
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .capture import Thumb, XGrabber, check_format, check_max_width, encode, grab_vm, thumb
+from .capture import Thumb, check_format, check_max_width, encode, grab_vm, grab_x, thumb
 from .lifecycle import Manager
 from .periodic import Periodic
 from .protocol import methods as m
@@ -45,7 +45,6 @@ class Screens:
     def __init__(self, manager: Manager, pool: Executor) -> None:
         self.manager = manager
         self.pool = pool
-        self.grabber = XGrabber(manager.paths)
 
     async def thumb(self, rec: Record, max_width: int | None) -> Thumb:
         if rec["status"] not in CAPTURABLE:
@@ -63,7 +62,7 @@ class Screens:
         xauth = self.manager.paths.runtime_dir(rec["id"]) / "xauthority"
 
         def work() -> Thumb:
-            return thumb(self.grabber.grab(rec["display"], xauth), max_width)
+            return thumb(grab_x(rec["display"], xauth), max_width)
 
         return await loop.run_in_executor(self.pool, work)
 
@@ -87,9 +86,6 @@ class Screens:
             result["note"] = note
         return result
 
-    def close(self) -> None:
-        self.grabber.close()
-
 
 def finish(shot: Thumb, fmt: str) -> tuple[bytes, bool]:
     """Encoding and the blank check: only for frames that will be sent."""
@@ -101,6 +97,8 @@ class StreamSettings:
     interval_s: float = DEFAULT_INTERVAL_S
     max_width: int = DEFAULT_MAX_WIDTH
     format: str = DEFAULT_FORMAT
+    # Set when the max_width asked for was capped; subscribe's reply says so.
+    note: str | None = field(default=None, compare=False)
 
     @classmethod
     def parse(cls, obj: dict[str, Any] | None) -> StreamSettings:
@@ -123,13 +121,13 @@ class StreamSettings:
         width = obj.get("max_width", DEFAULT_MAX_WIDTH)
         if isinstance(width, bool) or not isinstance(width, int):
             raise InvalidParams("screenshot.max_width must be an integer", "screenshot")
-        capped, _note = check_max_width(width)
+        capped, note = check_max_width(width)
         fmt = obj.get("format", DEFAULT_FORMAT)
         if not isinstance(fmt, str):
             raise InvalidParams("screenshot.format must be a string", "screenshot")
         check_format(fmt)
         assert capped is not None
-        return cls(float(interval), capped, fmt)
+        return cls(float(interval), capped, fmt, note)
 
 
 Push = Callable[[Hashable, str, dict[str, Any]], None]

@@ -115,7 +115,6 @@ class Server:
             self._metrics_stream.stop()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.outbox.close)
-        self.screens.close()
         pools = (self.slow_pool, self.fast_pool, self._reconcile_pool, self.capture_pool)
         for pool in (*pools, self.metrics_pool):
             pool.shutdown(wait=False, cancel_futures=True)
@@ -252,8 +251,11 @@ class Server:
         topics: list[str],
         screenshot: dict[str, Any] | None = None,
         metrics: dict[str, Any] | None = None,
-    ) -> None:
-        """All or nothing: every topic is checked before any takes effect."""
+    ) -> dict[str, Any]:
+        """All or nothing: every topic is checked before any takes effect.
+
+        The reply is ``{}``, or ``{"note": ...}`` when a setting was capped.
+        """
         new_logs: dict[str, str] = {}
         new_fs: dict[str, str] = {}
         settings = StreamSettings.parse(screenshot)
@@ -318,6 +320,7 @@ class Server:
                 )
                 self._followers[sid] = follower
                 await follower.start()
+        return {"note": settings.note} if settings.note else {}
 
     async def _start_fswatches(self, new: dict[str, str]) -> None:
         """Watch every new ``fs:`` root, or none of them (subscribe is all or nothing)."""

@@ -81,6 +81,11 @@ def test_absurd_width_is_capped_and_says_so(hostd: Hostd, project: Path) -> None
     shot = hostd.call("sandbox.screenshot", id="cap", max_width=10**9, format="jpeg")
     assert shot["width"] == 640  # never enlarged
     assert "capped" in shot["note"]
+    sub = hostd.call("subscribe", topics=["screenshots"], screenshot={"max_width": 10**9})
+    assert "capped" in sub["note"]
+    note = hostd.wait_notification(lambda n: n.method == "screenshot")
+    assert note.params["width"] == 640
+    assert hostd.call("subscribe", topics=["screenshots"]) == {}
 
 
 def test_screenshot_of_stopped_or_unknown_sandbox(hostd: Hostd, project: Path) -> None:
@@ -160,6 +165,29 @@ def test_killed_xvfb_fails_that_capture_only_and_is_logged_once(
     wait_for(lambda: near(image_of(frames(hostd, fine["id"])[-1].params).getpixel((2, 2)), BLUE))
     time.sleep(1.0)  # several more failing ticks
     assert hostd.stderr_text.count("cannot capture doomed") == 1
+
+
+def test_a_stopped_xvfb_times_out_without_holding_up_anything_else(
+    hostd: Hostd, project: Path
+) -> None:
+    stuck = create(hostd, project, name="stuck")
+    fine = create(hostd, project, name="fine")
+    xsetroot(fine, "-solid", "#ff0000")
+    [xvfb] = [p for p in processes_mentioning(f"run/{stuck['id']}/") if p.name() == "Xvfb"]
+    xvfb.suspend()
+    try:
+        pending = hostd.request("sandbox.screenshot", {"id": "stuck"})
+        # While that capture waits on a display that cannot answer, the rest
+        # of hostd answers: the list, and another sandbox's picture.
+        assert {s["name"] for s in hostd.call("sandbox.list")} == {"stuck", "fine"}
+        shot = hostd.call("sandbox.screenshot", id="fine", max_width=32, format="png")
+        assert near(image_of(shot).getpixel((2, 2)), (255, 0, 0))
+        with hostd._cond:
+            assert pending not in hostd.replies  # still waiting
+        err = hostd.reply(pending).error
+        assert err is not None and err.code == -32005 and "did not answer" in err.message
+    finally:
+        xvfb.resume()
 
 
 def vm_env(extra: dict[str, str] | None = None) -> dict[str, str]:
