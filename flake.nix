@@ -89,12 +89,14 @@
                 ps.qasync
                 ps.paramiko
                 ps.pyte
+                ps.watchdog
                 # tests and checks
                 ps.pytest
                 ps.pytest-qt
                 ps.pytest-timeout
                 ps.mypy
                 ps.types-psutil
+                ps.types-paramiko
               ]
             ))
             pkgs.ruff

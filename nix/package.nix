@@ -69,15 +69,14 @@ py.buildPythonApplication {
   # wrapQtAppsHook wraps ELF binaries; the entry points here are Python
   # scripts, which buildPythonApplication wraps itself. Hand Qt's settings
   # (plugin paths, XDG dirs) to that one wrapper instead of wrapping twice.
+  # Appended in bash, not given as a makeWrapperArgs attribute: an attribute
+  # is an exported string, `+=(...)` would make it an exported array
+  # (declare -ax), and the Python wrapper would then read only its first
+  # element, dropping Qt's settings. qasync picks among the Qt bindings it
+  # can import; QT_API names the one this package has.
   dontWrapQtApps = true;
-  makeWrapperArgs = lib.optionals withApp [
-    # qasync picks among the Qt bindings it can import; this package has PySide6.
-    "--set"
-    "QT_API"
-    "pyside6"
-  ];
   preFixup = lib.optionalString withApp ''
-    makeWrapperArgs+=("''${qtWrapperArgs[@]}")
+    makeWrapperArgs+=("''${qtWrapperArgs[@]}" --set QT_API pyside6)
   '';
 
   # The server package carries hostd only: app/ is not in its source, and

@@ -265,3 +265,30 @@ def test_vm_test_driver_passes_against_this_hostd() -> None:
     )  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
     assert "lifecycle ok" in res.stdout
+
+
+def test_app_wrapper_gets_qt_settings_and_qt_api() -> None:
+    """The package's preFixup, run in bash as stdenv runs it, followed by the
+    test nixpkgs' Python wrapper makes of makeWrapperArgs (wrap.sh reads it
+    as an array only if `declare -p` says `declare -a`, else only as a
+    string, which for an array is its first element)."""
+    text = (NIX / "package.nix").read_text()
+    # An attribute would be exported, and `+=(...)` on it gives `declare -ax`.
+    assert not re.search(r"^\s*makeWrapperArgs\s*=", text, re.M)
+    snippet = re.search(r"preFixup = lib\.optionalString withApp ''\n(.*?)\n\s*'';", text, re.S)
+    assert snippet is not None
+    script = snippet.group(1).replace("''${", "${")
+    probe = f"""
+qtWrapperArgs=(--prefix QT_PLUGIN_PATH : /nix/store/qtbase/plugins)
+{script}
+if [[ "$(declare -p makeWrapperArgs)" =~ ^'declare -a makeWrapperArgs=' ]]; then
+  printf '%s\\n' "${{makeWrapperArgs[@]}}"
+else
+  echo not-an-array
+fi
+"""
+    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:7] == [
+        "--prefix", "QT_PLUGIN_PATH", ":", "/nix/store/qtbase/plugins",
+        "--set", "QT_API", "pyside6",
+    ]  # fmt: skip
