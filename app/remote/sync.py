@@ -484,8 +484,10 @@ class Syncer:
                 continue
             b = base.get(c.dest) or Base(None, None)
             if c.dest != c.path and c.after is None:
-                # A one-way conflict copy: it exists on the receiving side only.
-                base[c.dest] = Base(None, None).with_side(dest, signature(got))
+                # A one-way conflict copy, on the receiving side only: left out
+                # of the base, it is new there, so the next transfer the other
+                # way brings it across and the two folders agree again.
+                base.pop(c.dest, None)
             else:
                 base[c.dest] = b.with_side(source, signature(entry)).with_side(dest, signature(got))
             if c.entry["type"] != "dir":

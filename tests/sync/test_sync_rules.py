@@ -90,11 +90,22 @@ def test_push_conflict_puts_the_incoming_copy_beside_the_other(world: World) -> 
     assert tree(world.remote) == {"a.txt": "remote v2!", copy: "local v2"}
     assert tree(world.local) == {"a.txt": "local v2"}
     # A second push does not make another copy; a pull then brings the agent's
-    # version here (this side's is safe in the copy over there and the trash).
+    # version here, and the copy with this side's (also in the trash).
     assert not world.run("push").changed
     res = world.run("pull")
-    assert (world.local / "a.txt").read_text() == "remote v2!"
+    assert tree(world.local) == {"a.txt": "remote v2!", copy: "local v2"}
     assert "local v2" in world.trash_files().values()
+    # The same after a sync both ways instead of the pull: the folders agree.
+    (world.local / "b.txt").write_text("local b")
+    world.run("push")
+    (world.local / "b.txt").write_text("local b2")
+    (world.remote / "b.txt").write_text("remote b2")
+    bcopy = world.run("push").conflicts[0].copy
+    assert bcopy is not None
+    world.run("both")
+    assert tree(world.local) == tree(world.remote)
+    assert tree(world.local)[bcopy] == "local b2" and tree(world.local)["b.txt"] == "remote b2"
+    assert not world.run("both").changed
 
 
 def test_deleting_a_file_the_other_side_changed_does_not_delete_it(world: World) -> None:
