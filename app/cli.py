@@ -26,6 +26,7 @@ from . import cli_output as out
 from . import cli_sync
 from .cli_terminal import attach_over_ssh, have_tty, terminal_prompts
 from .remote.client import LIFECYCLE_TIMEOUT_S, Client
+from .remote.create_check import check_create
 from .remote.errors import ConfigError, RemoteError
 from .remote.local import LocalHost
 from .remote.probes import probe_tools
@@ -36,6 +37,7 @@ from .remote.sshhost import SshHost
 log = logging.getLogger(__name__)
 
 OK, REFUSED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 255, 130
+PIPE_CLOSED = 141  # 128 + SIGPIPE, as for a command the signal ended
 
 
 class UsageError(Exception):
@@ -120,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run(args))
     except KeyboardInterrupt:
         return INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`claude-remote list --json | head -1`): stop
+        # quietly, as a command killed by SIGPIPE would. Python's own flush of
+        # stdout at exit must not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return PIPE_CLOSED
     except UsageError as exc:
         return fail(str(exc), USAGE)
     except ConfigError as exc:
@@ -176,6 +184,8 @@ async def cmd_create(client: Client, args: argparse.Namespace) -> int:
         )
     if args.sync:
         # Push first: the agent starts on the files, not on an empty folder.
+        # But not for a create that hostd would refuse anyway.
+        await check_create(client, args.name, args.backend, network=not args.no_network)
         code = await cli_sync.push_before_create(client, args.sync, project, args.json)
         if code != OK:
             return code
@@ -301,7 +311,9 @@ COMMANDS = {
 
 
 def host_flag(client: Client) -> str:
-    return "" if isinstance(client.host, LocalHost) else f"--host {client.host.name} "
+    """How to name this host again on a later command line. Local mode says
+    --local: without it, CLAUDE_REMOTE_HOST or the config file may pick a host."""
+    return "--local " if isinstance(client.host, LocalHost) else f"--host {client.host.name} "
 
 
 # -- hosts (no connection) ----------------------------------------------------------------

@@ -194,13 +194,20 @@ async def follow_logs(
     early: list[str] = []
     live = False
     failed: list[str] = []
+    reader_gone = False
 
     def emit(data: str) -> None:
-        if as_json:
-            sys.stdout.write(json.dumps({"id": sid, "data": data}) + "\n")
-        else:
-            sys.stdout.write(data)
-        sys.stdout.flush()
+        nonlocal reader_gone
+        try:
+            if as_json:
+                sys.stdout.write(json.dumps({"id": sid, "data": data}) + "\n")
+            else:
+                sys.stdout.write(data)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # `logs -f | head`: whoever read the output has gone; so do we.
+            reader_gone = True
+            done.set()
 
     def on_log(note: Notification) -> None:
         if note.params.get("id") != sid:
@@ -252,6 +259,8 @@ async def follow_logs(
         emit(joined)
     live = True
     await done.wait()
+    if reader_gone:
+        raise BrokenPipeError  # main() ends quietly
     if failed:
         print(f"claude-remote: {failed[-1]}", file=sys.stderr)
         return 255

@@ -41,9 +41,9 @@ from .protocol.errors import (
     ProcessFailed,
 )
 from .protocol.methods import STATUS_DEAD, STATUS_EXITED, STATUS_RUNNING, STATUS_STOPPED
+from .protocol.names import check_name
 from .records import (
     Record,
-    check_name,
     check_project_dir,
     newest_first,
     now_iso,

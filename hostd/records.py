@@ -8,7 +8,6 @@ Clients only ever see :func:`public_view`.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import time
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 from .claude_files import iso_ms
 from .protocol.errors import AmbiguousId, InvalidParams, NoSuchSandbox
 
-NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MIN_PREFIX = 4
 
 PUBLIC_FIELDS = (
@@ -41,18 +39,6 @@ def newest_first(records: list[Record]) -> list[Record]:
     return sorted(
         records, key=lambda r: (r.get("created_at") or "", r.get("id") or ""), reverse=True
     )
-
-
-def check_name(name: str) -> None:
-    if not NAME_RE.fullmatch(name):
-        if not name:
-            why = "is empty"
-        elif len(name) > 64:
-            why = f"is {len(name)} characters long (at most 64)"
-        else:
-            bad = next(c for c in name if not NAME_RE.fullmatch(c))
-            why = f"contains {bad!r}"
-        raise InvalidParams(f"name {why}: use 1 to 64 letters, digits, '.', '_' or '-'", "name")
 
 
 def check_project_dir(path: str) -> str:

@@ -200,17 +200,25 @@ def _toml_str(value: str) -> str:
 
 
 def default_host(env: Mapping[str, str] | None = None, home: Path | None = None) -> str | None:
-    """``$CLAUDE_REMOTE_HOST``, else the last ``host = NAME`` in claude-remote's config."""
+    """``$CLAUDE_REMOTE_HOST``, else the last ``host = NAME`` in claude-remote's config:
+    ``$XDG_CONFIG_HOME/claude-remote/config`` if there is one, else
+    ``~/.config/claude-remote/config``, where the old CLI read it."""
     env = os.environ if env is None else env
     if env.get("CLAUDE_REMOTE_HOST"):
         return env["CLAUDE_REMOTE_HOST"].strip()
-    path = config_home(home, env) / "claude-remote" / "config"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    candidates = [config_home(home, env), (home or Path.home()) / ".config"]
+    text = None
+    for folder in dict.fromkeys(candidates):
+        path = folder / "claude-remote" / "config"
+        try:
+            text = path.read_text(encoding="utf-8")
+            break
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if text is None:
         return None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
     found = None
     for line in text.splitlines():
         match = _CONFIG_LINE.match(line)

@@ -9,7 +9,6 @@ from the server appears in the dialog, with everything typed kept.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -31,9 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-# The same rule hostd applies (hostd/records.py NAME_RE); checked here too so
-# the person sees it while typing instead of after a round trip.
-NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+from hostd.protocol.names import NAME_RE
+
 DEFAULT_AGENT = "claude"
 
 

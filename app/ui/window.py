@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.remote.client import LIFECYCLE_TIMEOUT_S
+from app.remote.create_check import check_create
 from app.remote.errors import ConfigError, RemoteError
 from app.remote.profiles import LOCAL, Profiles
 from app.remote.sshconfig import SshConfig
@@ -299,6 +300,10 @@ class MainWindow(QMainWindow):
         push_from = params.pop("push_from", None)
         try:
             if push_from:
+                # Not for a create hostd would refuse (a name taken meanwhile).
+                await check_create(
+                    session.client, params["name"], params["backend"], params.get("network", True)
+                )
                 await self._push_first(dialog, session.client, push_from, params["project_dir"])
             sb = await session.create(params)
         except (RpcError, RemoteError, SyncError, OSError) as exc:

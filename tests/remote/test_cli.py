@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -108,6 +109,13 @@ def test_host_comes_from_env_then_config_file_else_local(remote: Remote, short_t
     config.parent.mkdir(parents=True)
     config.write_text("# the old CLI's file\nhost = testhost\n")
     assert state_of(remote.cli("doctor", env=env)) == str(remote.state_dir)
+    # Read there even when XDG_CONFIG_HOME points elsewhere (where it has none;
+    # the host profiles are read from there, so they go along).
+    shutil.copytree(
+        remote.home / ".config" / "claude-sandbox", short_tmp / "xdg" / "claude-sandbox"
+    )
+    xdg = {**env, "XDG_CONFIG_HOME": str(short_tmp / "xdg")}
+    assert state_of(remote.cli("doctor", env=xdg)) == str(remote.state_dir)
     env_host = {**env, "CLAUDE_REMOTE_HOST": "nosuch.invalid"}
     assert remote.cli("doctor", env=env_host).returncode == 255
     assert state_of(remote.cli("--local", "doctor", env=env_host)) == str(local_state)
@@ -179,3 +187,28 @@ def test_logs_follow_survives_a_dropped_connection(remote: Remote) -> None:
         assert b"sandbox tick was deleted" in follower.err
     finally:
         follower.stop()
+
+
+def test_a_reader_that_goes_away_ends_logs_follow_quietly(remote: Remote) -> None:
+    h = ("--host", "testhost")
+    assert remote.cli(*h, "create", "chatty", "none", str(remote.project),
+                      "--agent", TICKER).returncode == 0  # fmt: skip
+    # `claude-remote logs -f chatty | head -1`: head leaves after one line.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *h, "logs", "-f", "chatty"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=remote.env,
+        cwd=str(REPO),
+        start_new_session=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    try:
+        assert proc.wait(timeout=60) == 141  # as if SIGPIPE had ended it
+    finally:
+        proc.kill()
+    err = proc.stderr.read().decode()
+    assert "Traceback" not in err and "BrokenPipe" not in err

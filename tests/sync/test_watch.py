@@ -207,3 +207,34 @@ def test_sync_command_prints_what_moved_and_json(remote: Remote, short_tmp: Path
     out = json.loads(res.stdout)
     assert [c["path"] for c in out["conflicts"]] == ["hello world.txt"]
     assert sorted(tree(local).values()) == ["changed here", "changed there"]
+
+
+def test_create_sync_pushes_only_for_a_create_hostd_will_take(
+    remote: Remote, short_tmp: Path
+) -> None:
+    local = short_tmp / "here"
+    local.mkdir()
+    (local / "main.py").write_text("print('hi')\n")
+    env = {"XDG_STATE_HOME": str(short_tmp / "xdg")}
+
+    def create(name: str, project: Path, backend: str = "none") -> subprocess.CompletedProcess[str]:
+        return remote.cli("--host", "testhost", "create", name, backend, str(project),
+                          "--agent", "sleep 600", "--sync", str(local), env=env)  # fmt: skip
+
+    # Refused before anything is pushed: no folder made, no file written.
+    for name, backend, needle in [
+        ("bad name", "none", "name contains ' '"),
+        ("ok", "vm", "backend 'vm' is not available"),
+    ]:
+        res = create(name, remote.project / "refused", backend)
+        assert res.returncode == 1 and needle in res.stderr, res.stderr
+        assert not (remote.project / "refused").exists()
+    res = create("first", remote.project / "one")
+    assert res.returncode == 0, res.stderr
+    assert (remote.project / "one" / "main.py").read_text() == "print('hi')\n"
+    assert "attach: claude-remote --host testhost attach first" in res.stdout
+    # A name already taken: the other project folder is left alone.
+    (remote.project / "two").mkdir()
+    res = create("first", remote.project / "two")
+    assert res.returncode == 1 and "already exists" in res.stderr
+    assert list((remote.project / "two").iterdir()) == []
