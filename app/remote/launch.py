@@ -89,8 +89,9 @@ def startup_error(
         )
     if status is not None and status > 0 and _PYTHON_TROUBLE.search(tail):
         return HostdUnavailable(
-            f"hostd on {where} could not start under its Python (exit status {status}); "
-            f"claude-sandbox needs Python 3.11 or newer.{said}\n{INSTALL_HINT}"
+            f"hostd on {where} could not start under its Python (exit status {status}): "
+            f"it needs Python 3.11 or newer and all of its modules; see the end of its "
+            f"error below.{said}\n{INSTALL_HINT}"
         )
     noise = ""
     if stdout_noise:
