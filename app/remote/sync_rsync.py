@@ -394,4 +394,12 @@ def _hint(stderr: str) -> str:
             " (rsync runs the system ssh, which cannot ask for a passphrase or a password: "
             "load the key into the SSH agent, or use a key without one)"
         )
+    if "Connection closed by UNKNOWN" in stderr:
+        # The jump host's (or proxy command's) ssh failed; with ControlPersist
+        # ssh sends its messages to /dev/null, so this is all there is.
+        return (
+            " (the connection through the jump host or proxy command failed, and ssh does "
+            "not show why: rsync's ssh trusts only host keys saved in known_hosts and cannot "
+            "ask for a passphrase, for the jump host too)"
+        )
     return ""

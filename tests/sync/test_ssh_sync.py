@@ -5,9 +5,13 @@ import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
+
 from app.remote.client import Client
-from app.remote.sync import Syncer
+from app.remote.profiles import Profile, Profiles
+from app.remote.sync import Syncer, SyncError
 from tests.remote.conftest import Remote
+from tests.remote.sshd import Sshd, hostd_command, start_sshd
 from tests.sync.conftest import tree
 
 
@@ -154,3 +158,89 @@ def test_git_and_gitignored_files_on_the_host_are_left_alone(
     assert (dest / "only there.log").read_text() == "the agent's log"
     assert (dest / "src.py").read_text() == "code"
     assert (local / "agent.py").read_text() == "agent code"
+
+
+def add_jump_host(remote: Remote, extra: str = "") -> Sshd:
+    """A second sshd, ``jumphost`` in ~/.ssh/config and known, and a profile
+    ``viajump`` for the test host through it. Nothing in the config tells
+    ssh how to behave on the hop (batch mode, which known_hosts): that must
+    come from the app."""
+    # DEBUG1: sshd logs the direct-tcpip requests it serves.
+    jump = start_sshd(remote.root / "jump", [remote.user_key], extra="LogLevel DEBUG1")
+    with remote.known_hosts.open("a") as f:
+        f.write(jump.known_hosts_line())
+    config = remote.home / ".ssh" / "config"
+    config.write_text(
+        f"""Host jumphost
+    HostName 127.0.0.1
+    Port {jump.port}
+    User root
+    IdentityFile {remote.user_key}
+    IdentitiesOnly yes
+{extra}
+"""
+        + config.read_text()
+    )
+    Profiles.default(remote.home, {}).add(
+        Profile(
+            "viajump",
+            "testhost",
+            hostd_command(remote.state_dir, remote.stub_env),
+            proxy_jump="jumphost",
+        )
+    )
+    return jump
+
+
+def test_push_and_pull_through_a_jump_host(remote: Remote, short_tmp: Path) -> None:
+    jump = add_jump_host(remote)
+    local = short_tmp / "local dir"
+    local.mkdir()
+    (local / "pushed file.txt").write_text("from here")
+    dest = remote.project / "the project"
+
+    async def body(s: Syncer) -> None:
+        assert (await s.push()).sent == ["pushed file.txt"]
+        (dest / "from the agent.txt").write_text("agent")
+        assert (await s.pull()).received == ["from the agent.txt"]
+
+    try:
+        run(with_syncer(remote, local, dest, short_tmp / "syncstate", body, "viajump"))
+    finally:
+        jump.stop()
+    assert (dest / "pushed file.txt").read_text() == "from here"
+    assert (local / "from the agent.txt").read_text() == "agent"
+    # Through the jump host: the app's connection, then rsync's (one, shared).
+    assert jump.log.count("Accepted publickey") == 2, jump.log
+    assert jump.log.count(f"port {remote.sshd.port}") >= 2, jump.log
+
+
+def test_a_jump_host_key_the_app_has_not_saved_stops_rsync(remote: Remote, short_tmp: Path) -> None:
+    # The person's config would take a new key for the jump host; rsync's
+    # ssh must not, on the hop as on the host itself.
+    jump = add_jump_host(remote, "    StrictHostKeyChecking accept-new")
+    local = short_tmp / "local dir"
+    local.mkdir()
+    (local / "file.txt").write_text("from here")
+    dest = remote.project / "the project"
+    known = remote.known_hosts.read_text()
+
+    def forget_jump_host() -> None:
+        remote.known_hosts.write_text(known.replace(jump.known_hosts_line(), ""))
+
+    async def body(s: Syncer) -> None:
+        with pytest.raises(SyncError, match=r"through the jump host.*known_hosts"):
+            await s.push()
+
+    try:
+        run(
+            with_syncer(
+                remote, local, dest, short_tmp / "syncstate", body, "viajump", forget_jump_host
+            )
+        )
+    finally:
+        jump.stop()
+    # Not accepted: nothing written to known_hosts, no login on the hop.
+    assert remote.known_hosts.read_text() == known.replace(jump.known_hosts_line(), "")
+    assert jump.log.count("Accepted publickey") == 1, jump.log  # the app's
+    assert not (dest / "file.txt").exists()
