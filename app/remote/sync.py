@@ -202,7 +202,7 @@ class Syncer:
         self._remote_side = RemoteSide(self.client, self.remote, state.id)
         host = self.client.host
         if isinstance(host, SshHost):
-            self._ssh = Ssh(host.target)
+            self._ssh = Ssh(host.target, config_files=host.config.files)
 
     async def close(self) -> None:
         if self._ssh is not None:

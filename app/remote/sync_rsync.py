@@ -8,6 +8,15 @@ a host key the app has not accepted is refused, nothing waits for a
 password on a terminal nobody sees. Connections of one sync session share
 one SSH connection (``ControlMaster``), closed by :meth:`Ssh.close`.
 
+ssh gets a generated config file (``-F``) rather than only ``-o`` options:
+for a jump host ssh runs a second ``ssh -W`` itself, which inherits ``-F``
+and no ``-o``, so the settings every hop needs (batch mode, strict host key
+checking, the app's known_hosts files) go there, followed by ``Include``
+of the config files the app reads (``$HOME/.ssh/config``, where ssh alone
+would read the passwd entry's home, and the system one). Host-specific
+settings stay on the command line, as argv words: no name a person typed
+is ever written into that file.
+
 Nothing here goes through a shell. rsync splits the ``-e`` string itself,
 on spaces, honouring single and double quotes, a doubled quote standing for
 itself (rsync(1), ``--rsh``); :func:`rsh_quote` quotes every word that way.
@@ -31,8 +40,9 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from .sshconfig import SshTarget
+from .sshconfig import SYSTEM_CONFIG, SshTarget
 
 log = logging.getLogger(__name__)
 
@@ -63,31 +73,88 @@ def rsh_join(argv: Sequence[str]) -> str:
     return " ".join(rsh_quote(w) for w in argv)
 
 
-def _ssh_list(paths: Sequence[object]) -> str:
-    """A list of files as an ssh_config value (double quotes around each)."""
-    return " ".join('"' + str(p).replace('"', "") + '"' for p in paths) or "none"
+# The private folder's path goes into ControlPath and, for a jump host, into
+# the command ssh builds for the hop (``-F``, run by /bin/sh); both expand
+# %-tokens. A temp folder with other characters is not used.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_./-]+")
+# What a path in the generated ssh_config may not hold as it is: ssh reads
+# %-tokens and ${VAR} in known_hosts paths, glob patterns and ~ in Include,
+# and quotes and backslashes in any word. Such a path is reached through a
+# link in the private folder instead.
+_CONFIG_UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\%$*?\[\]~\ud800-\udfff]')
 
 
 class Ssh:
-    """The ``ssh`` command for one host, and its shared connection."""
+    """The ``ssh`` command for one host, and its shared connection.
 
-    def __init__(self, target: SshTarget, ssh: str = "ssh") -> None:
+    ``config_files`` are the ssh_config files the app read for the host
+    (:attr:`SshConfig.files`), included in that order when they exist.
+    """
+
+    def __init__(
+        self, target: SshTarget, ssh: str = "ssh", config_files: Sequence[Path] | None = None
+    ) -> None:
         self.target = target
         self.program = shutil.which(ssh) or ssh
         # ControlPath must fit a unix socket (107 bytes): a short private folder.
-        self._control_dir = tempfile.mkdtemp(prefix="csync-")
+        base = tempfile.gettempdir()
+        self._control_dir = tempfile.mkdtemp(
+            prefix="csync-", dir=base if _PLAIN_PATH.fullmatch(base) else "/tmp"
+        )
         self.control_path = os.path.join(self._control_dir, "%C")
+        self.config_file = os.path.join(self._control_dir, "ssh_config")
+        self._links = 0
+        if config_files is None:
+            config_files = [Path.home() / ".ssh" / "config", SYSTEM_CONFIG]
+        try:
+            text = self._config_text(config_files)
+            fd = os.open(self.config_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+        except BaseException:
+            shutil.rmtree(self._control_dir, ignore_errors=True)
+            raise
+
+    def _config_text(self, config_files: Sequence[Path]) -> str:
+        """The generated ssh_config: what every hop needs, then the app's files.
+
+        ssh takes the first value it finds for a keyword, so these win over
+        the included files for every host, jump hosts included.
+        """
+        t = self.target
+        lines = [
+            "# claude-sandbox sync: rsync's ssh. Applies to every hop (ssh hands",
+            "# a jump host's ssh -F, never -o); first value wins, so these come first.",
+            "Host *",
+            "    BatchMode yes",
+            "    StrictHostKeyChecking yes",
+            f"    UserKnownHostsFile {self._config_paths(t.user_known_hosts)}",
+            f"    GlobalKnownHostsFile {self._config_paths(t.global_known_hosts)}",
+            f"    ConnectTimeout {int(t.connect_timeout_s)}",
+            f"    ServerAliveInterval {int(t.keepalive_s)}",
+        ]
+        lines += [f"Include {self._config_paths([p])}" for p in config_files if p.is_file()]
+        return "\n".join(lines) + "\n"
+
+    def _config_paths(self, paths: Sequence[Path]) -> str:
+        """Files as one ssh_config value: each absolute, in double quotes;
+        one ssh would read otherwise than it is written, through a link."""
+        words = []
+        for path in paths:
+            text = os.path.abspath(path)
+            if _CONFIG_UNSAFE.search(text):
+                self._links += 1
+                link = os.path.join(self._control_dir, f"path-{self._links}")
+                os.symlink(text, link)
+                text = link
+            words.append(f'"{text}"')
+        return " ".join(words) or "none"
 
     def argv(self) -> list[str]:
         t = self.target
         argv = [
             self.program,
-            "-o", "BatchMode=yes",
-            "-o", "StrictHostKeyChecking=yes",
-            "-o", f"UserKnownHostsFile={_ssh_list(t.user_known_hosts)}",
-            "-o", f"GlobalKnownHostsFile={_ssh_list(t.global_known_hosts)}",
-            "-o", f"ConnectTimeout={int(t.connect_timeout_s)}",
-            "-o", f"ServerAliveInterval={t.keepalive_s}",
+            "-F", self.config_file,
             "-o", "ControlMaster=auto",
             "-o", f"ControlPath={self.control_path}",
             "-o", f"ControlPersist={CONTROL_PERSIST_S}",
@@ -326,5 +393,13 @@ def _hint(stderr: str) -> str:
         return (
             " (rsync runs the system ssh, which cannot ask for a passphrase or a password: "
             "load the key into the SSH agent, or use a key without one)"
+        )
+    if "Connection closed by UNKNOWN" in stderr:
+        # The jump host's (or proxy command's) ssh failed; with ControlPersist
+        # ssh sends its messages to /dev/null, so this is all there is.
+        return (
+            " (the connection through the jump host or proxy command failed, and ssh does "
+            "not show why: rsync's ssh trusts only host keys saved in known_hosts and cannot "
+            "ask for a passphrase, for the jump host too)"
         )
     return ""
