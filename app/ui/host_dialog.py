@@ -49,6 +49,8 @@ class HostDialog(QDialog):
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle("Edit host" if profile else "Add host")
+        # Wide enough that the hints in the empty fields read whole.
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 56)
         self._editing = profile.name if profile else None
         self._taken = set(taken) - ({profile.name} if profile else set())
         self.alias = QLineEdit()
