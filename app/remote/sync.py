@@ -78,7 +78,7 @@ from .sync_sides import (
     local_root,
     prepare_remote_root,
 )
-from .sync_state import PairState, SyncBusy, SyncError, state_home
+from .sync_state import PairState, SyncBusy, SyncError, SyncRefused, state_home
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ __all__ = [
     "SyncBusy",
     "SyncError",
     "SyncProgress",
+    "SyncRefused",
     "SyncResult",
     "Syncer",
 ]
@@ -172,6 +173,7 @@ class Syncer:
         on_progress: ProgressCallback | None = None,
         state_dir: Path | None = None,
         create_remote: bool = False,
+        allow_delete_all: bool = False,
     ) -> None:
         self.client = client
         self.local = local_root(local)
@@ -180,6 +182,8 @@ class Syncer:
         self.host_name = "local" if isinstance(client.host, LocalHost) else client.host.name
         self._state_home = state_dir or state_home()
         self._create_remote = create_remote
+        # Carry the deletions of a side with no file left (see _refuse_emptied).
+        self.allow_delete_all = allow_delete_all
         self._ssh: Ssh | None = None
         self._state: PairState | None = None
         self._local_side: LocalSide | None = None
@@ -262,7 +266,9 @@ class Syncer:
         """Sync both ways whenever either side changes, until the task running
         this is cancelled (that stops a running rsync too). Each round's result
         goes to ``on_result``; a failed round (the link down) to ``on_error``,
-        and it is tried again, with a full look once the link is back."""
+        and it is tried again, with a full look once the link is back. A round
+        refused because a side was emptied ends the watch: it raises
+        :class:`SyncRefused`."""
         from .sync_watch import run_watch
 
         await run_watch(self, on_result, on_error)
@@ -334,6 +340,8 @@ class Syncer:
                 self.side("remote").hash(plan.need_hash),
             )
             plan = self._plan(lo, re_, mode, {"local": hl, "remote": hr}, stamp)
+        if plan.emptied is not None and not self.allow_delete_all:
+            raise self._refusal(plan.emptied.side, plan.emptied.deletes)
         base = dict(self._base)
         for path, entry in plan.base.items():
             if entry is None:
@@ -362,6 +370,20 @@ class Syncer:
         await asyncio.get_running_loop().run_in_executor(None, lambda: state.save(base, last))
         self._base = base
         return result
+
+    def _refusal(self, empty: Side, deletes: int) -> SyncRefused:
+        """The error of a round that would carry over the emptying of a side."""
+        remote = f"{self.client.host.describe()}:{self.remote}"
+        folders = {"local": self.local, "remote": remote}
+        files = f"{deletes} file{'s' * (deletes != 1)}"
+        error = SyncRefused(
+            f"{folders[empty]} is empty, but both sides had files at the last sync: "
+            f"carrying that over would delete {'all' if deletes > 1 else 'the'} {files} in "
+            f"{folders[other(empty)]}. Nothing was changed.",
+            retryable=False,
+        )
+        error.empty, error.folder, error.deletes = empty, folders[empty], deletes
+        return error
 
     def _plan(
         self,

@@ -50,6 +50,24 @@ class SyncError(RemoteError):
     result: Any = None
 
 
+class SyncRefused(SyncError):
+    """A round that would delete every file of one side because the other
+    side is now empty (see :mod:`app.remote.sync_plan`): most likely an
+    accident, so nothing was done. ``empty`` is the side with no file left
+    (``folder`` names it), ``deletes`` how many files the round would have
+    deleted on the other side. A one-way round into ``empty`` fills it
+    again; ``Syncer(allow_delete_all=True)`` carries the deletions."""
+
+    empty: str = ""
+    folder: str = ""
+    deletes: int = 0
+
+    @property
+    def restore(self) -> str:
+        """The one-way round that fills the empty side again."""
+        return "push" if self.empty == "remote" else "pull"
+
+
 class SyncBusy(SyncError):
     """Another sync of the same pair of folders is running."""
 
