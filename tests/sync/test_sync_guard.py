@@ -6,7 +6,10 @@ folder again. Local mode, real folders, real rsync."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ import pytest
 from app.remote.client import Client
 from app.remote.local import LocalHost
 from app.remote.sync import Syncer, SyncRefused, SyncResult
+from tests.helpers import REPO
 from tests.sync.conftest import tree
 from tests.sync.test_sync_rules import World
 
@@ -110,3 +114,28 @@ def test_a_watch_stops_with_the_refusal_instead_of_trying_again(world: World) ->
     asyncio.run(go())
     assert errors == []  # not reported as a round to try again
     assert len(tree(world.local)) == 4
+
+
+def test_cli_says_why_and_how_to_go_on(world: World) -> None:
+    env = {
+        **os.environ,
+        "HOSTD_STATE_DIR": str(world.hostd_state),
+        "XDG_STATE_HOME": str(world.root / "xdg"),
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "app.cli", "--local", *args]
+        return subprocess.run(argv, env=env, cwd=str(REPO), capture_output=True, text=True,
+                              timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
+
+    assert cli("sync", str(world.local), str(world.remote)).returncode == 0
+    empty(world.remote)
+    for command in ("sync", "watch"):  # a watch ends, not loops
+        res = cli(command, str(world.local), str(world.remote))
+        assert res.returncode == 1, res.stderr
+        assert f"{world.remote} is empty" in res.stderr and "4 files" in res.stderr
+        assert "--push" in res.stderr and "--allow-delete-all" in res.stderr
+    assert len(tree(world.local)) == 4
+    res = cli("sync", str(world.local), str(world.remote), "--allow-delete-all")
+    assert res.returncode == 0, res.stderr
+    assert "deleted here 5" in res.stdout and tree(world.local) == {}
