@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from app.remote.client import Client
 from app.remote.errors import RemoteError
 from app.remote.sync import Syncer, SyncProgress, SyncResult
-from app.remote.sync_state import SyncError
+from app.remote.sync_state import SyncError, SyncRefused
 from hostd.protocol import RpcError
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,22 @@ def summary(result: SyncResult) -> str:
     if result.conflicts:
         parts.append(f"{len(result.conflicts)} conflict{'s' * (len(result.conflicts) > 1)}")
     return ", ".join(parts) or "already in step"
+
+
+def error_text(exc: BaseException) -> str:
+    """What went wrong, for the panel; with what to do next for a refusal."""
+    text = getattr(exc, "message", None) or str(exc)
+    if isinstance(exc, SyncRefused):
+        fill = (
+            "Push ↑ fills the sandbox's folder again from this machine's."
+            if exc.restore == "push"
+            else "Pull ↓ fills this machine's folder again from the sandbox's."
+        )
+        text += (
+            f" {fill} If it was emptied on purpose, delete the files on the other side too "
+            "(or run claude-remote sync with --allow-delete-all)."
+        )
+    return str(text)
 
 
 class SyncController(QObject):
@@ -166,7 +182,7 @@ class SyncController(QObject):
                 result = await syncer.run(mode)  # type: ignore[arg-type]
             self._done(result)
         except (SyncError, RemoteError, RpcError, OSError) as exc:
-            self.error = getattr(exc, "message", None) or str(exc)
+            self.error = error_text(exc)
         finally:
             self._syncer = None
             self._set_phase(None)
@@ -182,7 +198,7 @@ class SyncController(QObject):
         except asyncio.CancelledError:
             pass
         except (SyncError, RemoteError, RpcError, OSError) as exc:
-            self.error = getattr(exc, "message", None) or str(exc)
+            self.error = error_text(exc)  # the watch ends (a refusal, say)
         finally:
             self._syncer = None
             self.watching = False
