@@ -56,6 +56,7 @@ from typing import Any
 from hostd.protocol.synctree import Entry, signature
 
 from .client import Client
+from .errors import RemoteError
 from .local import LocalHost
 from .sshhost import SshHost
 from .sync_plan import (
@@ -179,7 +180,7 @@ class Syncer:
         self.local = local_root(local)
         self.remote = remote
         self.on_progress = on_progress
-        self.host_name = "local" if isinstance(client.host, LocalHost) else client.host.name
+        self.host_name = host_name(client)
         self._state_home = state_dir or state_home()
         self._create_remote = create_remote
         # Carry the deletions of a side with no file left (see _refuse_emptied).
@@ -557,6 +558,26 @@ def _same_as_sent(sent: Entry, got: Entry) -> bool:
     return signature(sent) == signature(got)
 
 
+def host_name(client: Client) -> str:
+    """The host's name in a pair's identity (``local`` for this machine)."""
+    return "local" if isinstance(client.host, LocalHost) else client.host.name
+
+
+async def saved_summary(
+    client: Client, local: str | Path, remote: str, state_dir: Path | None = None
+) -> dict[str, Any]:
+    """What :attr:`Syncer.last` will be once the pair is open: the summary of
+    the last finished round of ``local`` and ``remote`` (empty if they were
+    never synced, or either folder is gone). Reads only; takes no lock."""
+    try:
+        root = local_root(local)
+        remote = await prepare_remote_root(client, remote, False)
+    except RemoteError:  # a folder gone, the host not connected: nothing to show
+        return {}
+    state = PairState(state_dir or state_home(), root, host_name(client), remote)
+    return await asyncio.get_running_loop().run_in_executor(None, state.read_last)
+
+
 async def resolve_remote(
     client: Client, spec: str | None, local: str | Path, state_dir: Path | None = None
 ) -> str:
@@ -570,8 +591,7 @@ async def resolve_remote(
     from .sync_state import remembered
 
     if spec is None:
-        host = "local" if isinstance(client.host, LocalHost) else client.host.name
-        pairs = remembered(state_dir or state_home(), local_root(local), host)
+        pairs = remembered(state_dir or state_home(), local_root(local), host_name(client))
         if not pairs:
             raise SyncError(
                 f"{local} was never synced with {client.host.describe()}: say which folder "

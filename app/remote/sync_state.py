@@ -150,6 +150,15 @@ class PairState:
                 os.replace(self.file, aside)
             return {}, {}
 
+    def read_last(self) -> dict[str, Any]:
+        """The summary of the last finished round (empty if none), read without
+        the lock and without touching the file: for showing, not syncing."""
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+            return dict(data.get("last") or {})
+        except (OSError, ValueError, TypeError, AttributeError):
+            return {}
+
     def save(self, entries: Mapping[str, Base], last: Mapping[str, Any]) -> None:
         data = {
             "version": STATE_VERSION,
