@@ -17,7 +17,14 @@ from typing import Any
 
 from . import cli_output as out
 from .remote.client import Client
-from .remote.sync import Syncer, SyncError, SyncProgress, SyncResult, resolve_remote
+from .remote.sync import (
+    Syncer,
+    SyncError,
+    SyncProgress,
+    SyncRefused,
+    SyncResult,
+    resolve_remote,
+)
 from .remote.sync_plan import Mode
 
 OK, REFUSED, UNREACHABLE = 0, 1, 255
@@ -38,9 +45,20 @@ def add_parsers(cmd: Any) -> None:
     way = p.add_mutually_exclusive_group()
     way.add_argument("--push", action="store_true", help="only this machine to the host")
     way.add_argument("--pull", action="store_true", help="only the host to this machine")
+    _allow_delete_all(p)
     p = cmd("watch", "keep a folder here and one on the host in sync until Ctrl+C")
     p.add_argument("local_dir", metavar="LOCAL", help="the folder on this machine")
     p.add_argument("remote", metavar="REMOTE", nargs="?", help="as for sync")
+    _allow_delete_all(p)
+
+
+def _allow_delete_all(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-delete-all",
+        action="store_true",
+        help="when one folder is now empty, delete the other's files too (into the trash); "
+        "without it such a sync refuses",
+    )
 
 
 def _err(message: str) -> None:
@@ -51,15 +69,30 @@ def _code(exc: SyncError) -> int:
     return UNREACHABLE if exc.retryable else REFUSED
 
 
+def _fail(exc: SyncError) -> int:
+    _err(str(exc))
+    if isinstance(exc, SyncRefused):
+        print(
+            f"  To fill it again from the other side: sync with --{exc.restore}.\n"
+            "  If it was emptied on purpose: add --allow-delete-all to delete those files "
+            "as well (they go to the trash).",
+            file=sys.stderr,
+        )
+    return _code(exc)
+
+
 async def cmd_sync(client: Client, args: argparse.Namespace) -> int:
     mode: Mode = "push" if args.push else "pull" if args.pull else "both"
     try:
         remote = await resolve_remote(client, args.remote, args.local_dir)
-        async with Syncer(client, args.local_dir, remote, on_progress=_progress(args)) as syncer:
+        async with Syncer(
+            client, args.local_dir, remote, on_progress=_progress(args),
+            allow_delete_all=args.allow_delete_all,
+        ) as syncer:  # fmt: skip
             result = await syncer.run(mode)
     except SyncError as exc:
-        _err(str(exc))
-        return _code(exc)
+        _end_progress(args)
+        return _fail(exc)
     finally:
         _end_progress(args)
     out.print_json(result.to_obj()) if args.json else print_result(result, client)
@@ -69,7 +102,9 @@ async def cmd_sync(client: Client, args: argparse.Namespace) -> int:
 async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
     try:
         remote = await resolve_remote(client, args.remote, args.local_dir)
-        async with Syncer(client, args.local_dir, remote) as syncer:
+        async with Syncer(
+            client, args.local_dir, remote, allow_delete_all=args.allow_delete_all
+        ) as syncer:
             if not args.json:
                 print(
                     f"watching {syncer.local} and {_where(client, syncer.remote)} (Ctrl+C stops)",
@@ -89,8 +124,7 @@ async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
     except SyncError as exc:
-        _err(str(exc))
-        return _code(exc)
+        return _fail(exc)
     if not args.json:
         print("stopped", flush=True)
     return OK

@@ -56,6 +56,7 @@ from typing import Any
 from hostd.protocol.synctree import Entry, signature
 
 from .client import Client
+from .errors import RemoteError
 from .local import LocalHost
 from .sshhost import SshHost
 from .sync_plan import (
@@ -78,7 +79,7 @@ from .sync_sides import (
     local_root,
     prepare_remote_root,
 )
-from .sync_state import PairState, SyncBusy, SyncError, state_home
+from .sync_state import PairState, SyncBusy, SyncError, SyncRefused, state_home
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ __all__ = [
     "SyncBusy",
     "SyncError",
     "SyncProgress",
+    "SyncRefused",
     "SyncResult",
     "Syncer",
 ]
@@ -172,14 +174,17 @@ class Syncer:
         on_progress: ProgressCallback | None = None,
         state_dir: Path | None = None,
         create_remote: bool = False,
+        allow_delete_all: bool = False,
     ) -> None:
         self.client = client
         self.local = local_root(local)
         self.remote = remote
         self.on_progress = on_progress
-        self.host_name = "local" if isinstance(client.host, LocalHost) else client.host.name
+        self.host_name = host_name(client)
         self._state_home = state_dir or state_home()
         self._create_remote = create_remote
+        # Carry the deletions of a side with no file left (see _refuse_emptied).
+        self.allow_delete_all = allow_delete_all
         self._ssh: Ssh | None = None
         self._state: PairState | None = None
         self._local_side: LocalSide | None = None
@@ -262,7 +267,9 @@ class Syncer:
         """Sync both ways whenever either side changes, until the task running
         this is cancelled (that stops a running rsync too). Each round's result
         goes to ``on_result``; a failed round (the link down) to ``on_error``,
-        and it is tried again, with a full look once the link is back."""
+        and it is tried again, with a full look once the link is back. A round
+        refused because a side was emptied ends the watch: it raises
+        :class:`SyncRefused`."""
         from .sync_watch import run_watch
 
         await run_watch(self, on_result, on_error)
@@ -334,6 +341,8 @@ class Syncer:
                 self.side("remote").hash(plan.need_hash),
             )
             plan = self._plan(lo, re_, mode, {"local": hl, "remote": hr}, stamp)
+        if plan.emptied is not None and not self.allow_delete_all:
+            raise self._refusal(plan.emptied.side, plan.emptied.deletes)
         base = dict(self._base)
         for path, entry in plan.base.items():
             if entry is None:
@@ -362,6 +371,20 @@ class Syncer:
         await asyncio.get_running_loop().run_in_executor(None, lambda: state.save(base, last))
         self._base = base
         return result
+
+    def _refusal(self, empty: Side, deletes: int) -> SyncRefused:
+        """The error of a round that would carry over the emptying of a side."""
+        remote = f"{self.client.host.describe()}:{self.remote}"
+        folders = {"local": self.local, "remote": remote}
+        files = f"{deletes} file{'s' * (deletes != 1)}"
+        error = SyncRefused(
+            f"{folders[empty]} is empty, but both sides had files at the last sync: "
+            f"carrying that over would delete {'all' if deletes > 1 else 'the'} {files} in "
+            f"{folders[other(empty)]}. Nothing was changed.",
+            retryable=False,
+        )
+        error.empty, error.folder, error.deletes = empty, folders[empty], deletes
+        return error
 
     def _plan(
         self,
@@ -535,6 +558,26 @@ def _same_as_sent(sent: Entry, got: Entry) -> bool:
     return signature(sent) == signature(got)
 
 
+def host_name(client: Client) -> str:
+    """The host's name in a pair's identity (``local`` for this machine)."""
+    return "local" if isinstance(client.host, LocalHost) else client.host.name
+
+
+async def saved_summary(
+    client: Client, local: str | Path, remote: str, state_dir: Path | None = None
+) -> dict[str, Any]:
+    """What :attr:`Syncer.last` will be once the pair is open: the summary of
+    the last finished round of ``local`` and ``remote`` (empty if they were
+    never synced, or either folder is gone). Reads only; takes no lock."""
+    try:
+        root = local_root(local)
+        remote = await prepare_remote_root(client, remote, False)
+    except RemoteError:  # a folder gone, the host not connected: nothing to show
+        return {}
+    state = PairState(state_dir or state_home(), root, host_name(client), remote)
+    return await asyncio.get_running_loop().run_in_executor(None, state.read_last)
+
+
 async def resolve_remote(
     client: Client, spec: str | None, local: str | Path, state_dir: Path | None = None
 ) -> str:
@@ -548,8 +591,7 @@ async def resolve_remote(
     from .sync_state import remembered
 
     if spec is None:
-        host = "local" if isinstance(client.host, LocalHost) else client.host.name
-        pairs = remembered(state_dir or state_home(), local_root(local), host)
+        pairs = remembered(state_dir or state_home(), local_root(local), host_name(client))
         if not pairs:
             raise SyncError(
                 f"{local} was never synced with {client.host.describe()}: say which folder "

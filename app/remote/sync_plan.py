@@ -18,6 +18,13 @@ side's signature when the last sync accounted for it (:class:`Base`). A side
   where the direction allows, copied back); the deletion is not carried.
 - A path ignored by either side's ``.gitignore`` (or under ``.git``) is not
   looked at, so it is neither sent, nor deleted, nor overwritten.
+- A side left with no file at all (only folders, or what is ignored) after
+  a sync that had files on both sides was most likely emptied by accident
+  (``rm -rf``, a sandbox made again at the same path, a disk not mounted):
+  carrying that over would delete every file on the other side. The plan
+  notes it (:attr:`Plan.emptied`) and the round refuses, unless told to go
+  ahead. A one-way round *into* a side with no file ignores the base, as a
+  first sync would, so a push or pull fills the emptied side again.
 
 Files of the receiving side that a round replaces or deletes are those
 found unchanged; the round moves them to the trash first, and only if they
@@ -106,6 +113,15 @@ class Copy:
         return str(self.entry["path"])
 
 
+@dataclass(frozen=True)
+class Emptied:
+    """``side`` has no file left, and the plan would delete ``deletes`` files
+    (or links) on the other side that both sides had at the last sync."""
+
+    side: Side
+    deletes: int
+
+
 @dataclass
 class Plan:
     renames: list[Rename] = field(default_factory=list)
@@ -120,6 +136,8 @@ class Plan:
     # Paths changed on both sides whose contents must be compared (hashes)
     # before the plan can be made.
     need_hash: list[str] = field(default_factory=list)
+    # Set when the plan carries the deletions of a side with no file left.
+    emptied: Emptied | None = None
 
     @property
     def empty(self) -> bool:
@@ -158,6 +176,14 @@ def make_plan(
     }
     # Paths under a folder whose two sides cannot be reconciled this round.
     blocked: list[str] = []
+    has_files = {s: _has_files(rules, listed[s]) for s in SIDES}
+    for dest in SIDES:
+        if allowed[other(dest)] and not allowed[dest] and not has_files[dest] and base:
+            # One way into a side with no file: fill it, as a first sync
+            # would, rather than take its emptiness for deletions to respect.
+            # What neither side has any more is forgotten.
+            plan.base.update({p: None for p in base if p not in local and p not in remote})
+            base = {}
 
     paths = sorted(set(local) | set(remote) | set(base))
     if hashes is None:
@@ -232,7 +258,19 @@ def make_plan(
             blocked.append(path)
             continue
         _conflict(plan, path, lo, re_, b, mode, stamp, taken, now)
+    for side in SIDES:
+        dest = other(side)
+        if not has_files[side]:
+            doomed = [e for e in plan.trash[dest] if (dest, e["path"]) in plan.deletes]
+            files = sum(e["type"] != "dir" for e in doomed)
+            if files:
+                plan.emptied = Emptied(side, files)
     return plan
+
+
+def _has_files(rules: Any, entries: Mapping[str, Entry]) -> bool:
+    """Whether ``entries`` hold a file or link that the rules keep."""
+    return any(e["type"] != "dir" and not _excluded(rules, p, e) for p, e in entries.items())
 
 
 def _excluded(rules: Any, path: str, entry: Entry) -> bool:

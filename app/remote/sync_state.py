@@ -50,6 +50,24 @@ class SyncError(RemoteError):
     result: Any = None
 
 
+class SyncRefused(SyncError):
+    """A round that would delete every file of one side because the other
+    side is now empty (see :mod:`app.remote.sync_plan`): most likely an
+    accident, so nothing was done. ``empty`` is the side with no file left
+    (``folder`` names it), ``deletes`` how many files the round would have
+    deleted on the other side. A one-way round into ``empty`` fills it
+    again; ``Syncer(allow_delete_all=True)`` carries the deletions."""
+
+    empty: str = ""
+    folder: str = ""
+    deletes: int = 0
+
+    @property
+    def restore(self) -> str:
+        """The one-way round that fills the empty side again."""
+        return "push" if self.empty == "remote" else "pull"
+
+
 class SyncBusy(SyncError):
     """Another sync of the same pair of folders is running."""
 
@@ -131,6 +149,15 @@ class PairState:
             with contextlib.suppress(OSError):
                 os.replace(self.file, aside)
             return {}, {}
+
+    def read_last(self) -> dict[str, Any]:
+        """The summary of the last finished round (empty if none), read without
+        the lock and without touching the file: for showing, not syncing."""
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+            return dict(data.get("last") or {})
+        except (OSError, ValueError, TypeError, AttributeError):
+            return {}
 
     def save(self, entries: Mapping[str, Base], last: Mapping[str, Any]) -> None:
         data = {

@@ -12,7 +12,10 @@ runs; otherwise a two-way round does. A dropped connection is waited out
 (the client reconnects by itself) and followed by a full round, since
 changes made meanwhile were not reported. A watch killed at any moment and
 started again loses nothing: its first round is a full one, with the base
-the last finished round saved.
+the last finished round saved. A round refused because one side was
+emptied (:class:`~app.remote.sync_state.SyncRefused`) ends the watch with
+that error: trying again would only refuse again, and the person must say
+which way to go.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from hostd.protocol.synctree import signature
 from .client import ConnectionState
 from .errors import NotConnected, RemoteError
 from .sync_plan import Side
+from .sync_state import SyncRefused
 
 if TYPE_CHECKING:
     from .sync import Syncer, SyncResult
@@ -149,7 +153,7 @@ async def run_watch(
                     continue
                 result = await syncer.sync()
                 retry = RETRY_FIRST_S
-            except NotConnected:
+            except (NotConnected, SyncRefused):
                 raise
             except (RemoteError, OSError) as exc:
                 log.warning("sync round failed: %s", exc)

@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 
 from app.remote.client import Client
 from app.remote.errors import RemoteError
-from app.remote.sync import Syncer, SyncProgress, SyncResult
-from app.remote.sync_state import SyncError
+from app.remote.sync import Syncer, SyncProgress, SyncResult, saved_summary
+from app.remote.sync_state import SyncError, SyncRefused
 from hostd.protocol import RpcError
 
 log = logging.getLogger(__name__)
@@ -50,17 +50,72 @@ PHASES = {
 def summary(result: SyncResult) -> str:
     if result.cancelled:
         return "cancelled"
-    parts = []
-    if result.sent:
-        parts.append(f"{len(result.sent)} sent")
-    if result.received:
-        parts.append(f"{len(result.received)} received")
     deleted = len(result.deleted_local) + len(result.deleted_remote)
+    return counts(len(result.sent), len(result.received), deleted, len(result.conflicts))
+
+
+def counts(sent: int, received: int, deleted: int, conflicts: int) -> str:
+    parts = []
+    if sent:
+        parts.append(f"{sent} sent")
+    if received:
+        parts.append(f"{received} received")
     if deleted:
         parts.append(f"{deleted} deleted (kept in the trash)")
-    if result.conflicts:
-        parts.append(f"{len(result.conflicts)} conflict{'s' * (len(result.conflicts) > 1)}")
+    if conflicts:
+        parts.append(f"{conflicts} conflict{'s' * (conflicts > 1)}")
     return ", ".join(parts) or "already in step"
+
+
+WAYS = {"push": "push", "pull": "pull", "both": "both ways"}
+
+
+def last_text(finished_at: str, mode: str, what: str, now: datetime | None = None) -> str:
+    """When a round finished (an ISO time, UTC), which way, and ``what`` it
+    did: "today at 14:02:31 (push): 1 sent"."""
+    now = now or datetime.now().astimezone()
+    try:
+        when = datetime.fromisoformat(finished_at.replace("Z", "+00:00")) if finished_at else now
+    except ValueError:
+        return ""
+    when = when.astimezone(now.tzinfo)
+    if when.date() == now.date():
+        day = f"today at {when:%H:%M:%S}"
+    elif when.year == now.year:
+        day = f"on {when.day} {when:%b} at {when:%H:%M}"
+    else:
+        day = f"on {when:%Y-%m-%d} at {when:%H:%M}"
+    return f"{day} ({WAYS.get(mode, mode)}): {what}"
+
+
+def saved_text(last: dict[str, Any]) -> str:
+    """A summary as the pair's state keeps it (:attr:`Syncer.last`), for a person."""
+    try:
+        what = counts(
+            int(last.get("sent", 0)),
+            int(last.get("received", 0)),
+            int(last.get("deleted_local", 0)) + int(last.get("deleted_remote", 0)),
+            len(last.get("conflicts") or []),
+        )
+        return last_text(str(last["finished_at"]), str(last.get("mode", "")), what)
+    except (KeyError, TypeError, ValueError):
+        return ""
+
+
+def error_text(exc: BaseException) -> str:
+    """What went wrong, for the panel; with what to do next for a refusal."""
+    text = getattr(exc, "message", None) or str(exc)
+    if isinstance(exc, SyncRefused):
+        fill = (
+            "Push ↑ fills the sandbox's folder again from this machine's."
+            if exc.restore == "push"
+            else "Pull ↓ fills this machine's folder again from the sandbox's."
+        )
+        text += (
+            f" {fill} If it was emptied on purpose, delete the files on the other side too "
+            "(or run claude-remote sync with --allow-delete-all)."
+        )
+    return str(text)
 
 
 class SyncController(QObject):
@@ -85,11 +140,14 @@ class SyncController(QObject):
         self.phase: str | None = None  # what runs now, for a person
         self.percent: int | None = None
         self.watching = False
-        self.last: str = ""  # "12:31: 3 sent, 1 received"
+        # The last round of this pair: "today at 12:31:02 (push): 3 sent"; after
+        # a restart, read from the pair's saved state (load_last).
+        self.last: str = ""
         self.conflicts: list[str] = []
         self.error: str = ""
         self._syncer: Syncer | None = None
         self._task: asyncio.Task[Any] | None = None
+        self._loading: asyncio.Task[None] | None = None
 
     @property
     def busy(self) -> bool:
@@ -111,7 +169,29 @@ class SyncController(QObject):
     def set_local(self, folder: str) -> None:
         self.local = folder
         self.settings.setValue(self._key, folder)
+        self.last = ""  # that of another pair
         self.changed.emit()
+        self.load_last()
+
+    def load_last(self) -> None:
+        """Show the last sync of this pair of folders as saved, by this app
+        before a restart or by claude-remote, unless a round here said more."""
+        client = self._client_of()
+        if self.last or not self.local or client is None or self._loading is not None:
+            return
+        self._loading = asyncio.ensure_future(self._load_last(client, self.local))
+
+    async def _load_last(self, client: Client, local: str) -> None:
+        try:
+            saved = await saved_summary(client, local, str(self.sandbox["project_dir"]))
+        except Exception:
+            log.exception("reading the last sync of %s", local)
+            return
+        finally:
+            self._loading = None
+        if saved and not self.last and local == self.local:
+            self.last = saved_text(saved)
+            self.changed.emit()
 
     def run(self, mode: str) -> None:
         client = self._client()
@@ -146,6 +226,8 @@ class SyncController(QObject):
 
     async def stop(self) -> None:
         """End whatever runs (the window closes, the sandbox goes)."""
+        if self._loading is not None:
+            self._loading.cancel()
         if self._task is not None and not self._task.done():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -166,7 +248,7 @@ class SyncController(QObject):
                 result = await syncer.run(mode)  # type: ignore[arg-type]
             self._done(result)
         except (SyncError, RemoteError, RpcError, OSError) as exc:
-            self.error = getattr(exc, "message", None) or str(exc)
+            self.error = error_text(exc)
         finally:
             self._syncer = None
             self._set_phase(None)
@@ -182,7 +264,7 @@ class SyncController(QObject):
         except asyncio.CancelledError:
             pass
         except (SyncError, RemoteError, RpcError, OSError) as exc:
-            self.error = getattr(exc, "message", None) or str(exc)
+            self.error = error_text(exc)  # the watch ends (a refusal, say)
         finally:
             self._syncer = None
             self.watching = False
@@ -200,7 +282,7 @@ class SyncController(QObject):
     def _done(self, result: SyncResult) -> None:
         self.error = ""
         if result.changed or not self.watching:
-            self.last = f"{datetime.now():%H:%M:%S}: {result.mode}: {summary(result)}"
+            self.last = last_text(result.finished_at, result.mode, summary(result))
         for c in result.conflicts:
             where = f" → {c.copy}" if c.copy else ""
             self.conflicts.append(f"{c.path}{where} ({c.kind})")
@@ -274,6 +356,7 @@ class SyncDialog(QDialog):
         controller.changed.connect(self.refresh)
         self.resize(560, 420)
         self.refresh()
+        controller.load_last()
 
     def refresh(self) -> None:
         c = self.c

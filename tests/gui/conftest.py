@@ -71,6 +71,7 @@ def gui_env(
     state = short_tmp / "state"
     monkeypatch.setenv("HOSTD_STATE_DIR", str(state))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(short_tmp / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(short_tmp / "xdg-state"))  # sync's pair state
     monkeypatch.setenv("PATH", stub_env["PATH"])
     yield state
     delete_all_sandboxes(state, stub_env)  # whatever a test left (a hostd it killed, say)

@@ -66,6 +66,53 @@ def test_sync_button_pushes_pulls_watches_and_lists_conflicts(
     run(body())
 
 
+def test_the_panel_shows_the_last_sync_after_a_restart_and_a_refusal(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], short_tmp: Path,
+    project: Path, qtbot: Any,
+) -> None:  # fmt: skip
+    here = short_tmp / "here"
+    here.mkdir()
+    (here / "a.txt").write_text("a")
+    (here / "b.txt").write_text("b")
+    w = make_window()
+    w.open_hosts(["local"])
+
+    async def before_the_restart() -> None:
+        await create(w, "keeper", project, "sleep 600")
+        dialog = w.open_sync(await until(lambda: tile_named(w, "keeper")))
+        assert dialog is not None
+        dialog._chosen(str(here))
+        dialog.push.click()
+        await until(lambda: "2 sent" in dialog.last.text(), what="push")
+        dialog.close()
+        w.close()  # the app quits; the sandbox stays
+        await until(lambda: not w.hub.sessions and not w._tasks, what="the app to quit")
+
+    run(before_the_restart())
+    w2 = make_window()
+    w2.open_hosts(["local"])
+
+    async def after_it() -> None:
+        dialog = w2.open_sync(await until(lambda: tile_named(w2, "keeper")))
+        assert dialog is not None and dialog.local.text() == str(here)
+        await until(lambda: "2 sent" in dialog.last.text(), what="the saved last sync")
+        assert dialog.last.text().startswith("Last sync today at ")
+        assert "(push)" in dialog.last.text()
+        # The project emptied (the sandbox made again, say): Both ways refuses
+        # to delete this machine's files, and the panel says why and what next.
+        for p in project.iterdir():
+            p.unlink()
+        dialog.both.click()
+        await until(lambda: "is empty" in dialog.error.text(), what="the refusal")
+        assert dialog.error.isVisible() and "Push ↑" in dialog.error.text()
+        assert sorted(p.name for p in here.iterdir()) == ["a.txt", "b.txt"]
+        dialog.push.click()
+        await until(lambda: not dialog.error.text() and "2 sent" in dialog.last.text())
+        assert (project / "a.txt").read_text() == "a"
+
+    run(after_it())
+
+
 def test_push_before_create_fills_the_new_project(
     make_window: Callable[[], MainWindow], run: Callable[..., Any], short_tmp: Path, qtbot: Any
 ) -> None:

@@ -34,6 +34,7 @@ class World:
         mode: Mode,
         on_progress: Callable[[SyncProgress], None] | None = None,
         during: Callable[[Syncer], Coroutine[Any, Any, None]] | None = None,
+        allow_delete_all: bool = False,
     ) -> SyncResult:
         async def go() -> SyncResult:
             client = Client(LocalHost(env={"HOSTD_STATE_DIR": str(self.hostd_state)}))
@@ -41,7 +42,7 @@ class World:
             try:
                 async with Syncer(
                     client, self.local, str(self.remote), state_dir=self.sync_state,
-                    on_progress=on_progress,
+                    on_progress=on_progress, allow_delete_all=allow_delete_all,
                 ) as s:  # fmt: skip
                     if during is None:
                         return await s.run(mode)
@@ -110,6 +111,7 @@ def test_push_conflict_puts_the_incoming_copy_beside_the_other(world: World) -> 
 
 def test_deleting_a_file_the_other_side_changed_does_not_delete_it(world: World) -> None:
     (world.local / "keep.txt").write_text("v1")
+    (world.local / "other.txt").write_text("stays, so no side is ever empty")
     world.run("both")
     (world.local / "keep.txt").unlink()
     (world.remote / "keep.txt").write_text("v2 by the agent")
