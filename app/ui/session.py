@@ -67,6 +67,7 @@ class HostSession(QObject):
         self.blank: set[str] = set()  # sandbox ids whose display showed nothing
         self._panes_shown: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopped = False
         self._seq: dict[str, int] = {}
         self.frames: dict[str, tuple[QImage, bool]] = {}  # the latest per sandbox
         self._connected_once = False
@@ -93,8 +94,12 @@ class HostSession(QObject):
         self._spawn(self._pane_loop())
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
+        self._stopped = True
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        # Awaited, so none is left pending when the event loop ends.
+        await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self.client.close()
         with contextlib.suppress(Exception):
@@ -218,6 +223,11 @@ class HostSession(QObject):
         self.pane_text.emit(self.name, sid, str(result.get("text", "")))
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
+        if self._stopped:
+            # A start() still under way when stop() came: start nothing more.
+            if asyncio.iscoroutine(coro):
+                coro.close()
+            return
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)

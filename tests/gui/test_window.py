@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QPushButton
 
 from app.ui.create_dialog import CreateDialog
@@ -293,7 +293,17 @@ def test_context_menu_and_keyboard(
         await until(lambda: tile_named(w, "keys").status == "stopped", what="the menu's stop")
         # Hovering shows the tile's buttons; clicking Start starts it.
         viewport = w.tiles.viewport()
-        qtbot.mouseMove(viewport, center)
+        # Sent, not QTest.mouseMove: that sends nothing when the pointer is
+        # already there (an earlier test may have left it on this spot).
+        move = QMouseEvent(
+            QEvent.Type.MouseMove,
+            QPointF(center),
+            QPointF(viewport.mapToGlobal(center)),
+            Qt.MouseButton.NoButton,
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(viewport, move)
         await until(lambda: w.tiles.tile_delegate.hover_row == 0, what="the hover")
         rects = dict(
             (act.name, r)
