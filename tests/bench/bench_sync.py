@@ -101,8 +101,11 @@ async def main() -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             # The same ssh settings, without the Syncer's shared connection
-            # (its control socket goes when the Syncer closes).
+            # (its control socket and config file go when the Syncer closes).
             rsh = re.sub(r"-o Control\w+=\S+ ?", "", s._ssh.rsh() if s._ssh else "ssh")
+            if s._ssh:
+                shutil.copy(s._ssh.config_file, root / "ssh_config")
+                rsh = rsh.replace(s._ssh.config_file, str(root / "ssh_config"))
     finally:
         await client.close()
         await host.close()
