@@ -27,8 +27,11 @@ _PHASE_COLOURS = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class HostRow:
+    """What a host's row shows. Frozen: a changed row is a new object, so
+    that setting it on the item is a change Qt sees and repaints."""
+
     name: str
     label: str
     phase: str = "idle"  # idle, connecting, connected, reconnecting, failed, closed
@@ -132,7 +135,8 @@ class HostList(QListWidget):
             self._items[row.name] = item
             self.addItem(item)
         item.setData(HostRole, row)
-        item.setToolTip(f"{row.label}\n{row.state_text}".strip())
+        lines = (row.label, row.state_text, figures(row.metrics))
+        item.setToolTip("\n".join(t for t in lines if t))
 
     def host_row(self, name: str) -> HostRow | None:
         item = self._items.get(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -235,6 +236,4 @@ class Hub(QObject):
 
     def _row(self, name: str, **changes: Any) -> None:
         row = self.hosts.host_row(name) or HostRow(name, label_of(name))
-        for key, value in changes.items():
-            setattr(row, key, value)
-        self.hosts.set_row(row)
+        self.hosts.set_row(dataclasses.replace(row, **changes))

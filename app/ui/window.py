@@ -191,7 +191,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(side)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([240, 900])
+        self.splitter.setSizes([280, 900])  # the host figures read whole
         self.setCentralWidget(self.splitter)
 
         self.tiles.tile_delegate.action.connect(self._tile_action)

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QPushButton
 
 from app.ui.create_dialog import CreateDialog
-from app.ui.hostlist import figures
+from app.ui.hostlist import HostRole, figures
 from app.ui.model import Tile
 from app.ui.window import MainWindow
 from tests.gui.conftest import until
@@ -74,6 +74,28 @@ def test_tile_shows_the_colour_the_display_is_painted(
         await until(lambda: near(thumbnail_pixel(w, "green"), (0, 192, 0)), what="green tile")
         row = await until(lambda: (r := w.hosts.host_row("local")) and r.metrics and r)
         assert row.phase == "connected" and figures(row.metrics).startswith("CPU ")
+
+    run(body())
+
+
+def test_host_figures_are_repainted_when_they_come(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any]
+) -> None:
+    # On a real display the list repaints only what its model says changed;
+    # a row changed in place was never said to change, so an empty host never
+    # showed its figures. What each change notice carries is what gets painted.
+    w = make_window()
+    painted: list[str] = []
+
+    def changed(top: Any, _bottom: Any, _roles: Any = None) -> None:
+        row = w.hosts.item(top.row()).data(HostRole)
+        painted.append(figures(row.metrics))
+
+    w.hosts.model().dataChanged.connect(changed)
+    w.open_hosts(["local"])
+
+    async def body() -> None:
+        await until(lambda: any(f.startswith("CPU ") for f in painted), what="the figures")
 
     run(body())
 
