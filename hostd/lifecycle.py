@@ -55,6 +55,7 @@ from .state import State, StateStore, flocked
 
 # In the pane's environment, so every process of a sandbox carries it.
 SANDBOX_ID_VAR = "CLAUDE_SANDBOX_ID"
+SANDBOX_NAME_VAR = "CLAUDE_SANDBOX_NAME"
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,11 @@ class Manager:
         self.store = StateStore(paths)
         self.owner = ProcRef.of(os.getpid())
         self._swept = False
+        # A hostd started inside a sandbox (its pane, an agent) inherits that
+        # sandbox's tag; the displays and tmux servers it starts for other
+        # sandboxes must not carry it, or stopping that one would end them.
+        for var in (SANDBOX_ID_VAR, SANDBOX_NAME_VAR):
+            os.environ.pop(var, None)
 
     # -- reads -----------------------------------------------------------------
 
@@ -389,7 +395,7 @@ class Manager:
         sid = rec["id"]
         rundir = self.paths.runtime_dir(sid)
         procs: dict[str, Any] = {}
-        env = {SANDBOX_ID_VAR: sid, "CLAUDE_SANDBOX_NAME": rec["name"]}
+        env = {SANDBOX_ID_VAR: sid, SANDBOX_NAME_VAR: rec["name"]}
         disp: display.Display | None = None
         try:
             tmux.require_tmux()

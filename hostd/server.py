@@ -240,7 +240,7 @@ class Server:
             # Issue 4: "metrics" alone still hears at once that a sandbox
             # started or stopped waiting for the person.
             metrics = self._metrics_stream is not None
-            send = send or (metrics and now != before and any(now))
+            send = send or (metrics and now != before and (any(now) or any(before)))
         else:
             self._activity_seen.pop(params.get("id", ""), None)
         if send:

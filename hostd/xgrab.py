@@ -135,7 +135,7 @@ def _get_image(sock: socket.socket, s: _Screen, deadline: float, display: str) -
         raise XGrabError(f"display {display} answered GetImage with X error {head[1]}")
     (words,) = struct.unpack_from("<I", head, 4)
     size = s.width * s.height * 4
-    if words * 4 < size:
+    if not size <= words * 4 <= size + 4096:  # a bad length must not size our buffer
         raise XGrabError(f"display {display} sent {words * 4} bytes for a {size}-byte image")
     data = _recv(sock, words * 4, deadline, display)
     raw = "BGRX" if s.lsb_first else "XRGB"

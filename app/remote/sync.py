@@ -349,6 +349,13 @@ class Syncer:
                 base.pop(path, None)
             else:
                 base[path] = entry
+        if plan.reset:
+            # Saved before any file moves: a fill cut short (Ctrl+C, a dropped
+            # link) must leave no record by which the next round would take
+            # the files not yet sent for deletions to carry back.
+            state, last, kept = self._state, dict(self._last), dict(base)
+            await asyncio.get_running_loop().run_in_executor(None, lambda: state.save(kept, last))
+            self._base = kept
         result.conflicts = list(plan.conflicts)
         if not plan.empty:
             # The trash folder of this round: its own, even for two rounds in

@@ -138,6 +138,9 @@ class Plan:
     need_hash: list[str] = field(default_factory=list)
     # Set when the plan carries the deletions of a side with no file left.
     emptied: Emptied | None = None
+    # The last sync's record is set aside (a one-way round into a side with no
+    # file): forgotten, and saved so before anything moves.
+    reset: bool = False
 
     @property
     def empty(self) -> bool:
@@ -182,7 +185,11 @@ def make_plan(
             # One way into a side with no file: fill it, as a first sync
             # would, rather than take its emptiness for deletions to respect.
             # What neither side has any more is forgotten.
-            plan.base.update({p: None for p in base if p not in local and p not in remote})
+            # Every path is forgotten, not only those gone from both sides:
+            # if the fill is cut short, the next round must not take what has
+            # not arrived yet for deletions to carry back (see Plan.reset).
+            plan.base.update({p: None for p in base})
+            plan.reset = True
             base = {}
 
     paths = sorted(set(local) | set(remote) | set(base))

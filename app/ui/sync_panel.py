@@ -189,7 +189,9 @@ class SyncController(QObject):
             return
         finally:
             self._loading = None
-        if saved and not self.last and local == self.local:
+        if local != self.local:
+            self.load_last()  # the folder changed while this one was read
+        elif saved and not self.last:
             self.last = saved_text(saved)
             self.changed.emit()
 

@@ -353,3 +353,19 @@ def test_logs_tail_counts_newlines_not_carriage_returns(hostd: Hostd, project: P
     wait_for(lambda: status_of(hostd, sb["id"]) == "exited")
     text = hostd.call("sandbox.logs", id=sb["id"], tail=2)["text"]
     assert text.split("\n")[:2] == ["progress 1\rprogress 2\rdone\r", "last\r"]
+
+
+def test_a_hostd_run_inside_a_sandbox_does_not_tag_others_with_its_id(
+    hostd_factory, project: Path
+) -> None:
+    outer = hostd_factory()
+    a = create(outer, project, name="a")
+    # A second hostd started from a's pane (the app or an agent in it).
+    inner = hostd_factory(env={"CLAUDE_SANDBOX_ID": a["id"], "CLAUDE_SANDBOX_NAME": "a"})
+    b = create(inner, project, name="b")
+    before = {p.pid for p in processes_mentioning(f"run/{b['id']}/")}
+    assert len(before) >= 2  # its Xvfb and its tmux server, at least
+    # stop waits until what it ends is gone, so anything of b's it took is
+    # gone by the time it answers.
+    outer.call("sandbox.stop", id=a["id"])
+    assert {p.pid for p in processes_mentioning(f"run/{b['id']}/")} == before

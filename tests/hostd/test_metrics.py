@@ -118,6 +118,11 @@ def test_a_permission_dialog_makes_the_sandbox_waiting_and_is_pushed(
         )
     )
     assert hd.call("sandbox.get", id="asks")["activity"]["state"] in ("working", "idle")
+    # Stopped: its activity is gone, and that is heard too.
+    hd.call("sandbox.stop", id="asks")
+    hd.wait_notification(
+        lambda n: n.method == "sandbox.changed" and n.params["sandbox"]["activity"] is None
+    )
 
 
 def test_steady_output_is_working_and_an_exit_is_exited(hd: Hostd, project: Path) -> None:

@@ -139,3 +139,24 @@ def test_cli_says_why_and_how_to_go_on(world: World) -> None:
     res = cli("sync", str(world.local), str(world.remote), "--allow-delete-all")
     assert res.returncode == 0, res.stderr
     assert "deleted here 5" in res.stdout and tree(world.local) == {}
+
+
+def test_a_fill_cut_short_leaves_no_record_that_deletes_the_rest(world: World) -> None:
+    before = tree(world.local)
+    empty(world.remote)
+    syncers: list[Syncer] = []
+
+    async def hold(s: Syncer) -> None:
+        syncers.append(s)
+
+    def cut(p: object) -> None:
+        # Ctrl+C as soon as files start to move.
+        if getattr(p, "phase", "") not in ("listing", "comparing") and syncers:
+            syncers[0].cancel()
+
+    assert world.run("push", on_progress=cut, during=hold).cancelled
+    # What a cut transfer leaves there: the first file, its mtime kept.
+    subprocess.run(["cp", "-p", str(world.local / "README.md"), str(world.remote)], check=True)
+    res = world.run("both")
+    assert res.deleted_local == [] and tree(world.local) == before
+    assert tree(world.remote) == before  # the rest went across instead
