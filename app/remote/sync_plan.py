@@ -184,10 +184,9 @@ def make_plan(
         if allowed[other(dest)] and not allowed[dest] and not has_files[dest] and base:
             # One way into a side with no file: fill it, as a first sync
             # would, rather than take its emptiness for deletions to respect.
-            # What neither side has any more is forgotten.
-            # Every path is forgotten, not only those gone from both sides:
-            # if the fill is cut short, the next round must not take what has
-            # not arrived yet for deletions to carry back (see Plan.reset).
+            # The whole record is forgotten: if the fill is cut short, the
+            # next round must not take what has not arrived yet for
+            # deletions to carry back (see Plan.reset).
             plan.base.update({p: None for p in base})
             plan.reset = True
             base = {}

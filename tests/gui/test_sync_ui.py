@@ -137,6 +137,8 @@ def test_push_before_create_fills_the_new_project(
         await until(lambda: tile_named(w, "seeded") is not None, what="the tile")
         assert (target / "README").read_text() == "seeded\n"
         sid = tile_named(w, "seeded").sandbox["id"]
-        assert w.settings.value(f"sync/local/{sid}/local") == str(here)
+        # The tile can come (pushed by hostd) just before the create's reply.
+        await until(lambda: w.settings.value(f"sync/local/{sid}/local") == str(here),
+                    what="the folder remembered")  # fmt: skip
 
     run(body())

@@ -81,6 +81,25 @@ class Remote:
         )
 
 
+def start_jump_host(remote: Remote, extra: str = "") -> Sshd:
+    """A second sshd, known, and ``jumphost`` in the test ~/.ssh/config
+    (with ``extra`` lines in its block). The caller stops it."""
+    # DEBUG1: sshd logs the direct-tcpip requests it serves.
+    jump = start_sshd(remote.root / "jump", [remote.user_key], extra="LogLevel DEBUG1")
+    with remote.known_hosts.open("a") as f:
+        f.write(jump.known_hosts_line())
+    config = remote.home / ".ssh" / "config"
+    block = f"""Host jumphost
+    HostName 127.0.0.1
+    Port {jump.port}
+    User root
+    IdentityFile {remote.user_key}
+    IdentitiesOnly yes
+"""
+    config.write_text(block + (extra + "\n" if extra else "") + config.read_text())
+    return jump
+
+
 @pytest.fixture
 def remote(
     short_tmp: Path, stub_env: dict[str, str], monkeypatch: pytest.MonkeyPatch

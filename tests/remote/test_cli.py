@@ -139,19 +139,24 @@ def test_hosts_lists_adds_imports_and_removes_profiles(remote: Remote) -> None:
     assert remote.cli("hosts", "rm", "lab").returncode == 1
 
 
+def cli_process(remote: Remote, *args: str) -> subprocess.Popen[bytes]:
+    """claude-remote started and left running, its output on pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=remote.env,
+        cwd=str(REPO),
+        start_new_session=True,
+    )
+
+
 class Follower:
     """``claude-remote logs -f`` running, its output collected as it comes."""
 
     def __init__(self, remote: Remote, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            env=remote.env,
-            cwd=str(REPO),
-            start_new_session=True,
-        )
+        self.proc = cli_process(remote, *args)
         self.out = bytearray()
         self.err = bytearray()
         for stream, buf in ((self.proc.stdout, self.out), (self.proc.stderr, self.err)):
@@ -194,15 +199,7 @@ def test_a_reader_that_goes_away_ends_logs_follow_quietly(remote: Remote) -> Non
     assert remote.cli(*h, "create", "chatty", "none", str(remote.project),
                       "--agent", TICKER).returncode == 0  # fmt: skip
     # `claude-remote logs -f chatty | head -1`: head leaves after one line.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", *h, "logs", "-f", "chatty"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=remote.env,
-        cwd=str(REPO),
-        start_new_session=True,
-    )
+    proc = cli_process(remote, *h, "logs", "-f", "chatty")
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.readline()
     proc.stdout.close()

@@ -8,28 +8,14 @@ import pytest
 
 from app.remote.client import Client
 from app.remote.errors import ConnectFailed
-from tests.remote.conftest import Remote
-from tests.remote.sshd import Sshd, start_sshd
+from tests.remote.conftest import Remote, start_jump_host
+from tests.remote.sshd import Sshd
 
 
 @pytest.fixture
 def jump(remote: Remote) -> Sshd:
-    # DEBUG1: sshd logs the direct-tcpip requests it serves.
-    sshd = start_sshd(remote.root / "jump", [remote.user_key], extra="LogLevel DEBUG1")
-    with remote.known_hosts.open("a") as f:
-        f.write(sshd.known_hosts_line())
-    config = remote.home / ".ssh" / "config"
-    config.write_text(
-        f"""Host jumphost
-    HostName 127.0.0.1
-    Port {sshd.port}
-    User root
-    IdentityFile {remote.user_key}
-    IdentitiesOnly yes
-    UserKnownHostsFile {remote.known_hosts}
-    BatchMode yes
-"""
-        + config.read_text()
+    sshd = start_jump_host(
+        remote, f"    UserKnownHostsFile {remote.known_hosts}\n    BatchMode yes"
     )
     yield sshd
     sshd.stop()

@@ -10,8 +10,8 @@ import pytest
 from app.remote.client import Client
 from app.remote.profiles import Profile, Profiles
 from app.remote.sync import Syncer, SyncError
-from tests.remote.conftest import Remote
-from tests.remote.sshd import Sshd, hostd_command, start_sshd
+from tests.remote.conftest import Remote, start_jump_host
+from tests.remote.sshd import Sshd, hostd_command
 from tests.sync.conftest import tree
 
 
@@ -165,22 +165,7 @@ def add_jump_host(remote: Remote, extra: str = "") -> Sshd:
     ``viajump`` for the test host through it. Nothing in the config tells
     ssh how to behave on the hop (batch mode, which known_hosts): that must
     come from the app."""
-    # DEBUG1: sshd logs the direct-tcpip requests it serves.
-    jump = start_sshd(remote.root / "jump", [remote.user_key], extra="LogLevel DEBUG1")
-    with remote.known_hosts.open("a") as f:
-        f.write(jump.known_hosts_line())
-    config = remote.home / ".ssh" / "config"
-    config.write_text(
-        f"""Host jumphost
-    HostName 127.0.0.1
-    Port {jump.port}
-    User root
-    IdentityFile {remote.user_key}
-    IdentitiesOnly yes
-{extra}
-"""
-        + config.read_text()
-    )
+    jump = start_jump_host(remote, extra)
     Profiles.default(remote.home, {}).add(
         Profile(
             "viajump",
