@@ -9,14 +9,16 @@ sshd is stopped, and no process that mentions the state folder may remain.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from app.remote.client import Client
 from app.remote.profiles import Profile, Profiles, open_host
 from app.remote.prompts import Prompts
 from app.remote.sshconfig import SshConfig
@@ -59,6 +61,21 @@ class Remote:
         host = open_host(name, home=self.home, prompts=prompts).host
         assert isinstance(host, SshHost)
         return host
+
+    @contextlib.asynccontextmanager
+    async def connected(
+        self, name: str = "testhost", prompts: Prompts | None = None
+    ) -> AsyncIterator[Client]:
+        """A client connected to ``name`` as the app connects; closed, with its
+        SSH connection, on the way out (also when connecting fails)."""
+        host = self.host(name, prompts)
+        client = Client(host)
+        try:
+            await client.connect()
+            yield client
+        finally:
+            await client.close()
+            await host.close()
 
     def add_profile(self, name: str, destination: str, command: str | None = None) -> None:
         Profiles.default(self.home, {}).add(

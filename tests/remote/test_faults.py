@@ -77,13 +77,8 @@ def test_encrypted_key_is_used_with_the_passphrase_callback(remote: Remote) -> N
         return "open sesame"
 
     async def main(prompts: Prompts) -> None:
-        host = remote.host("locked", prompts)
-        client = Client(host)
-        try:
-            await client.connect()
-        finally:
-            await client.close()
-            await host.close()
+        async with remote.connected("locked", prompts):
+            pass
 
     asyncio.run(main(Prompts(passphrase=passphrase)))
     assert prompts_seen == [f"Enter passphrase for key '{locked}': "]
@@ -294,13 +289,8 @@ def test_agent_keys_are_used_and_named(remote: Remote, monkeypatch: pytest.Monke
         monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
 
         async def main() -> None:
-            host = remote.host("viaagent")
-            client = Client(host)
-            try:
-                await client.connect()
-            finally:
-                await client.close()
-                await host.close()
+            async with remote.connected("viaagent"):
+                pass
 
         asyncio.run(main())
         res = remote.cli("--host", "viaagent", "list", env={"SSH_AUTH_SOCK": str(sock)})
@@ -328,13 +318,8 @@ def test_password_callback_is_asked_and_its_refusal_reported(remote: Remote) -> 
             return "not-the-password"
 
         async def main() -> None:
-            host = remote.host("pw", Prompts(password=password))
-            client = Client(host)
-            try:
-                await client.connect()
-            finally:
-                await client.close()
-                await host.close()
+            async with remote.connected("pw", Prompts(password=password)):
+                pass
 
         with pytest.raises(AuthFailed) as err:
             asyncio.run(main())

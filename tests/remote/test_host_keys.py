@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from app.remote.client import Client
 from app.remote.errors import HostKeyRejected
 from app.remote.knownhosts import Decision, HostKeyQuestion
 from app.remote.prompts import Prompts
@@ -32,14 +31,8 @@ def connect(remote: Remote, answer: Decision | None) -> list[HostKeyQuestion]:
         return answer
 
     async def main() -> None:
-        host = remote.host(prompts=Prompts(host_key=decide if answer else None))
-        client = Client(host)
-        try:
-            await client.connect()
-            await client.call("sandbox.list")
-        finally:
-            await client.close()
-            await host.close()
+        async with remote.connected(prompts=Prompts(host_key=decide if answer else None)) as c:
+            await c.call("sandbox.list")
 
     asyncio.run(main())
     return asked
@@ -127,13 +120,8 @@ def test_new_host_key_on_another_server_is_not_confused(remote: Remote) -> None:
             return Decision.ACCEPT_ONCE
 
         async def main() -> None:
-            host = remote.host("second", Prompts(host_key=decide))
-            client = Client(host)
-            try:
-                await client.connect()
-            finally:
-                await client.close()
-                await host.close()
+            async with remote.connected("second", Prompts(host_key=decide)):
+                pass
 
         # The key file is not offered by default for a bare address; give it.
         (remote.home / ".ssh" / "config").write_text(

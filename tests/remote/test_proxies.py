@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from app.remote.client import Client
 from app.remote.errors import ConnectFailed
 from tests.remote.conftest import Remote, start_jump_host
 from tests.remote.sshd import Sshd
@@ -23,14 +22,8 @@ def jump(remote: Remote) -> Sshd:
 
 def list_names(remote: Remote, name: str) -> list[str]:
     async def main() -> list[str]:
-        host = remote.host(name)
-        client = Client(host)
-        try:
-            await client.connect()
+        async with remote.connected(name) as client:
             return [s["name"] for s in await client.call("sandbox.list")]
-        finally:
-            await client.close()
-            await host.close()
 
     return asyncio.run(main())
 
