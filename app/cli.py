@@ -18,9 +18,9 @@ import subprocess
 import sys
 from typing import Any
 
-from hostd import __version__
 from hostd.protocol import RpcError
 from hostd.protocol import methods as m
+from hostd.protocol.version import __version__
 
 from . import cli_output as out
 from . import cli_sync

@@ -7,4 +7,6 @@ isolation launcher. It never imports app/ or Qt.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .protocol.version import __version__
+
+__all__ = ["__version__"]

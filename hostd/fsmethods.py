@@ -1,6 +1,6 @@
 """The ``fs.*`` methods: what a sync asks of the server's side of a folder.
 
-Thin checks around :mod:`hostd.protocol.synctree` (which the client also
+Thin checks around :mod:`treesync.tree` and :mod:`treesync.moves` (which the client also
 runs on its own side): params are checked and paths refused before anything
 is touched. Files moved aside go to hostd's state folder,
 ``sync-trash/<pair>/<stamp>/<path>``, kept for :data:`TRASH_KEEP_S`.
@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from treesync import moves, tree
+
 from .paths import make_private_dir
-from .protocol import synctree
 from .protocol.errors import InvalidParams, ProcessFailed
 
 # A week: long enough to notice on Monday what a Friday sync replaced.
@@ -31,15 +32,15 @@ _TYPES = ("file", "dir", "link")
 
 def root_of(root: str) -> str:
     try:
-        return synctree.check_root(root)
-    except synctree.PathRefused as exc:
+        return tree.check_root(root)
+    except tree.PathRefused as exc:
         raise InvalidParams(str(exc), "root") from exc
 
 
 def paths_of(paths: list[str], field: str = "paths") -> list[str]:
     try:
-        return [synctree.check_rel(p) for p in paths]
-    except synctree.PathRefused as exc:
+        return [tree.check_rel(p) for p in paths]
+    except tree.PathRefused as exc:
         raise InvalidParams(str(exc), field) from exc
 
 
@@ -62,8 +63,8 @@ def items_of(items: list[dict[str, Any]], need_to: bool = False) -> list[dict[st
         keys = ["path", "to"] if need_to else ["path"]
         for key in keys:
             try:
-                synctree.check_rel(item.get(key))
-            except synctree.PathRefused as exc:
+                tree.check_rel(item.get(key))
+            except tree.PathRefused as exc:
                 raise InvalidParams(f"{where}.{key}: {exc}", "items") from exc
         out.append(item)
     return out
@@ -72,10 +73,10 @@ def items_of(items: list[dict[str, Any]], need_to: bool = False) -> list[dict[st
 def fs_list(root: str, paths: list[str] | None) -> dict[str, Any]:
     real = root_of(root)
     if paths is not None:
-        entries = synctree.stat_paths(real, paths_of(paths))
+        entries = tree.stat_paths(real, paths_of(paths))
         return {"root": real, "entries": entries, "ignore_files": {}}
     try:
-        entries, ignore_files = synctree.list_tree(real, MAX_LIST_ENTRIES)
+        entries, ignore_files = tree.list_tree(real, MAX_LIST_ENTRIES)
     except OverflowError as exc:
         raise InvalidParams(str(exc), "root") from exc
     except OSError as exc:
@@ -85,7 +86,7 @@ def fs_list(root: str, paths: list[str] | None) -> dict[str, Any]:
 
 def fs_hash(root: str, paths: list[str]) -> dict[str, Any]:
     real = root_of(root)
-    return {"hashes": synctree.hash_paths(real, paths_of(paths))}
+    return {"hashes": tree.hash_paths(real, paths_of(paths))}
 
 
 def fs_trash(
@@ -99,18 +100,18 @@ def fs_trash(
         raise InvalidParams("stamp must look like 20261129T103000 (UTC)", "stamp")
     checked = items_of(items)
     pair_dir = state_root / TRASH_DIR / pair
-    synctree.prune_trash(str(pair_dir), TRASH_KEEP_S, time.time())
+    moves.prune_trash(str(pair_dir), TRASH_KEEP_S, time.time())
     trash_dir = pair_dir / stamp
     if checked:
         for folder in (state_root / TRASH_DIR, pair_dir, trash_dir):
             make_private_dir(folder)
-    moved, changed = synctree.trash(real, str(trash_dir), checked)
+    moved, changed = moves.trash(real, str(trash_dir), checked)
     return {"trash_dir": str(trash_dir), "moved": moved, "changed": changed}
 
 
 def fs_rename(root: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     real = root_of(root)
-    renamed, changed = synctree.rename(real, items_of(items, need_to=True))
+    renamed, changed = moves.rename(real, items_of(items, need_to=True))
     return {"renamed": renamed, "changed": changed}
 
 

@@ -5,7 +5,7 @@ per folder and one for each folder that appears later (whose contents,
 possibly written before its watch was in place, are reported at once).
 ``.git`` and ``.gitignore``'d folders are not watched and changes inside
 them are not reported, by the same rules as ``fs.list``
-(:mod:`hostd.protocol.syncrules`); a change to a ``.gitignore`` reloads them.
+(:mod:`treesync.rules`); a change to a ``.gitignore`` reloads them.
 
 Each watch has a thread of its own that blocks in ``select`` on the inotify
 descriptor: nothing runs while the tree is quiet. Changes are gathered for
@@ -33,9 +33,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from treesync.rules import GITIGNORE, Rules
+from treesync.tree import read_small
+
 from .protocol import methods as m
-from .protocol.syncrules import GITIGNORE, Rules
-from .protocol.synctree import read_small
 
 log = logging.getLogger(__name__)
 

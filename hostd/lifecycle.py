@@ -29,6 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from treesync.files import flocked
+
 from . import display, tmux
 from .backends import BACKENDS, Backend, launcher_argv, probe
 from .paths import StatePaths, create_private_file, make_private_dir
@@ -51,7 +53,7 @@ from .records import (
     resolve,
     split_agent,
 )
-from .state import State, StateStore, flocked
+from .state import State, StateStore
 
 # In the pane's environment, so every process of a sandbox carries it.
 SANDBOX_ID_VAR = "CLAUDE_SANDBOX_ID"

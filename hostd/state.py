@@ -2,8 +2,8 @@
 
 Several hostd processes may run at once (two laptops, a laptop and a script).
 Every read-modify-write holds an exclusive flock on ``state.lock``; every
-write goes to a temp file that is fsync-ed and renamed over ``state.json``, so
-a kill at any moment leaves the old or the new file, never a torn one. Plain
+write is :func:`treesync.files.write_atomic`, so a kill at any moment leaves
+the old or the new file, never a torn one. Plain
 reads take no lock: a rename is atomic, so a reader sees one whole version.
 
 A file that cannot be read is moved aside as ``state.json.corrupt-<time>``
@@ -13,17 +13,16 @@ one: the records in it may be the only trace of running sandboxes.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import fcntl
 import json
 import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
+
+from treesync.files import flocked, write_atomic
 
 from .paths import StatePaths
 
@@ -57,25 +56,6 @@ def _validate(obj: Any) -> State:
         if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
             raise StateError(f"{key!r} is not an object of records")
     return obj
-
-
-@contextlib.contextmanager
-def flocked(path: Path, *, blocking: bool = True) -> Iterator[bool]:
-    """Hold an exclusive flock on ``path`` (created 0600); yields False if busy.
-
-    flock locks belong to the open file description, so two threads of one
-    process that each open the file exclude each other just as two processes do.
-    """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 class StateStore:
@@ -172,25 +152,4 @@ class StateStore:
 
     def _write(self, state: State) -> None:
         data = json.dumps(state, indent=1, sort_keys=True).encode() + b"\n"
-        tmp = self.paths.root / f".state.json.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            tmp.unlink(missing_ok=True)
-            raise
-        os.close(fd)
-        try:
-            os.rename(tmp, self.paths.state_file)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        dfd = os.open(self.paths.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        write_atomic(self.paths.state_file, data)

@@ -28,6 +28,7 @@ let
         ../pyproject.toml
         ../README.md
         ../hostd
+        ../treesync
       ]
       ++ lib.optionals withApp [ ../app ]
     );

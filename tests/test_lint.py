@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 
 from tests.helpers import REPO
 
@@ -25,3 +26,10 @@ def test_code_is_formatted() -> None:
 def test_mypy_strict_passes_on_hostd_and_the_client() -> None:
     res = run("mypy")
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_the_release_number_is_pyprojects() -> None:
+    from hostd.protocol.version import __version__
+
+    with (REPO / "pyproject.toml").open("rb") as f:
+        assert tomllib.load(f)["project"]["version"] == __version__

@@ -15,7 +15,7 @@ Never losing a file, including in the race between listing and transfer:
 1. A file is replaced or deleted only if its side did not change it since
    the last sync (the plan's rule), and only if it is *still* as listed: just
    before the transfer, each such file is moved to the trash by
-   ``synctree.trash``, which compares its signature (type, size, mtime in
+   ``treesync.moves.trash``, which compares its signature (type, size, mtime in
    nanoseconds, link target) at the moment of the move. A file edited after
    the listing is left where it is and not overwritten; the next round sees
    both sides changed and makes a conflict copy.
@@ -53,7 +53,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from hostd.protocol.synctree import Entry, signature
+from treesync.tree import Entry, signature
 
 from .client import Client
 from .errors import RemoteError

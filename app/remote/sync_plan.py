@@ -38,8 +38,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hostd.protocol.syncrules import merged
-from hostd.protocol.synctree import Entry, Signature, signature
+from treesync.rules import merged
+from treesync.tree import Entry, Signature, signature
 
 Side = Literal["local", "remote"]
 Mode = Literal["push", "pull", "both"]

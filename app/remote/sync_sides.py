@@ -1,5 +1,5 @@
 """The two sides of a sync behind one interface: this machine's folder (the
-functions of :mod:`hostd.protocol.synctree`, run on a worker thread) and the
+functions of :mod:`treesync.tree` and :mod:`treesync.moves`, run on a worker thread) and the
 server's (the same functions, as hostd's ``fs.*`` methods)."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from hostd.protocol import RpcError, synctree
+from hostd.protocol import RpcError
 from hostd.protocol import methods as m
-from hostd.protocol.synctree import Entry
+from treesync import moves, tree
+from treesync.tree import Entry
 
 from .client import Client
 from .sync_state import PairState, SyncError
@@ -55,15 +56,15 @@ class LocalSide:
         self._state = state
 
     async def listing(self) -> Listing:
-        entries, ignore = await self._run(synctree.list_tree, self.root)
+        entries, ignore = await self._run(tree.list_tree, self.root)
         return Listing({e["path"]: e for e in entries}, ignore)
 
     async def stat(self, paths: list[str]) -> dict[str, Entry]:
-        found = await self._run(synctree.stat_paths, self.root, paths)
+        found = await self._run(tree.stat_paths, self.root, paths)
         return {e["path"]: e for e in found}
 
     async def hash(self, paths: list[str]) -> dict[str, str | None]:
-        return await self._run(synctree.hash_paths, self.root, paths)
+        return await self._run(tree.hash_paths, self.root, paths)
 
     async def trash(self, items: list[Entry], stamp: str) -> Trashed:
         def work() -> Trashed:
@@ -71,13 +72,13 @@ class LocalSide:
             trash_dir = self._state.trash_dir(stamp)
             if items:
                 trash_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            moved, changed = synctree.trash(self.root, str(trash_dir), items)
+            moved, changed = moves.trash(self.root, str(trash_dir), items)
             return Trashed(moved, changed, str(trash_dir))
 
         return await self._run(work)
 
     async def rename(self, items: list[Entry]) -> tuple[list[str], list[str]]:
-        return await self._run(synctree.rename, self.root, items)
+        return await self._run(moves.rename, self.root, items)
 
     @staticmethod
     async def _run(fn: Callable[..., T], *args: Any) -> T:

@@ -6,8 +6,8 @@ machine's folder; the host and the folder there):
 
 - ``state.json``: the base (each path's signature on each side when the last
   sync accounted for it, and its hash where one was computed), the two
-  folders, and a summary of the last sync. Written as temp file, fsync,
-  rename, fsync of the folder: a kill at any moment leaves the old file or
+  folders, and a summary of the last sync. Written with
+  :func:`treesync.files.write_atomic`: a kill at any moment leaves the old file or
   the new one. A round writes it only after its transfers were checked, so
   a round cut short is simply looked at again by the next one.
 - ``lock``: flock'd by the one sync of this pair running at a time.
@@ -19,7 +19,6 @@ machine's folder; the host and the folder there):
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -30,7 +29,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hostd.protocol import synctree
+from treesync import moves
+from treesync.files import FileLock, write_atomic
 
 from .errors import RemoteError
 from .sync_plan import Base
@@ -93,7 +93,7 @@ class PairState:
         self.remote_root = remote_root
         self.id = pair_id(local_root, host, remote_root)
         self.dir = home / self.id
-        self._lock_fd: int | None = None
+        self._lock: FileLock | None = None
 
     @property
     def file(self) -> Path:
@@ -108,24 +108,22 @@ class PairState:
     def lock(self) -> None:
         """Hold this pair for this process; :class:`SyncBusy` if another holds it."""
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.dir / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip()
-            os.close(fd)
+        lock = FileLock(self.dir / "lock")
+        if not lock.acquire(blocking=False):
+            holder = os.read(lock.fd, 64).decode(errors="replace").strip()
+            lock.release()
             raise SyncBusy(
                 f"another sync of {self.local_root} and {self.host}:{self.remote_root} is "
                 f"running{f' (pid {holder})' if holder else ''}"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd = fd
+        os.ftruncate(lock.fd, 0)
+        os.pwrite(lock.fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock = lock
 
     def unlock(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # -- the base ------------------------------------------------------------------
 
@@ -179,7 +177,7 @@ class PairState:
         return self.trash_root / stamp
 
     def prune_trash(self) -> list[str]:
-        return synctree.prune_trash(str(self.trash_root), TRASH_KEEP_S, time.time())
+        return moves.prune_trash(str(self.trash_root), TRASH_KEEP_S, time.time())
 
 
 def remembered(home: Path, local_root: str, host: str) -> list[dict[str, Any]]:
@@ -194,24 +192,6 @@ def remembered(home: Path, local_root: str, host: str) -> list[dict[str, Any]]:
             found.append(data)
     found.sort(key=lambda d: str((d.get("last") or {}).get("finished_at", "")), reverse=True)
     return found
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def _sig(value: Any) -> tuple[Any, ...] | None:

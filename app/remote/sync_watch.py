@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from hostd.protocol import Notification
 from hostd.protocol import methods as m
-from hostd.protocol.syncrules import ALWAYS_EXCLUDED, merged
-from hostd.protocol.synctree import signature
+from treesync.rules import ALWAYS_EXCLUDED, merged
+from treesync.tree import signature
 
 from .client import ConnectionState
 from .errors import NotConnected, RemoteError

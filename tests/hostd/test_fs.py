@@ -175,11 +175,11 @@ def test_a_folder_that_cannot_be_read_fails_the_listing(short_tmp: Path) -> None
     (root / "locked").chmod(0o700)  # root's; the lister runs as nobody
     root.chmod(0o755)
     # The system's Python: nobody may not reach this venv's (under /root).
-    # hostd.protocol is standard library only, so it runs there as is.
+    # treesync is standard library only, so it runs there as is.
     python = "/usr/bin/python3"
     if not os.access(python, os.X_OK):
         pytest.skip("no system python3 to run as another user")
-    code = "import sys; from hostd.protocol.synctree import list_tree; list_tree(sys.argv[1])"
+    code = "import sys; from treesync.tree import list_tree; list_tree(sys.argv[1])"
     res = subprocess.run(
         [python, "-c", code, str(root)], user="nobody", cwd="/",
         env={"PYTHONPATH": str(REPO), "PATH": os.environ["PATH"]}, capture_output=True, text=True,
@@ -194,20 +194,20 @@ def _file_item(root: Path, rel: str) -> dict:
 
 
 def test_a_trash_copy_never_replaces_another(short_tmp: Path) -> None:
-    from hostd.protocol import synctree
+    from treesync import moves
 
     root, trash_dir = short_tmp / "root", short_tmp / "trash"
     root.mkdir()
     for text in ("first", "second"):
         (root / "a.txt").write_text(text)
-        moved, changed = synctree.trash(str(root), str(trash_dir), [_file_item(root, "a.txt")])
+        moved, changed = moves.trash(str(root), str(trash_dir), [_file_item(root, "a.txt")])
         assert (moved, changed) == (["a.txt"], [])
     assert (trash_dir / "a.txt").read_text() == "first"
     assert (trash_dir / "a.txt.1").read_text() == "second"
 
 
 def test_trash_on_another_file_system_moves_the_file_whole(short_tmp: Path) -> None:
-    from hostd.protocol import synctree
+    from treesync import moves
 
     shm = Path("/dev/shm")
     if not shm.is_dir() or os.stat(shm).st_dev == os.stat(short_tmp).st_dev:
@@ -218,7 +218,7 @@ def test_trash_on_another_file_system_moves_the_file_whole(short_tmp: Path) -> N
     data = (root / "big.bin").read_bytes()
     trash_dir = Path(tempfile.mkdtemp(dir=shm))
     try:
-        moved, _ = synctree.trash(str(root), str(trash_dir), [_file_item(root, "big.bin")])
+        moved, _ = moves.trash(str(root), str(trash_dir), [_file_item(root, "big.bin")])
         assert moved == ["big.bin"] and not (root / "big.bin").exists()
         assert (trash_dir / "big.bin").read_bytes() == data
     finally:
