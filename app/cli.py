@@ -20,6 +20,7 @@ from typing import Any
 
 from hostd.protocol import RpcError
 from hostd.protocol import methods as m
+from hostd.protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY
 from hostd.protocol.version import __version__
 
 from . import cli_output as out
@@ -71,8 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("backend", help="bubblewrap, container, vm or none (see doctor)")
     p.add_argument("dir", help="the project directory on the host")
     p.add_argument("--no-network", action="store_true", help="no network inside the sandbox")
-    p.add_argument("--agent", metavar="CMD", help="the agent's command line (default: claude)")
-    p.add_argument("--geometry", metavar="WxH", help="display size (default 1920x1080)")
+    p.add_argument(
+        "--agent", metavar="CMD", help=f"the agent's command line (default: {DEFAULT_AGENT})"
+    )
+    p.add_argument("--geometry", metavar="WxH", help=f"display size (default {DEFAULT_GEOMETRY})")
     p.add_argument(
         "--sync",
         metavar="LOCAL",

@@ -22,6 +22,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .protocol import wire
+
 BACKENDS = ("bubblewrap", "container", "vm", "none")
 
 _LAUNCHERS = {
@@ -49,7 +51,7 @@ class Backend:
     # the launcher's path (the built-in launcher is a Python file).
     command: tuple[str, ...] = ()
 
-    def to_obj(self) -> dict[str, object]:
+    def to_obj(self) -> wire.Backend:
         return {
             "name": self.name,
             "available": self.available,

@@ -16,9 +16,10 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import __version__, backends, fsmethods
-from .params import Param, bind
 from .protocol import methods as m
+from .protocol import spec
 from .protocol.errors import InvalidParams, MethodNotFound
+from .protocol.params import bind
 from .sysmetrics import system_metrics
 
 if TYPE_CHECKING:
@@ -37,96 +38,38 @@ class Handlers:
     def __init__(self, server: Server) -> None:
         self.server = server
         self.manager = server.manager
-        ident = Param(str)
-        self.table: dict[str, tuple[dict[str, Param], Handler]] = {
-            m.HELLO: ({"client": Param(str, None)}, self.hello),
-            m.SANDBOX_LIST: ({}, self.sandbox_list),
-            m.SANDBOX_GET: ({"id": ident}, self.sandbox_get),
-            m.SANDBOX_CREATE: (
-                {
-                    "name": Param(str),
-                    "backend": Param(str),
-                    "project_dir": Param(str),
-                    "network": Param(bool, True),
-                    "agent": Param(str, "claude"),
-                    "geometry": Param(str, "1920x1080"),
-                    "client_token": Param(str, None, nullable=True),
-                },
-                self.sandbox_create,
-            ),
-            m.SANDBOX_STOP: ({"id": ident}, self.sandbox_stop),
-            m.SANDBOX_START: ({"id": ident}, self.sandbox_start),
-            m.SANDBOX_DELETE: ({"id": ident}, self.sandbox_delete),
-            m.SANDBOX_LOGS: (
-                {"id": ident, "tail": Param(int, None, nullable=True)},
-                self.sandbox_logs,
-            ),
-            m.SANDBOX_SCREENSHOT: (
-                {
-                    "id": ident,
-                    "max_width": Param(int, None, nullable=True),
-                    "format": Param(str, "png"),
-                },
-                self.screenshot,
-            ),
-            m.SANDBOX_PANE: ({"id": ident, "escapes": Param(bool, False)}, self.pane),
-            m.SANDBOX_METRICS: ({"id": ident}, self.sandbox_metrics),
-            m.SANDBOX_SEND_KEYS: (
-                {"id": ident, "keys": Param(list, item_type=str)},
-                self.send_keys,
-            ),
-            m.SANDBOX_ATTACH_COMMAND: ({"id": ident}, self.attach_command),
-            m.SYSTEM_METRICS: ({}, self.system_metrics),
-            m.SUBSCRIBE: (
-                {
-                    "topics": Param(list, item_type=str),
-                    "screenshot": Param(dict, None, nullable=True),
-                    "metrics": Param(dict, None, nullable=True),
-                },
-                self.subscribe,
-            ),
-            m.UNSUBSCRIBE: ({"topics": Param(list, item_type=str)}, self.unsubscribe),
-            m.FS_LIST: (
-                {"root": Param(str), "paths": Param(list, None, item_type=str, nullable=True)},
-                self.fs_list,
-            ),
-            m.FS_HASH: ({"root": Param(str), "paths": Param(list, item_type=str)}, self.fs_hash),
-            m.FS_TRASH: (
-                {
-                    "root": Param(str),
-                    "pair": Param(str),
-                    "stamp": Param(str),
-                    "items": Param(list, item_type=dict),
-                },
-                self.fs_trash,
-            ),
-            m.FS_MKDIR: ({"root": Param(str)}, self.fs_mkdir),
-            m.FS_RENAME: (
-                {"root": Param(str), "items": Param(list, item_type=dict)},
-                self.fs_rename,
-            ),
+        # Each method's params and defaults are in protocol.spec, checked before
+        # the handler runs; this says only who answers it.
+        self.table: dict[str, Handler] = {
+            m.HELLO: self.hello,
+            m.SANDBOX_LIST: self.sandbox_list,
+            m.SANDBOX_GET: self.sandbox_get,
+            m.SANDBOX_CREATE: self.sandbox_create,
+            m.SANDBOX_STOP: self.sandbox_stop,
+            m.SANDBOX_START: self.sandbox_start,
+            m.SANDBOX_DELETE: self.sandbox_delete,
+            m.SANDBOX_LOGS: self.sandbox_logs,
+            m.SANDBOX_SCREENSHOT: self.screenshot,
+            m.SANDBOX_PANE: self.pane,
+            m.SANDBOX_METRICS: self.sandbox_metrics,
+            m.SANDBOX_SEND_KEYS: self.send_keys,
+            m.SANDBOX_ATTACH_COMMAND: self.attach_command,
+            m.SYSTEM_METRICS: self.system_metrics,
+            m.SUBSCRIBE: self.subscribe,
+            m.UNSUBSCRIBE: self.unsubscribe,
+            m.FS_LIST: self.fs_list,
+            m.FS_HASH: self.fs_hash,
+            m.FS_TRASH: self.fs_trash,
+            m.FS_MKDIR: self.fs_mkdir,
+            m.FS_RENAME: self.fs_rename,
         }
+        assert set(self.table) == set(spec.METHODS), "a method without a handler, or one too many"
 
     async def call(self, method: str, params: dict[str, Any]) -> Any:
-        entry = self.table.get(method)
-        if entry is None:
+        fn = self.table.get(method)
+        if fn is None:
             raise MethodNotFound(f"unknown method {method!r}", {"method": method})
-        spec, fn = entry
-        return await fn(**bind(method, spec, params))
-
-    @property
-    def capabilities(self) -> list[str]:
-        topics = [
-            f"topic:{t}"
-            for t in (
-                m.TOPIC_SANDBOXES,
-                m.TOPIC_SCREENSHOTS,
-                m.TOPIC_METRICS,
-                m.TOPIC_LOGS_PREFIX + "<id>",
-                m.TOPIC_FS_PREFIX + "<path>",
-            )
-        ]
-        return sorted(self.table) + topics + ["batch"]
+        return await fn(**bind(method, spec.METHODS[method], params))
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -156,7 +99,7 @@ class Handlers:
                 "hostname": socket.gethostname(),
                 "user": getpass.getuser(),
                 "backends": [b.to_obj() for b in backends.probe_all()],
-                "capabilities": self.capabilities,
+                "capabilities": spec.CAPABILITIES,
                 "state_dir": str(self.manager.paths.root),
                 "warnings": self.manager.store.warnings(),
             }

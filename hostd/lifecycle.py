@@ -44,6 +44,7 @@ from .protocol.errors import (
 )
 from .protocol.methods import STATUS_DEAD, STATUS_EXITED, STATUS_RUNNING, STATUS_STOPPED
 from .protocol.names import check_name
+from .protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY, DEFAULT_NETWORK
 from .records import (
     Record,
     check_project_dir,
@@ -106,9 +107,9 @@ class Manager:
         name: str,
         backend: str,
         project_dir: str,
-        network: bool = True,
-        agent: str = "claude",
-        geometry: str = "1920x1080",
+        network: bool = DEFAULT_NETWORK,
+        agent: str = DEFAULT_AGENT,
+        geometry: str = DEFAULT_GEOMETRY,
         client_token: str | None = None,
     ) -> dict[str, Any]:
         check_name(name)

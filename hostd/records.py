@@ -14,14 +14,11 @@ from typing import Any
 
 from .claude_files import iso_ms
 from .protocol.errors import AmbiguousId, InvalidParams, NoSuchSandbox
+from .protocol.wire import RECORD_FIELDS
 
 MIN_PREFIX = 4
 
-PUBLIC_FIELDS = (
-    "id", "name", "backend", "project_dir", "status", "exit_code", "display",
-    "tmux_socket", "tmux_session", "qmp_socket", "network", "agent", "geometry",
-    "created_at", "started_at", "stopped_at",
-)  # fmt: skip
+PUBLIC_FIELDS = RECORD_FIELDS
 
 Record = dict[str, Any]
 

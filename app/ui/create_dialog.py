@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from hostd.protocol.names import NAME_RE
-
-DEFAULT_AGENT = "claude"
+from hostd.protocol.spec import DEFAULT_AGENT
 
 
 def name_problem(name: str, taken: set[str]) -> str | None:

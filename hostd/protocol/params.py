@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .protocol.errors import InvalidParams
+from .errors import InvalidParams
 
 _MISSING = object()
 
 _TYPE_NAMES = {str: "a string", bool: "a boolean", int: "an integer", list: "an array",
                dict: "an object", float: "a number"}  # fmt: skip
+_PLURALS = {str: "strings", bool: "booleans", int: "integers", list: "arrays", dict: "objects",
+            float: "numbers"}  # fmt: skip
 
 
 def _json_type(value: Any) -> str:
@@ -61,7 +63,7 @@ class Param:
             for i, item in enumerate(value):
                 if not isinstance(item, self.item_type):
                     raise InvalidParams(
-                        f"param {name!r} must hold only {_TYPE_NAMES[self.item_type]}s; "
+                        f"param {name!r} must hold only {_PLURALS[self.item_type]}; "
                         f"item {i} is {_json_type(item)}",
                         name,
                     )

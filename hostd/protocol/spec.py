@@ -1,0 +1,75 @@
+"""Every method's params, their types and their defaults: the one place for them.
+
+hostd checks each request against this table before a handler runs (a
+missing, unknown or mistyped param is -32602 naming the field); the client
+checks its calls against it before sending; docs/protocol.md lists exactly
+these methods and params (a test compares them). A default lives here and
+nowhere else: code that needs one imports it.
+"""
+
+from __future__ import annotations
+
+from . import methods as m
+from .params import Param
+
+DEFAULT_AGENT = "claude"
+DEFAULT_GEOMETRY = "1920x1080"
+DEFAULT_NETWORK = True
+DEFAULT_SCREENSHOT_FORMAT = "png"
+
+_ID = Param(str)
+
+METHODS: dict[str, dict[str, Param]] = {
+    m.HELLO: {"client": Param(str, None)},
+    m.SANDBOX_LIST: {},
+    m.SANDBOX_GET: {"id": _ID},
+    m.SANDBOX_CREATE: {
+        "name": Param(str),
+        "backend": Param(str),
+        "project_dir": Param(str),
+        "network": Param(bool, DEFAULT_NETWORK),
+        "agent": Param(str, DEFAULT_AGENT),
+        "geometry": Param(str, DEFAULT_GEOMETRY),
+        "client_token": Param(str, None, nullable=True),
+    },
+    m.SANDBOX_STOP: {"id": _ID},
+    m.SANDBOX_START: {"id": _ID},
+    m.SANDBOX_DELETE: {"id": _ID},
+    m.SANDBOX_LOGS: {"id": _ID, "tail": Param(int, None, nullable=True)},
+    m.SANDBOX_SCREENSHOT: {
+        "id": _ID,
+        "max_width": Param(int, None, nullable=True),
+        "format": Param(str, DEFAULT_SCREENSHOT_FORMAT),
+    },
+    m.SANDBOX_PANE: {"id": _ID, "escapes": Param(bool, False)},
+    m.SANDBOX_METRICS: {"id": _ID},
+    m.SANDBOX_SEND_KEYS: {"id": _ID, "keys": Param(list, item_type=str)},
+    m.SANDBOX_ATTACH_COMMAND: {"id": _ID},
+    m.SYSTEM_METRICS: {},
+    m.SUBSCRIBE: {
+        "topics": Param(list, item_type=str),
+        "screenshot": Param(dict, None, nullable=True),
+        "metrics": Param(dict, None, nullable=True),
+    },
+    m.UNSUBSCRIBE: {"topics": Param(list, item_type=str)},
+    m.FS_LIST: {"root": Param(str), "paths": Param(list, None, item_type=str, nullable=True)},
+    m.FS_HASH: {"root": Param(str), "paths": Param(list, item_type=str)},
+    m.FS_TRASH: {
+        "root": Param(str),
+        "pair": Param(str),
+        "stamp": Param(str),
+        "items": Param(list, item_type=dict),
+    },
+    m.FS_MKDIR: {"root": Param(str)},
+    m.FS_RENAME: {"root": Param(str), "items": Param(list, item_type=dict)},
+}
+
+# What a hostd of this version serves besides its methods (hello's capabilities).
+TOPICS = (
+    m.TOPIC_SANDBOXES,
+    m.TOPIC_SCREENSHOTS,
+    m.TOPIC_METRICS,
+    m.TOPIC_LOGS_PREFIX + "<id>",
+    m.TOPIC_FS_PREFIX + "<path>",
+)
+CAPABILITIES = sorted(METHODS) + [f"topic:{t}" for t in TOPICS] + ["batch"]

@@ -1,0 +1,83 @@
+"""The objects on the wire, typed: what hostd sends and clients read.
+
+TypedDicts, so they stay the plain JSON objects they are (nothing to
+convert), while both halves name their fields once and mypy checks the
+uses. docs/protocol.md describes each field.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class Activity(TypedDict):
+    """What the agent is doing: ``working``, ``waiting`` (for the person,
+    ``reason`` says why), ``idle`` or ``exited``; ``since`` is when that began."""
+
+    state: str
+    reason: str | None
+    since: str | None
+
+
+class Sandbox(TypedDict):
+    id: str
+    name: str
+    backend: str
+    project_dir: str
+    status: str  # methods.STATUSES
+    exit_code: int | None
+    display: str | None
+    tmux_socket: str | None
+    tmux_session: str | None
+    qmp_socket: str | None
+    network: bool
+    agent: str
+    geometry: str
+    created_at: str
+    started_at: str | None
+    stopped_at: str | None
+    activity: Activity | None  # null until this hostd has looked
+
+
+# The Sandbox fields a record stores; ``activity`` is what hostd sees now.
+RECORD_FIELDS = tuple(k for k in Sandbox.__annotations__ if k != "activity")
+
+
+class Backend(TypedDict):
+    name: str
+    available: bool
+    launcher: str | None
+    detail: str
+    isolated: bool
+
+
+class Hello(TypedDict):
+    protocol: int
+    version: str
+    hostname: str
+    user: str
+    backends: list[Backend]
+    capabilities: list[str]
+    state_dir: str
+    warnings: list[str]
+
+
+class Logs(TypedDict):
+    text: str
+    truncated: bool
+
+
+class Pane(TypedDict):
+    text: str
+    cols: int
+    rows: int
+    cursor: list[int]
+
+
+class Screenshot(TypedDict, total=False):
+    format: str
+    width: int
+    height: int
+    blank: bool
+    data: str  # base64
+    note: str  # only when max_width was capped
