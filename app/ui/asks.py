@@ -1,7 +1,7 @@
 """Questions to the person as dialogs that a coroutine can await.
 
 Dialogs are opened with ``open()``, never ``exec()``: a nested event loop
-inside a coroutine running on qasync's loop re-enters asyncio (STYLE.md).
+inside a coroutine running on qasync's loop re-enters asyncio.
 The answer comes back through a future set from the dialog's signals.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu, QMessageBox, QWidget
 
 from app.remote.knownhosts import Decision, HostKeyQuestion
 from app.remote.prompts import Prompts
@@ -112,3 +112,10 @@ def gui_prompts(parent: Callable[[], QWidget | None]) -> Prompts:
         password=password,
         unknown_key_hint="Connect from the app to check the fingerprint and accept it.",
     )
+
+
+def popup_menu(parent: QWidget) -> QMenu:
+    """A context menu that is deleted once it closes (its actions hold tiles)."""
+    menu = QMenu(parent)
+    menu.aboutToHide.connect(menu.deleteLater)
+    return menu

@@ -105,6 +105,6 @@ def make_window(
                     for sid in list(session.sandboxes):
                         await session.call("sandbox.delete", {"id": sid}, timeout=60)
             w.close()  # as the person quits: hostd processes and connections end
-            await until(lambda w=w: not w.hub.sessions and not w._tasks, what="the window to close")
+            await until(lambda w=w: not w.hub.sessions and not w.tasks, what="the window to close")
 
     run(clean())

@@ -26,7 +26,7 @@ def test_sync_button_pushes_pulls_watches_and_lists_conflicts(
     async def body() -> None:
         await create(w, "syncme", project, "sleep 600")
         tile = await until(lambda: tile_named(w, "syncme"))
-        w._tile_action(tile.key, "sync")
+        w.sandbox_actions.tile_action(tile.key, "sync")
         dialog: SyncDialog = await until(lambda: top_dialog(SyncDialog))
         assert not dialog.push.isEnabled()  # no folder chosen yet
         dialog._chosen(str(here))  # what the folder chooser hands back
@@ -58,7 +58,9 @@ def test_sync_button_pushes_pulls_watches_and_lists_conflicts(
         (here / "live.txt").write_text("typed while watching\n")
         await until(lambda: (project / "live.txt").exists(), what="the watch to carry it over")
         dialog.watch.click()
-        await until(lambda: not w._syncs[tile.key].watching, what="the watch to stop")
+        await until(
+            lambda: not w.sandbox_actions.syncs[tile.key].watching, what="the watch to stop"
+        )
         dialog.close()
         # The folder is remembered for this sandbox.
         assert w.settings.value(f"sync/local/{tile.sandbox['id']}/local") == str(here)
@@ -79,21 +81,21 @@ def test_the_panel_shows_the_last_sync_after_a_restart_and_a_refusal(
 
     async def before_the_restart() -> None:
         await create(w, "keeper", project, "sleep 600")
-        dialog = w.open_sync(await until(lambda: tile_named(w, "keeper")))
+        dialog = w.sandbox_actions.open_sync(await until(lambda: tile_named(w, "keeper")))
         assert dialog is not None
         dialog._chosen(str(here))
         dialog.push.click()
         await until(lambda: "2 sent" in dialog.last.text(), what="push")
         dialog.close()
         w.close()  # the app quits; the sandbox stays
-        await until(lambda: not w.hub.sessions and not w._tasks, what="the app to quit")
+        await until(lambda: not w.hub.sessions and not w.tasks, what="the app to quit")
 
     run(before_the_restart())
     w2 = make_window()
     w2.open_hosts(["local"])
 
     async def after_it() -> None:
-        dialog = w2.open_sync(await until(lambda: tile_named(w2, "keeper")))
+        dialog = w2.sandbox_actions.open_sync(await until(lambda: tile_named(w2, "keeper")))
         assert dialog is not None and dialog.local.text() == str(here)
         await until(lambda: "2 sent" in dialog.last.text(), what="the saved last sync")
         assert dialog.last.text().startswith("Last sync today at ")

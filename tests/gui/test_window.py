@@ -153,12 +153,12 @@ def test_stop_start_and_delete_change_the_tile(
     async def body() -> None:
         await create(w, "cycle", project, "sleep 600")
         tile = await until(lambda: tile_named(w, "cycle"))
-        await w.act(tile, "stop")
+        await w.sandbox_actions.act(tile, "stop")
         await until(lambda: tile_named(w, "cycle").status == "stopped")
-        await w.act(tile_named(w, "cycle"), "start")
+        await w.sandbox_actions.act(tile_named(w, "cycle"), "start")
         await until(lambda: tile_named(w, "cycle").status == "running")
         # Delete asks first; the person confirms.
-        w._tile_action(tile.key, "delete")
+        w.sandbox_actions.tile_action(tile.key, "delete")
         box: QMessageBox = await until(lambda: top_dialog(QMessageBox))
         assert "Delete cycle on local?" in box.text()
         delete = next(b for b in box.findChildren(QPushButton) if b.text() == "Delete")
@@ -177,10 +177,69 @@ def test_a_failed_action_shows_in_the_window(
     async def body() -> None:
         await create(w, "once", project, "sleep 600")
         tile = await until(lambda: tile_named(w, "once"))
-        await w.act(tile, "start")  # it is running already: hostd says no
+        await w.sandbox_actions.act(tile, "start")  # it is running already: hostd says no
         assert tile_named(w, "once").error is not None
         assert "already running" in tile_named(w, "once").error
         assert w.banner.isVisible() and "already running" in w.banner.text()
+
+    run(body())
+
+
+def fail_unexpectedly(w: MainWindow, method: str, monkeypatch: Any) -> None:
+    """Make the local client's ``method`` raise an error nobody expects (a bug).
+
+    The one stand-in in these tests: no real component can be made to raise
+    an error the window's code does not expect, which is the point. The
+    window, the client, hostd and the sandbox are real; only this one call
+    of our own client library is replaced, and every other call goes through.
+    """
+    client = w.hub.sessions["local"].client
+    real = client.call
+
+    async def call(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == method:
+            raise RuntimeError(f"a bug in {method}")
+        return await real(name, *args, **kwargs)
+
+    monkeypatch.setattr(client, "call", call)
+
+
+def test_an_unexpected_error_leaves_the_tile_and_the_dialog_usable(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], project: Path,
+    qtbot: Any, monkeypatch: Any,
+) -> None:  # fmt: skip
+    w = make_window()
+    w.open_hosts(["local"])
+
+    async def body() -> None:
+        await create(w, "sturdy", project, "sleep 600")
+        tile = await until(lambda: tile_named(w, "sturdy"))
+        fail_unexpectedly(w, "sandbox.stop", monkeypatch)
+        w.sandbox_actions.tile_action(tile.key, "stop")  # as the tile's Stop button does
+        await until(lambda: w.banner.isVisible(), what="the error in the window")
+        assert "a bug in sandbox.stop" in w.banner.text()
+        now = tile_named(w, "sturdy")
+        assert now.busy is None and "a bug in sandbox.stop" in (now.error or "")
+        monkeypatch.undo()  # the bug is gone: the same tile stops as usual
+        w.sandbox_actions.tile_action(tile.key, "stop")
+        await until(lambda: tile_named(w, "sturdy").status == "stopped", what="the stop")
+        assert tile_named(w, "sturdy").busy is None
+
+        fail_unexpectedly(w, "sandbox.create", monkeypatch)
+        w.new_action.trigger()
+        dialog: CreateDialog = await until(lambda: top_dialog(CreateDialog))
+        qtbot.keyClicks(dialog.name, "later")
+        qtbot.keyClicks(dialog.project, str(project))
+        dialog.backend.setCurrentIndex(dialog.backend.findData("none"))
+        dialog.agent.setText("sleep 600")
+        dialog.create_button.click()
+        await until(lambda: dialog.server_error.isVisible(), what="the dialog's error")
+        assert "a bug in sandbox.create" in dialog.server_error.text()
+        assert dialog.isVisible() and dialog.create_button.isEnabled()
+        monkeypatch.undo()
+        dialog.create_button.click()  # the person tries again, and it works
+        await until(lambda: tile_named(w, "later") is not None, what="the new tile")
+        await until(lambda: top_dialog(CreateDialog) is None, what="the dialog to close")
 
     run(body())
 
@@ -226,7 +285,7 @@ def test_search_filter_and_sort(
         qtbot.keyClicks(w.search, "amm")
         assert [w.proxy.index(r, 0).data() for r in range(w.proxy.rowCount())] == ["gamma"]
         w.search.clear()
-        await w.act(tile_named(w, "beta"), "stop")
+        await w.sandbox_actions.act(tile_named(w, "beta"), "stop")
         await until(lambda: tile_named(w, "beta").status == "stopped")
         w.status_filter.setCurrentIndex(w.status_filter.findData("stopped"))
         assert [w.proxy.index(r, 0).data() for r in range(w.proxy.rowCount())] == ["beta"]
@@ -306,7 +365,7 @@ def test_context_menu_and_keyboard(
         assert tile_named(w, "keys") is not None
         # The context menu offers what the tile can do; Stop stops it.
         center: QPoint = w.tiles.visualRect(index).center()
-        w._tile_menu(center)
+        w.sandbox_actions.tile_menu(center)
         menu: QMenu = await until(lambda: top_dialog(QMenu))
         labels = [a.text() for a in menu.actions() if a.text()]
         assert labels[:3] == ["Stop", "Delete…", "Sync…"]

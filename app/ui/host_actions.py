@@ -1,0 +1,105 @@
+"""What a person does to hosts from the window: connect, disconnect, add, edit, import, remove."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPoint
+
+from app.remote.errors import ConfigError
+from app.remote.profiles import LOCAL
+from app.remote.sshconfig import SshConfig
+
+from .asks import confirm, popup_menu
+from .host_dialog import HostDialog
+from .hostlist import HostList
+from .tasks import Tasks
+
+if TYPE_CHECKING:
+    from .hub import Hub
+
+
+class HostActions:
+    def __init__(self, window: Any, hub: Hub, hosts: HostList, tasks: Tasks) -> None:
+        self.window = window  # the MainWindow: parent of dialogs, and show_message
+        self.hub = hub
+        self.hosts = hosts
+        self.tasks = tasks
+
+    def menu(self, pos: QPoint) -> None:
+        item = self.hosts.itemAt(pos)
+        if item is None:
+            return
+        self.hosts.setCurrentItem(item)
+        name = self.hosts.current_host()
+        if name is None:
+            return
+        menu = popup_menu(self.window)
+        session = self.hub.sessions.get(name)
+        if session is not None and session.state.phase == "failed":
+            menu.addAction("Connect again", lambda: self.tasks.spawn(self.hub.reopen(name)))
+        if session is not None:
+            menu.addAction("Disconnect", lambda: self.tasks.spawn(self.hub.close(name)))
+        else:
+            menu.addAction("Connect", lambda: self.hub.open(name))
+        if name != LOCAL:
+            menu.addSeparator()
+            menu.addAction("Edit…", lambda: self.edit(name))
+            menu.addAction("Remove…", lambda: self.tasks.spawn(self.remove(name)))
+        menu.popup(self.hosts.viewport().mapToGlobal(pos))
+
+    def toggle(self, name: str | None) -> None:
+        """Double-click: connect, or connect again after a failure."""
+        if name is None:
+            return
+        session = self.hub.sessions.get(name)
+        if session is None:
+            self.hub.open(name)
+        elif session.state.phase == "failed":
+            self.tasks.spawn(self.hub.reopen(name))
+
+    def add(self) -> None:
+        self._dialog(None)
+
+    def edit(self, name: str) -> None:
+        profile = self.hub.profiles.load().get(name)
+        if profile is not None:
+            self._dialog(profile)
+
+    def import_aliases(self) -> None:
+        try:
+            added = self.hub.profiles.import_aliases(SshConfig())
+        except ConfigError as exc:
+            self.window.show_message(str(exc), True)
+            return
+        self.hub.refresh_rows()
+        names = ", ".join(p.name for p in added) or "none (all were there already)"
+        self.window.show_message(f"Imported from ~/.ssh/config: {names}", False)
+
+    async def remove(self, name: str) -> None:
+        if not await confirm(self.window, "Remove host", f"Remove {name} from the list? Its "
+                             "sandboxes keep running on it.", "Remove"):  # fmt: skip
+            return
+        await self.hub.close(name)
+        self.hub.profiles.remove(name)
+        self.hosts.remove(name)
+
+    def _dialog(self, profile: Any) -> None:
+        taken = set(self.hub.known_hosts())
+        dialog = HostDialog(profile, taken, self.window)
+        dialog.setObjectName("host-dialog")
+
+        def saved(new: Any) -> None:
+            try:
+                if profile is not None and profile.name != new.name:
+                    self.hub.profiles.remove(profile.name)
+                    self.hosts.remove(profile.name)
+                self.hub.profiles.add(new)
+            except ConfigError as exc:
+                self.window.show_message(str(exc), True)
+                return
+            self.hub.refresh_rows()
+            self.window.show_message(f"Saved host {new.name}; double-click it to connect.", False)
+
+        dialog.saved.connect(saved)
+        dialog.open()

@@ -1,0 +1,243 @@
+"""What a person does to sandboxes from the window: create, start, stop, delete, sync.
+
+Each action that awaits restores what it changed in the window (a tile's
+"Stopping…", a dialog's locked buttons) in ``finally``, so an error nobody
+expected still leaves the tile or the dialog usable; that error itself goes
+on to :class:`~app.ui.tasks.Tasks`, which logs it and shows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtGui import QGuiApplication
+
+from app.remote.client import LIFECYCLE_TIMEOUT_S
+from app.remote.create_check import check_create
+from app.remote.errors import RemoteError
+from app.remote.profiles import LOCAL
+from app.remote.sync import Syncer, SyncProgress
+from app.remote.sync_state import SyncError
+from hostd.protocol import RpcError
+from hostd.protocol import methods as m
+
+from .asks import confirm, popup_menu
+from .create_dialog import CreateDialog
+from .model import SandboxModel, Tile, TileRole
+from .sync_panel import SyncController, SyncDialog, summary
+from .tasks import Tasks, error_text
+from .tiles import TileView
+
+if TYPE_CHECKING:
+    from .hub import Hub
+
+BUSY_TEXT = {"stop": "Stopping…", "start": "Starting…", "delete": "Deleting…"}
+LIFECYCLE = {"stop": m.SANDBOX_STOP, "start": m.SANDBOX_START, "delete": m.SANDBOX_DELETE}
+# What a create, a push or an action can fail with, said by a host or the disk.
+EXPECTED = (RpcError, RemoteError, SyncError, OSError)
+
+
+class SandboxActions:
+    def __init__(
+        self,
+        window: Any,  # the MainWindow: parent of dialogs, and show_message
+        hub: Hub,
+        model: SandboxModel,
+        tiles: TileView,
+        settings: QSettings,
+        tasks: Tasks,
+    ) -> None:
+        self.window = window
+        self.hub = hub
+        self.model = model
+        self.tiles = tiles
+        self.settings = settings
+        self.tasks = tasks
+        self.syncs: dict[tuple[str, str], SyncController] = {}
+
+    # -- create --------------------------------------------------------------------------
+
+    def new_sandbox(self, current_host: str | None) -> None:
+        connected = [n for n, s in self.hub.sessions.items() if s.state.phase == "connected"]
+        if not connected:
+            self.window.show_message("Connect to a host first: double-click it in the list.", True)
+            return
+        dialog = CreateDialog(
+            connected,
+            lambda host: self.hub.sessions[host].backends if host in self.hub.sessions else [],
+            lambda host: {t.name for t in self.model.tiles() if t.host == host},
+            host=current_host if current_host in connected else connected[0],
+            local_host=LOCAL,
+            parent=self.window,
+        )
+        dialog.setObjectName("create-dialog")
+        dialog.submitted.connect(lambda params: self.tasks.spawn(self.create(dialog, params)))
+        dialog.open()
+
+    async def create(self, dialog: CreateDialog, params: dict[str, Any]) -> None:
+        """Push a folder first if asked, then create; the dialog is unlocked
+        whatever happens (closed on success, else showing why)."""
+        host = params.pop("host")
+        push_from = params.pop("push_from", None)
+        problem: str | None = "The create was cut short."
+        try:
+            session = self.hub.sessions.get(host)
+            if session is None:
+                problem = f"{host} is not connected any more."
+                return
+            try:
+                if push_from:
+                    # Not for a create hostd would refuse (a name taken meanwhile).
+                    await check_create(session.client, params["name"], params["backend"],
+                                       params.get("network", True))  # fmt: skip
+                    await self._push_first(dialog, session.client, push_from, params["project_dir"])
+                sb = await session.create(params)
+            except EXPECTED as exc:
+                problem = error_text(exc)
+                return
+            except Exception as exc:
+                problem = f"Something went wrong: {error_text(exc)}"
+                raise
+            problem = None
+        finally:
+            dialog.finish(problem)
+        if push_from:
+            self.sync_for(host, sb).set_local(push_from)
+        self.window.show_message(f"Created {sb['name']} on {host}.", False)
+
+    async def _push_first(
+        self, dialog: CreateDialog, client: Any, local: str, project_dir: str
+    ) -> None:
+        def progress(p: SyncProgress) -> None:
+            pct = f" {p.transfer.percent}%" if p.transfer is not None else ""
+            dialog.set_status(f"Pushing {local}: {p.phase}{pct}")
+
+        async with Syncer(client, local, project_dir, on_progress=progress,
+                          create_remote=True) as syncer:  # fmt: skip
+            result = await syncer.push()
+        dialog.set_status(f"Pushed {local} ({summary(result)}); creating…")
+
+    # -- start, stop, delete ---------------------------------------------------------------
+
+    async def act(self, tile: Tile, action: str, confirmed: bool = False) -> None:
+        """Start, stop or delete one sandbox, showing progress on its tile."""
+        session = self.hub.sessions.get(tile.host)
+        if session is None:
+            return
+        if (
+            action == "delete"
+            and not confirmed
+            and not await confirm(
+                self.window,
+                "Delete sandbox",
+                f"Delete {tile.name} on {tile.host}?\n\nIts processes are stopped and its log is "
+                "removed. The project directory is left as it is.",
+                "Delete",
+            )
+        ):
+            return
+        self.model.set_busy(tile.key, BUSY_TEXT[action])
+        error: str | None = None
+        try:
+            await session.call(
+                LIFECYCLE[action], {"id": tile.sandbox["id"]}, timeout=LIFECYCLE_TIMEOUT_S
+            )
+        except (RpcError, RemoteError) as exc:
+            error = error_text(exc)
+            self.window.show_message(f"Could not {action} {tile.name}: {error}", True)
+        except Exception as exc:
+            error = error_text(exc)
+            raise
+        finally:
+            self.model.set_busy(tile.key, None, error=error)
+
+    def tile_action(self, key: tuple[str, str], action: str) -> None:
+        tile = self.model.tile(key)
+        if tile is None:
+            return
+        if action == "sync":
+            self.open_sync(tile)
+        else:
+            self.tasks.spawn(self.act(tile, action))
+
+    def delete_selected(self) -> None:
+        tiles = [t for t in self.tiles.selected_tiles() if t.stale_since is None and not t.busy]
+        if len(tiles) == 1:
+            self.tasks.spawn(self.act(tiles[0], "delete"))
+        elif tiles:
+            self.tasks.spawn(self._delete_many(tiles))
+
+    async def _delete_many(self, tiles: list[Tile]) -> None:
+        names = "\n".join(f"  {t.name} on {t.host}" for t in tiles)
+        if await confirm(self.window, "Delete sandboxes", f"Delete these {len(tiles)} "
+                         f"sandboxes?\n\n{names}\n\nTheir processes are stopped and their logs "
+                         "removed. The project directories are left as they are.",
+                         "Delete"):  # fmt: skip
+            await asyncio.gather(*(self.act(t, "delete", confirmed=True) for t in tiles))
+
+    # -- sync ----------------------------------------------------------------------------
+
+    def open_sync(self, tile: Tile) -> SyncDialog | None:
+        """The Sync panel of a sandbox (its folder here, push, pull, watch)."""
+        session = self.hub.sessions.get(tile.host)
+        if session is None:
+            self.window.show_message(f"{tile.host} is not connected.", True)
+            return None
+        dialog = SyncDialog(self.sync_for(tile.host, tile.sandbox), self.window)
+        dialog.open()
+        return dialog
+
+    def sync_for(self, host: str, sandbox: dict[str, Any]) -> SyncController:
+        key = (host, sandbox["id"])
+        controller = self.syncs.get(key)
+        if controller is None:
+
+            def client_of() -> Any:
+                session = self.hub.sessions.get(host)
+                return session.client if session is not None else None
+
+            controller = SyncController(self.settings, host, sandbox, client_of)
+            controller.changed.connect(lambda: self.model.set_sync(key, controller.badge()))
+            self.syncs[key] = controller
+        return controller
+
+    def stop_syncs_of(self, host: str) -> None:
+        for key in [k for k in self.syncs if k[0] == host]:
+            self.tasks.spawn(self.syncs.pop(key).stop(), "stopping a sync")
+
+    def rows_going(self, _parent: Any, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            tile = self.model.index(row).data(TileRole)
+            controller = self.syncs.pop(tile.key, None) if tile is not None else None
+            if controller is not None:
+                self.tasks.spawn(controller.stop(), "stopping a sync")
+
+    async def stop_all_syncs(self) -> None:
+        await asyncio.gather(*(c.stop() for c in self.syncs.values()))
+
+    # -- the tile's menu -----------------------------------------------------------------
+
+    def tile_menu(self, pos: QPoint) -> None:
+        tile = self.tiles.tile_at(pos)
+        if tile is None:
+            return
+        menu = popup_menu(self.window)
+        live = tile.stale_since is None and not tile.busy
+        spawn = self.tasks.spawn
+        if tile.status == "running":
+            menu.addAction("Stop", lambda: spawn(self.act(tile, "stop"))).setEnabled(live)
+        else:
+            menu.addAction("Start", lambda: spawn(self.act(tile, "start"))).setEnabled(live)
+        menu.addAction("Delete…", lambda: spawn(self.act(tile, "delete"))).setEnabled(live)
+        menu.addAction("Sync…", lambda: self.open_sync(tile)).setEnabled(tile.stale_since is None)
+        menu.addSeparator()
+        menu.addAction("Copy ID", lambda: QGuiApplication.clipboard().setText(tile.sandbox["id"]))
+        menu.addAction("Copy attach command", lambda: self._copy_attach(tile))
+        menu.popup(self.tiles.viewport().mapToGlobal(pos))
+
+    def _copy_attach(self, tile: Tile) -> None:
+        host = "" if tile.host == LOCAL else f"--host {tile.host} "
+        QGuiApplication.clipboard().setText(f"claude-remote {host}attach {tile.sandbox['id'][:8]}")
+        self.window.show_message("Copied the claude-remote attach command.", False)
