@@ -7,7 +7,8 @@
 # time; tests/test_nix.py assembles the same script with stand-in settings
 # and runs shellcheck, --help and the argument checks in CI.
 #
-# The launcher contract (DESIGN.md), the same for all three:
+# The launcher contract, the same for all three, so hostd starts every backend
+# alike (README.md, "Isolation backends"):
 #   LAUNCHER [--no-network] [--shell] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 # and the VM launcher adds --headless --qmp SOCKET.
 

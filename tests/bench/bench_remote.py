@@ -8,7 +8,8 @@ this worktree's hostd, with N sandboxes on it:
 - (b) sandbox.list over the persistent SSH channel (SshHost, paramiko)
 - (c) a new `ssh -p PORT host <hostd command>` process per call, sending one
       list request and reading one reply: what a per-command CLI pays
-- the ratio (c)/(b) (the issue's goal: at least 20x)
+- the ratio (c)/(b) (goal: at least 20x, so that keeping one channel open is
+  clearly worth its complexity)
 - the wall time of `claude-remote --host testhost list`, a whole CLI run
 """
 
