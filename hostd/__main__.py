@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .lifecycle import Manager
-from .paths import StatePaths, default_state_dir
-from .server import Server
+from .sandbox.lifecycle import Manager
+from .sandbox.paths import StatePaths, default_state_dir
+from .server.loop import Server
 
 log = logging.getLogger("hostd")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hostd.claude_files import sanitize_path
+from hostd.claude.files import sanitize_path
 from tests.claude_transcripts import Transcript
 from tests.helpers import Hostd, wait_for
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from .lifecycle import Manager
-from .records import public_view
+from ..sandbox.lifecycle import Manager
+from ..sandbox.records import public_view
 
 log = logging.getLogger(__name__)
 

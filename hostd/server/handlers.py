@@ -15,15 +15,17 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import __version__, backends, fsmethods
-from .protocol import methods as m
-from .protocol import spec
-from .protocol.errors import InvalidParams, MethodNotFound
-from .protocol.params import bind
-from .sysmetrics import system_metrics
+from .. import __version__
+from ..fs import methods as fsmethods
+from ..observe.sysmetrics import system_metrics
+from ..protocol import methods as m
+from ..protocol import spec
+from ..protocol.errors import InvalidParams, MethodNotFound
+from ..protocol.params import bind
+from ..sandbox import backends
 
 if TYPE_CHECKING:
-    from .server import Server
+    from .loop import Server
 
 log = logging.getLogger(__name__)
 

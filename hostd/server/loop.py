@@ -21,20 +21,20 @@ from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .fsmethods import root_of
-from .fswatch import TreeWatch, WatchError
+from ..capture.screens import Screens, ScreenshotStream, StreamSettings
+from ..fs.methods import root_of
+from ..fs.watch import TreeWatch, WatchError
+from ..observe.logfollow import LogFollower
+from ..observe.metrics import MetricsService, MetricsStream, parse_interval
+from ..observe.monitor import Monitor
+from ..protocol import methods as m
+from ..protocol.connection import Batch, ServerConnection
+from ..protocol.errors import InternalError, InvalidParams, ProcessFailed, RpcError
+from ..protocol.framing import MAX_LINE_BYTES, encode
+from ..protocol.messages import BadMessage, Incoming, Notification, Request, error_obj, result_obj
+from ..sandbox.lifecycle import Manager
 from .handlers import Handlers
-from .lifecycle import Manager
-from .logfollow import LogFollower
-from .metrics import MetricsService, MetricsStream, parse_interval
-from .monitor import Monitor
 from .outbox import Outbox
-from .protocol import methods as m
-from .protocol.connection import Batch, ServerConnection
-from .protocol.errors import InternalError, InvalidParams, ProcessFailed, RpcError
-from .protocol.framing import MAX_LINE_BYTES, encode
-from .protocol.messages import BadMessage, Incoming, Notification, Request, error_obj, result_obj
-from .screens import Screens, ScreenshotStream, StreamSettings
 
 log = logging.getLogger(__name__)
 

@@ -31,20 +31,20 @@ from typing import Any
 
 from treesync.files import flocked
 
-from . import display, tmux
-from .backends import BACKENDS, Backend, launcher_argv, probe
-from .paths import StatePaths, create_private_file, make_private_dir
-from .procs import ProcRef, mentioning, tagged, terminate, tree
-from .protocol.errors import (
+from ..protocol.errors import (
     BackendUnavailable,
     InvalidParams,
     InvalidState,
     NoSuchSandbox,
     ProcessFailed,
 )
-from .protocol.methods import STATUS_DEAD, STATUS_EXITED, STATUS_RUNNING, STATUS_STOPPED
-from .protocol.names import check_name
-from .protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY, DEFAULT_NETWORK
+from ..protocol.methods import STATUS_DEAD, STATUS_EXITED, STATUS_RUNNING, STATUS_STOPPED
+from ..protocol.names import check_name
+from ..protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY, DEFAULT_NETWORK
+from . import display, tmux
+from .backends import BACKENDS, Backend, launcher_argv, probe
+from .paths import StatePaths, create_private_file, make_private_dir
+from .procs import ProcRef, mentioning, tagged, terminate, tree
 from .records import (
     Record,
     check_project_dir,

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .capture import Thumb, check_format, check_max_width, encode, grab_vm, grab_x, thumb
-from .lifecycle import Manager
-from .periodic import Periodic
-from .protocol import methods as m
-from .protocol.errors import InvalidParams, InvalidState, RpcError
-from .records import Record
+from ..observe.periodic import Periodic
+from ..protocol import methods as m
+from ..protocol.errors import InvalidParams, InvalidState, RpcError
+from ..sandbox.lifecycle import Manager
+from ..sandbox.records import Record
+from .frames import Thumb, check_format, check_max_width, encode, grab_vm, grab_x, thumb
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import shlex
 import time
 from typing import Any
 
-from .claude_files import iso_ms
-from .protocol.errors import AmbiguousId, InvalidParams, NoSuchSandbox
-from .protocol.wire import RECORD_FIELDS
+from ..claude.files import iso_ms
+from ..protocol.errors import AmbiguousId, InvalidParams, NoSuchSandbox
+from ..protocol.wire import RECORD_FIELDS
 
 MIN_PREFIX = 4
 
