@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
+from ..protocol import wire
 from ..sandbox.lifecycle import Manager
 from ..sandbox.records import public_view
 
@@ -38,8 +39,9 @@ class Monitor:
         reconcile_pool: Executor,
         read_pool: Executor,
         push: Push,
+        *,
+        decorate: Callable[[dict[str, Any]], wire.Sandbox],
         reconcile_interval: float = RECONCILE_INTERVAL_S,
-        decorate: Callable[[dict[str, Any]], dict[str, Any]] = lambda view: view,
     ) -> None:
         self.manager = manager
         self._reconcile_pool = reconcile_pool
@@ -48,7 +50,7 @@ class Monitor:
         self._decorate = decorate
         self._reconcile_interval = reconcile_interval
         self._poke = asyncio.Event()
-        self._views: dict[str, dict[str, Any]] = {}
+        self._views: dict[str, wire.Sandbox] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 

@@ -6,34 +6,27 @@ whatever order they finish; the :class:`Outbox` thread writes. At end of
 input (or SIGTERM, SIGHUP, SIGINT) hostd stops reading, lets requests already
 under way finish (a create half done would otherwise leave a reservation for
 the next reconcile to clean), sends their answers and exits.
+
+The loop knows no method: each request goes to ``dispatch(method, params)``,
+whose result is the answer and whose :class:`RpcError` is the error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import threading
 import traceback
-from collections.abc import Hashable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Executor
 from typing import Any
 
-from ..capture.screens import Screens, ScreenshotStream, StreamSettings
-from ..fs.methods import root_of
-from ..fs.watch import TreeWatch, WatchError
-from ..observe.logfollow import LogFollower
-from ..observe.metrics import MetricsService, MetricsStream, parse_interval
-from ..observe.monitor import Monitor
-from ..protocol import methods as m
 from ..protocol.connection import Batch, ServerConnection
-from ..protocol.errors import InternalError, InvalidParams, ProcessFailed, RpcError
+from ..protocol.errors import InternalError, RpcError
 from ..protocol.framing import MAX_LINE_BYTES, encode
 from ..protocol.messages import BadMessage, Incoming, Notification, Request, error_obj, result_obj
-from ..sandbox.lifecycle import Manager
-from .handlers import Handlers
 from .outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -44,80 +37,61 @@ log = logging.getLogger(__name__)
 DRAIN_TIMEOUT_S = 300.0
 READ_CHUNK = 1 << 20
 
+Dispatch = Callable[[str, dict[str, Any]], Awaitable[Any]]
+Hook = Callable[[], Awaitable[None]]
 
-class Server:
-    def __init__(self, manager: Manager, in_fd: int, out_fd: int) -> None:
-        self.manager = manager
+
+async def _nothing() -> None:
+    return None
+
+
+class ServerLoop:
+    """Reads requests from ``in_fd`` and writes answers to ``out_fd``.
+
+    :attr:`outbox` is the writer, also for notifications. ``encode_pool``
+    runs the encoding of answers, which for a screenshot or a log takes
+    milliseconds: never on the loop.
+    """
+
+    def __init__(self, in_fd: int, out_fd: int, encode_pool: Executor) -> None:
         self._in_fd = in_fd
+        self._encode_pool = encode_pool
         self.conn = ServerConnection()
         self._closing = asyncio.Event()
         self.outbox = Outbox(out_fd, on_broken=self._broken_from_thread)
-        # Lifecycle steps wait on processes; reads are quick. Separate pools keep
-        # a burst of creates from queueing in front of a list.
-        self.slow_pool = ThreadPoolExecutor(8, thread_name_prefix="hostd-slow")
-        self.fast_pool = ThreadPoolExecutor(4, thread_name_prefix="hostd-fast")
-        self._reconcile_pool = ThreadPoolExecutor(1, thread_name_prefix="hostd-reconcile")
-        # Grabs, scaling and encoding: two workers bound hostd's CPU however
-        # many sandboxes there are (issue 3: 10 sandboxes at 1 fps < 15% of a core).
-        self.capture_pool = ThreadPoolExecutor(2, thread_name_prefix="hostd-capture")
-        self.screens = Screens(manager, self.capture_pool)
-        self._stream: ScreenshotStream | None = None
-        # One worker: session readers and activity trackers are single-threaded.
-        self.metrics_pool = ThreadPoolExecutor(1, thread_name_prefix="hostd-metrics")
-        self.metrics = MetricsService(manager, self.metrics_pool)
-        self._metrics_stream: MetricsStream | None = None
-        self.monitor = Monitor(
-            manager,
-            self._reconcile_pool,
-            self.fast_pool,
-            self._push_sandboxes,
-            decorate=self.decorate,
-        )
-        self.handlers = Handlers(self)
-        self.topics: set[str] = set()
-        # (state, reason) of each sandbox's activity as last pushed: a client
-        # of "metrics" alone gets sandbox.changed only when that changes.
-        self._activity_seen: dict[str, tuple[Any, Any]] = {}
-        self._followers: dict[str, LogFollower] = {}
-        self._fswatches: dict[str, TreeWatch] = {}
+        self._dispatch: Dispatch | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- running -----------------------------------------------------------------
 
-    async def run(self) -> int:
+    async def run(
+        self, dispatch: Dispatch, on_start: Hook = _nothing, on_stop: Hook = _nothing
+    ) -> int:
+        """Serve until end of input or a signal; 0 when all was answered.
+
+        ``on_start`` runs before the first request is read, ``on_stop`` after
+        the last is answered and before the writer sends what is queued.
+        """
+        self._dispatch = dispatch
         loop = self._loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
-        # DESIGN.md: "On start, hostd reconciles before it answers."
-        await loop.run_in_executor(self._reconcile_pool, self.manager.reconcile)
-        self.monitor.start()
+        await on_start()
         reader = threading.Thread(target=self._read_loop, name="hostd-reader", daemon=True)
         reader.start()
         await self._closing.wait()
-        await self._drain()
+        await self._drain(on_stop)
         return 0
 
-    async def _drain(self) -> None:
+    async def _drain(self, on_stop: Hook) -> None:
         if self._tasks:
             log.info("waiting for %d request(s) under way", len(self._tasks))
             _done, pending = await asyncio.wait(set(self._tasks), timeout=DRAIN_TIMEOUT_S)
             for task in pending:
                 task.cancel()
-        await self.monitor.stop()
-        for follower in self._followers.values():
-            follower.stop()
-        for watch in self._fswatches.values():
-            watch.stop()
-        if self._stream is not None:
-            self._stream.stop()
-        if self._metrics_stream is not None:
-            self._metrics_stream.stop()
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self.outbox.close)
-        pools = (self.slow_pool, self.fast_pool, self._reconcile_pool, self.capture_pool)
-        for pool in (*pools, self.metrics_pool):
-            pool.shutdown(wait=False, cancel_futures=True)
+        await on_stop()
+        await asyncio.get_running_loop().run_in_executor(None, self.outbox.close)
 
     def _on_signal(self, sig: int) -> None:
         name = signal.Signals(sig).name
@@ -165,7 +139,7 @@ class Server:
             else:
                 self._spawn(self._answer_one(event))
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -175,9 +149,8 @@ class Server:
     async def _answer_one(self, msg: Request | BadMessage) -> None:
         obj = await self._answer(msg)
         if obj is not None:
-            # Encoding a reply of megabytes (a screenshot, a log) takes
-            # milliseconds: not on the loop.
-            data = await asyncio.get_running_loop().run_in_executor(self.fast_pool, encode, obj)
+            loop = asyncio.get_running_loop()
+            data = await loop.run_in_executor(self._encode_pool, encode, obj)
             self.outbox.put(self._fit(obj, data))
 
     async def _answer_batch(self, items: list[Incoming]) -> None:
@@ -202,8 +175,9 @@ class Server:
             return None
         if isinstance(msg, BadMessage):
             return error_obj(msg.id, msg.error)
+        assert self._dispatch is not None
         try:
-            result = await self.handlers.call(msg.method, msg.params)
+            result = await self._dispatch(msg.method, msg.params)
         except RpcError as exc:
             return error_obj(msg.id, exc)
         except Exception as exc:
@@ -214,166 +188,3 @@ class Server:
             )
             return error_obj(msg.id, err)
         return result_obj(msg.id, result)
-
-    # -- subscriptions -------------------------------------------------------------
-
-    def push(self, method: str, params: dict[str, Any]) -> None:
-        self.outbox.put(self.conn.notification(method, params))
-
-    def decorate(self, view: dict[str, Any]) -> dict[str, Any]:
-        """A Sandbox object with what this hostd knows beyond the record."""
-        view["activity"] = self.metrics.activity_of(view["id"])
-        return view
-
-    def push_latest(self, key: Hashable, method: str, params: dict[str, Any]) -> None:
-        """A notification that a newer one of the same ``key`` replaces if unsent."""
-        self.outbox.put_latest(key, self.conn.notification(method, params))
-
-    def _push_sandboxes(self, method: str, params: dict[str, Any]) -> None:
-        send = m.TOPIC_SANDBOXES in self.topics
-        if method == m.SANDBOX_CHANGED:
-            view = params["sandbox"]
-            act = view.get("activity") or {}
-            now = (act.get("state"), act.get("reason"))
-            before = self._activity_seen.get(view["id"], (None, None))
-            self._activity_seen[view["id"]] = now
-            # Issue 4: "metrics" alone still hears at once that a sandbox
-            # started or stopped waiting for the person.
-            metrics = self._metrics_stream is not None
-            send = send or (metrics and now != before and (any(now) or any(before)))
-        else:
-            self._activity_seen.pop(params.get("id", ""), None)
-        if send:
-            self.push(method, params)
-
-    async def subscribe(
-        self,
-        topics: list[str],
-        screenshot: dict[str, Any] | None = None,
-        metrics: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """All or nothing: every topic is checked before any takes effect.
-
-        The reply is ``{}``, or ``{"note": ...}`` when a setting was capped.
-        """
-        new_logs: dict[str, str] = {}
-        new_fs: dict[str, str] = {}
-        settings = StreamSettings.parse(screenshot)
-        if screenshot is not None and m.TOPIC_SCREENSHOTS not in topics:
-            raise InvalidParams(
-                "screenshot settings given without the 'screenshots' topic", "screenshot"
-            )
-        interval = parse_interval(metrics)
-        if metrics is not None and m.TOPIC_METRICS not in topics:
-            raise InvalidParams("metrics settings given without the 'metrics' topic", "metrics")
-        for topic in topics:
-            if topic in (m.TOPIC_SANDBOXES, m.TOPIC_SCREENSHOTS, m.TOPIC_METRICS):
-                continue
-            if topic.startswith(m.TOPIC_LOGS_PREFIX):
-                ref = topic[len(m.TOPIC_LOGS_PREFIX) :]
-                if not ref:
-                    raise InvalidParams("topic 'logs:' needs a sandbox id", "topics")
-                rec = await asyncio.get_running_loop().run_in_executor(
-                    self.fast_pool, self.manager.record, ref
-                )
-                new_logs[topic] = rec["id"]
-                continue
-            if topic.startswith(m.TOPIC_FS_PREFIX):
-                try:
-                    new_fs[topic] = root_of(topic[len(m.TOPIC_FS_PREFIX) :])
-                except InvalidParams as exc:
-                    raise InvalidParams(f"topic {topic!r}: {exc.message}", "topics") from exc
-                continue
-            raise InvalidParams(
-                f"unknown topic {topic!r} "
-                "(topics: sandboxes, screenshots, metrics, logs:<id>, fs:<path>)",
-                "topics",
-            )
-        await self._start_fswatches(new_fs)
-        for topic in topics:
-            if topic == m.TOPIC_SANDBOXES:
-                self.topics.add(topic)
-            elif topic == m.TOPIC_SCREENSHOTS:
-                if self._stream is None:
-                    self._stream = ScreenshotStream(
-                        self.screens, settings, self.push_latest, self.outbox.pending_latest
-                    )
-                    self._stream.start()
-                else:
-                    self._stream.update(settings)
-            elif topic == m.TOPIC_METRICS:
-                if self._metrics_stream is None:
-                    self._metrics_stream = MetricsStream(
-                        self.metrics, interval, self.push_latest, self.monitor.poke
-                    )
-                    self._metrics_stream.start()
-                else:
-                    self._metrics_stream.update(interval)
-        for sid in new_logs.values():
-            if sid not in self._followers:
-                follower = LogFollower(
-                    sid,
-                    self.manager.paths.log_file(sid),
-                    self.fast_pool,
-                    self.push,
-                    lambda: self.outbox.queued_bytes,
-                )
-                self._followers[sid] = follower
-                await follower.start()
-        return {"note": settings.note} if settings.note else {}
-
-    async def _start_fswatches(self, new: dict[str, str]) -> None:
-        """Watch every new ``fs:`` root, or none of them (subscribe is all or nothing)."""
-        started: list[tuple[str, TreeWatch]] = []
-        loop = asyncio.get_running_loop()
-        try:
-            for topic, real in new.items():
-                if topic in self._fswatches:
-                    continue
-                watch = TreeWatch(topic[len(m.TOPIC_FS_PREFIX) :], real, self.push)
-                # Taken before the await: a second subscribe to the same
-                # topic meanwhile must not start a second watch.
-                self._fswatches[topic] = watch
-                started.append((topic, watch))
-                await loop.run_in_executor(self.slow_pool, watch.start)
-        except WatchError as exc:
-            for topic, watch in started:
-                self._fswatches.pop(topic, None)
-                watch.stop()
-            raise ProcessFailed(str(exc)) from exc
-
-    async def unsubscribe(self, topics: list[str]) -> None:
-        for topic in topics:
-            if topic.startswith(m.TOPIC_FS_PREFIX):
-                watch = self._fswatches.pop(topic, None)
-                if watch is not None:
-                    watch.stop()
-            elif topic == m.TOPIC_SANDBOXES:
-                self.topics.discard(topic)
-            elif topic == m.TOPIC_SCREENSHOTS:
-                if self._stream is not None:
-                    self._stream.stop()
-                    self._stream = None
-            elif topic == m.TOPIC_METRICS:
-                if self._metrics_stream is not None:
-                    self._metrics_stream.stop()
-                    self._metrics_stream = None
-            elif topic.startswith(m.TOPIC_LOGS_PREFIX):
-                ref = topic[len(m.TOPIC_LOGS_PREFIX) :]
-                sid = self._follower_for(ref)
-                if sid is not None:
-                    self.drop_log_follower(sid)
-
-    def _follower_for(self, ref: str) -> str | None:
-        if ref in self._followers:
-            return ref
-        with contextlib.suppress(RpcError):
-            sid: str = self.manager.record(ref)["id"]
-            return sid if sid in self._followers else None
-        hits = [sid for sid in self._followers if ref and sid.startswith(ref)]
-        return hits[0] if len(hits) == 1 else None
-
-    def drop_log_follower(self, sid: str) -> None:
-        follower = self._followers.pop(sid, None)
-        if follower is not None:
-            follower.stop()
