@@ -29,8 +29,8 @@ from .frames import Thumb, check_format, check_max_width, encode, grab_vm, grab_
 
 log = logging.getLogger(__name__)
 
-# subscribe {screenshot: {...}} defaults and bounds (issue 3): a tile is ~480 px
-# wide; 0.25 s is the fastest cadence worth its CPU for a glance view.
+# subscribe {screenshot: {...}} defaults and bounds: a tile is ~480 px wide;
+# 0.25 s is the fastest cadence worth its CPU for a glance view.
 DEFAULT_INTERVAL_S = 2.0
 MIN_INTERVAL_S = 0.25
 MAX_INTERVAL_S = 3600.0

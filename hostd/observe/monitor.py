@@ -22,9 +22,9 @@ from ..sandbox.records import public_view
 
 log = logging.getLogger(__name__)
 
-# DESIGN.md asks for a reconcile every few seconds and the issue for <= 5 s;
-# 2 s makes a dead sandbox show within ~2 s while costing a stat and a few
-# /proc reads per running sandbox.
+# A sandbox that died should show so within a few seconds (a person looking
+# at its tile waits for no more than that); 2 s makes it show within ~2 s
+# while costing a stat and a few /proc reads per running sandbox.
 RECONCILE_INTERVAL_S = 2.0
 # Noticing another hostd's write: one stat() of state.json per tick.
 POLL_INTERVAL_S = 0.25

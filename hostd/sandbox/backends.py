@@ -1,6 +1,7 @@
 """Isolation backends: which launcher serves each one, and its argv.
 
-Launcher contract (DESIGN.md), the same for every launcher:
+Launcher contract, the same for every launcher, so hostd runs the Nix ones
+and its built-in one alike (docs/protocol.md, ``sandbox.create``):
 
     LAUNCHER [--no-network] [--shell] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 

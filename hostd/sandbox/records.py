@@ -1,6 +1,6 @@
 """Sandbox records: what is stored, what clients see, and how ids resolve.
 
-A record in state.json holds the public Sandbox object of DESIGN.md plus
+A record in state.json holds the public Sandbox object (:class:`wire.Sandbox`) plus
 what hostd needs to manage it (process identities, pane id, client token).
 Clients only ever see :func:`public_view`.
 """
