@@ -1,4 +1,9 @@
-"""``claude-sandbox-hostd`` / ``python -m hostd``: serve one client on stdin/stdout."""
+"""``claude-sandbox-hostd`` / ``python -m hostd``: serve one client on stdin/stdout.
+
+Here the parts are put together: the services, the subscriptions registry
+(writing to the loop's outbox), the handlers, and the loop that dispatches
+to them.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,12 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .lifecycle import Manager
-from .paths import StatePaths, default_state_dir
-from .server import Server
+from .sandbox.lifecycle import Manager
+from .sandbox.paths import StatePaths, default_state_dir
+from .server.handlers import Handlers
+from .server.loop import ServerLoop
+from .server.services import Services
+from .server.subscriptions import Subscriptions
 
 log = logging.getLogger("hostd")
 
@@ -42,6 +50,20 @@ def take_stdio() -> tuple[int, int]:
         os.dup2(devnull, 2)
     os.close(devnull)
     return proto_in, proto_out
+
+
+async def serve(manager: Manager, in_fd: int, out_fd: int) -> int:
+    """Serve one client until end of input or a signal."""
+    services = Services(manager)
+    server = ServerLoop(in_fd, out_fd, encode_pool=services.fast_pool)
+    subscriptions = Subscriptions(services, server.outbox)
+    handlers = Handlers(services, subscriptions)
+
+    async def stop() -> None:
+        subscriptions.close()
+        await services.stop()
+
+    return await server.run(handlers.call, on_start=services.start, on_stop=stop)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if os.isatty(in_fd):
         sys.stderr.write(BANNER.format(version=__version__, state=manager.paths.root))
-    rc = asyncio.run(Server(manager, in_fd, out_fd).run())
+    rc = asyncio.run(serve(manager, in_fd, out_fd))
     # Everything is answered and written. A worker thread still stuck on the
     # host (a kill that waits, a file that blocks) must not keep hostd alive:
     # the interpreter would join it at exit.

@@ -20,7 +20,7 @@ _ids = itertools.count(1)
 
 
 def iso(t: float) -> str:
-    from hostd.claude_files import iso_ms
+    from hostd.claude.files import iso_ms
 
     return iso_ms(t)
 

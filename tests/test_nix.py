@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from hostd import display
-from hostd.backends import BUILTIN_LAUNCHER, Backend, launcher_argv
+from hostd.sandbox import display
+from hostd.sandbox.backends import BUILTIN_LAUNCHER, Backend, launcher_argv
 from tests.helpers import REPO, STUBS
 
 NIX = REPO / "nix"

@@ -1,8 +1,9 @@
 """JSON-RPC error codes and one exception class per code.
 
 The codes from -32700 to -32603 are JSON-RPC 2.0's own; -32001 and below are
-this project's (DESIGN.md, "The wire"). Every error carries a message a person
-can act on and, where it helps, ``data`` naming what was wrong.
+this project's (docs/protocol.md, "Errors", lists them). Every error carries
+a message a person can act on and, where it helps, ``data`` naming what was
+wrong.
 """
 
 from __future__ import annotations

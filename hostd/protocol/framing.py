@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-# DESIGN.md: "read lines with an explicit cap of 32 MiB". A 3840x2160 PNG
+# An explicit cap, so a peer that never sends a newline cannot make the
+# other side buffer without bound; 32 MiB because a 3840x2160 PNG
 # screenshot is about 8 MiB raw and 11 MiB in base64, which fits with room.
 MAX_LINE_BYTES = 32 * 1024 * 1024
 

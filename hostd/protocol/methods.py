@@ -1,4 +1,5 @@
-"""Method, notification and topic names: the contract in DESIGN.md."""
+"""Method, notification and topic names: the contract, named once for both
+halves (docs/protocol.md describes each)."""
 
 from __future__ import annotations
 

@@ -28,8 +28,8 @@ from PIL import Image, ImageGrab
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from hostd.capture import grab_x, thumb
-from hostd.screens import finish
+from hostd.capture.frames import grab_x, thumb
+from hostd.capture.screens import finish
 from tests.helpers import Hostd, wait_for
 
 

@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from hostd.claude_files import sanitize_path
-from hostd.claude_sessions import SessionReader
+from hostd.claude.files import sanitize_path
+from hostd.claude.sessions import SessionReader
 from tests.claude_transcripts import Transcript
 
 PROJECT = "/home/a/my_proj.v2"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hostd.activity import (
+from hostd.claude.activity import (
     EXITED,
     IDLE,
     WAITING,
@@ -20,8 +20,8 @@ from hostd.activity import (
     permission_prompt,
     shell_question,
 )
-from hostd.claude_sessions import SessionSignals
-from hostd.tmux import pane_state
+from hostd.claude.sessions import SessionSignals
+from hostd.sandbox.tmux import pane_state
 from tests.helpers import wait_for
 
 T0 = 1_800_000_000.0

@@ -27,7 +27,7 @@ from tests.helpers import REPO, Hostd, processes_mentioning, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bwrap")
 
-LAUNCHER = REPO / "hostd" / "bwrap_launcher.py"
+LAUNCHER = REPO / "hostd" / "sandbox" / "bwrap_launcher.py"
 
 PROBE = r"""
 import errno, json, os, socket, subprocess, sys

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hostd.claude_files import claude_config_dir, project_dirs, sanitize_path
-from hostd.claude_sessions import SessionReader
-from hostd.jsonl_tail import JsonlTail
+from hostd.claude.files import claude_config_dir, project_dirs, sanitize_path
+from hostd.claude.jsonl_tail import JsonlTail
+from hostd.claude.sessions import SessionReader
 from tests.claude_transcripts import Transcript, dumps, iso
 
 PROJECT = "/home/a/my_proj.v2"

@@ -267,8 +267,8 @@ def test_a_request_that_crashes_gets_an_internal_error_and_hostd_carries_on(
 _WRITER = """
 import sys, itertools
 from pathlib import Path
-from hostd.paths import StatePaths
-from hostd.state import StateStore
+from hostd.sandbox.paths import StatePaths
+from hostd.sandbox.state import StateStore
 paths = StatePaths(Path(sys.argv[1])); paths.ensure()
 store = StateStore(paths)
 print("ready", flush=True)
@@ -294,14 +294,14 @@ def test_kill_at_any_moment_leaves_the_state_file_whole(state_dir: Path) -> None
 
 
 def test_concurrent_updates_from_threads_and_processes_all_land(state_dir: Path) -> None:
-    from hostd.paths import StatePaths
-    from hostd.state import StateStore
+    from hostd.sandbox.paths import StatePaths
+    from hostd.sandbox.state import StateStore
 
     paths = StatePaths(state_dir)
     paths.ensure()
     code = (
-        "import sys; from pathlib import Path; from hostd.paths import StatePaths;"
-        "from hostd.state import StateStore; s = StateStore(StatePaths(Path(sys.argv[1])));"
+        "import sys; from pathlib import Path; from hostd.sandbox.paths import StatePaths;"
+        "from hostd.sandbox.state import StateStore; s = StateStore(StatePaths(Path(sys.argv[1])));"
         "[s.update(lambda st, i=i: st['sandboxes'].__setitem__(f'p{sys.argv[2]}-{i}', {}))"
         " for i in range(50)]"
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hostd.claude_files import sanitize_path
+from hostd.claude.files import sanitize_path
 from tests.claude_transcripts import Transcript
 from tests.helpers import Hostd, wait_for
 
@@ -92,7 +92,8 @@ def test_process_figures_cover_the_sandbox_tree(hd: Hostd, project: Path) -> Non
 def test_a_permission_dialog_makes_the_sandbox_waiting_and_is_pushed(
     hd: Hostd, project: Path, topics: list[str]
 ) -> None:
-    # "metrics" alone is enough to hear at once that an agent waits (issue 4).
+    # "metrics" alone is enough to hear at once that an agent waits: a grid of
+    # tiles subscribes to metrics only, and must not learn it a tick late.
     hd.call("subscribe", topics=topics, metrics={"interval_s": 1})
     sb = hd.call("sandbox.create", name="asks", backend="none", project_dir=str(project),
                  agent="claude --stub-dialog")  # fmt: skip

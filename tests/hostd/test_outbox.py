@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from hostd.outbox import Outbox
+from hostd.server.outbox import Outbox
 
 
 def read_all(fd: int, out: list[bytes]) -> None:

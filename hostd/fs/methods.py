@@ -16,8 +16,8 @@ from typing import Any
 
 from treesync import moves, tree
 
-from .paths import make_private_dir
-from .protocol.errors import InvalidParams, ProcessFailed
+from ..protocol.errors import InvalidParams, ProcessFailed
+from ..sandbox.paths import make_private_dir
 
 # A week: long enough to notice on Monday what a Friday sync replaced.
 TRASH_KEEP_S = 7 * 24 * 3600.0

@@ -16,14 +16,15 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from .lifecycle import Manager
-from .records import public_view
+from ..protocol import wire
+from ..sandbox.lifecycle import Manager
+from ..sandbox.records import public_view
 
 log = logging.getLogger(__name__)
 
-# DESIGN.md asks for a reconcile every few seconds and the issue for <= 5 s;
-# 2 s makes a dead sandbox show within ~2 s while costing a stat and a few
-# /proc reads per running sandbox.
+# A sandbox that died should show so within a few seconds (a person looking
+# at its tile waits for no more than that); 2 s makes it show within ~2 s
+# while costing a stat and a few /proc reads per running sandbox.
 RECONCILE_INTERVAL_S = 2.0
 # Noticing another hostd's write: one stat() of state.json per tick.
 POLL_INTERVAL_S = 0.25
@@ -38,8 +39,9 @@ class Monitor:
         reconcile_pool: Executor,
         read_pool: Executor,
         push: Push,
+        *,
+        decorate: Callable[[dict[str, Any]], wire.Sandbox],
         reconcile_interval: float = RECONCILE_INTERVAL_S,
-        decorate: Callable[[dict[str, Any]], dict[str, Any]] = lambda view: view,
     ) -> None:
         self.manager = manager
         self._reconcile_pool = reconcile_pool
@@ -48,7 +50,7 @@ class Monitor:
         self._decorate = decorate
         self._reconcile_interval = reconcile_interval
         self._poke = asyncio.Event()
-        self._views: dict[str, dict[str, Any]] = {}
+        self._views: dict[str, wire.Sandbox] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 

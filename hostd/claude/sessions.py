@@ -1,6 +1,6 @@
 """Exact Claude Code usage from its session files, read incrementally.
 
-Where the files are and how they are named: :mod:`hostd.claude_files`.
+Where the files are and how they are named: :mod:`hostd.claude.files`.
 
 How usage is counted: one API response is written as one line per content
 block, every line repeating ``message.id``, ``requestId`` and the usage. Each
@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .claude_files import MAX_SLUG, canonical_ts, iso_ms, parse_iso, sanitize_path, session_files
+from .files import MAX_SLUG, canonical_ts, iso_ms, parse_iso, sanitize_path, session_files
 from .jsonl_tail import MAX_LINE_BYTES, JsonlTail
-from .session_ledger import Ledger, Usage
+from .ledger import Ledger, Usage
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ _TS_KEY = b'"timestamp":"'
 
 @dataclass(frozen=True)
 class SessionSignals:
-    """What the session files say about the agent, for :mod:`hostd.activity`."""
+    """What the session files say about the agent, for :mod:`hostd.claude.activity`."""
 
     last_event_at: float | None = None  # epoch seconds of the newest line, any file
     # Last meaningful line of the newest main session: "prompt", "assistant_text",

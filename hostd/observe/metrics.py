@@ -19,16 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import tmux
-from .activity import EXITED, Activity, ActivityTracker
-from .claude_files import claude_config_dir, parse_iso
-from .claude_sessions import SessionReader
-from .lifecycle import Manager
+from ..claude.activity import EXITED, Activity, ActivityTracker
+from ..claude.files import claude_config_dir, parse_iso
+from ..claude.sessions import SessionReader
+from ..protocol import methods as m
+from ..protocol.errors import InvalidParams, RpcError
+from ..sandbox import tmux
+from ..sandbox.lifecycle import Manager
+from ..sandbox.records import Record
 from .periodic import Periodic
 from .procmetrics import ProcessSampler
-from .protocol import methods as m
-from .protocol.errors import InvalidParams, RpcError
-from .records import Record
 from .sysmetrics import system_metrics
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ grabbed in process (one X11 GetImage on the display's socket), shrunk with an in
 reduction (cheap, and a good filter) plus a small final resize, and encoded
 at thumbnail size: a few ms of CPU and a few tens of KB.
 
-X displays are read over the X11 wire by :mod:`hostd.xgrab`, with the
+X displays are read over the X11 wire by :mod:`hostd.capture.xgrab`, with the
 sandbox's own cookie and a deadline: a display that stops answering costs its
 own capture, never the rest of hostd.
 """
@@ -26,9 +26,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..protocol.errors import InvalidParams, ProcessFailed
+from ..sandbox.display import COOKIE_NAME
 from . import xgrab
-from .display import COOKIE_NAME
-from .protocol.errors import InvalidParams, ProcessFailed
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..protocol.errors import ProcessFailed
 from .paths import create_private_file
 from .procs import ProcRef
-from .protocol.errors import ProcessFailed
 from .tools import require
 
 if TYPE_CHECKING:

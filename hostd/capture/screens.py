@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .capture import Thumb, check_format, check_max_width, encode, grab_vm, grab_x, thumb
-from .lifecycle import Manager
-from .periodic import Periodic
-from .protocol import methods as m
-from .protocol.errors import InvalidParams, InvalidState, RpcError
-from .records import Record
+from ..observe.periodic import Periodic
+from ..protocol import methods as m
+from ..protocol.errors import InvalidParams, InvalidState, RpcError
+from ..sandbox.lifecycle import Manager
+from ..sandbox.records import Record
+from .frames import Thumb, check_format, check_max_width, encode, grab_vm, grab_x, thumb
 
 log = logging.getLogger(__name__)
 
-# subscribe {screenshot: {...}} defaults and bounds (issue 3): a tile is ~480 px
-# wide; 0.25 s is the fastest cadence worth its CPU for a glance view.
+# subscribe {screenshot: {...}} defaults and bounds: a tile is ~480 px wide;
+# 0.25 s is the fastest cadence worth its CPU for a glance view.
 DEFAULT_INTERVAL_S = 2.0
 MIN_INTERVAL_S = 0.25
 MAX_INTERVAL_S = 3600.0

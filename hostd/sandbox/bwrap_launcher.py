@@ -2,7 +2,9 @@
 
     bwrap_launcher.py [--no-network] [--shell] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 
-It keeps the launcher contract of DESIGN.md and the guarantees of the Nix
+It keeps the launcher contract every launcher keeps (docs/protocol.md,
+``sandbox.create``: the same flags, so hostd runs any of them the same way)
+and the guarantees of the Nix
 launcher ``claude-sandbox``, using only what an ordinary Debian or Ubuntu
 server has: ``bwrap`` and the system's own programs. What the agent sees:
 

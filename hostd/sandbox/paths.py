@@ -51,7 +51,7 @@ def create_private_file(path: Path, data: bytes = b"", *, exclusive: bool = Fals
 
 @dataclass(frozen=True)
 class StatePaths:
-    """The layout of the state folder (DESIGN.md, "hostd")."""
+    """The layout of the state folder; docs/protocol.md, "Files", lists it for people."""
 
     root: Path
 

@@ -1,6 +1,6 @@
 """Sandbox records: what is stored, what clients see, and how ids resolve.
 
-A record in state.json holds the public Sandbox object of DESIGN.md plus
+A record in state.json holds the public Sandbox object (:class:`wire.Sandbox`) plus
 what hostd needs to manage it (process identities, pane id, client token).
 Clients only ever see :func:`public_view`.
 """
@@ -12,9 +12,9 @@ import shlex
 import time
 from typing import Any
 
-from .claude_files import iso_ms
-from .protocol.errors import AmbiguousId, InvalidParams, NoSuchSandbox
-from .protocol.wire import RECORD_FIELDS
+from ..claude.files import iso_ms
+from ..protocol.errors import AmbiguousId, InvalidParams, NoSuchSandbox
+from ..protocol.wire import RECORD_FIELDS
 
 MIN_PREFIX = 4
 

@@ -33,8 +33,8 @@ import re
 import time
 from dataclasses import dataclass
 
-from .claude_files import iso_ms
-from .claude_sessions import SessionSignals
+from .files import iso_ms
+from .sessions import SessionSignals
 
 WORKING, WAITING, IDLE, EXITED = "working", "waiting", "idle", "exited"
 

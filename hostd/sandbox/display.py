@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..protocol.errors import ProcessFailed
 from .paths import create_private_file
 from .procs import ProcRef, terminate, tree
-from .protocol.errors import ProcessFailed
 from .tools import require
 
 # Xvfb is ready in 0.1-0.3 s here; on a loaded machine with twenty starting at

@@ -14,8 +14,8 @@ from typing import Any
 
 import psutil
 
-from .procs import ProcRef, tree
-from .records import Record
+from ..sandbox.procs import ProcRef, tree
+from ..sandbox.records import Record
 
 
 class ProcessSampler:

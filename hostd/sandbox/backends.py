@@ -1,6 +1,7 @@
 """Isolation backends: which launcher serves each one, and its argv.
 
-Launcher contract (DESIGN.md), the same for every launcher:
+Launcher contract, the same for every launcher, so hostd runs the Nix ones
+and its built-in one alike (docs/protocol.md, ``sandbox.create``):
 
     LAUNCHER [--no-network] [--shell] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 
@@ -8,7 +9,7 @@ and the VM launcher adds ``--headless --qmp SOCKET``. ``none`` runs the
 agent itself with no isolation and is labelled so wherever it is shown.
 
 ``bubblewrap`` is served by the Nix launcher ``claude-sandbox`` when it is on
-PATH, and otherwise by hostd's built-in launcher (:mod:`hostd.bwrap_launcher`)
+PATH, and otherwise by hostd's built-in launcher (:mod:`hostd.sandbox.bwrap_launcher`)
 when ``bwrap`` is, so an ordinary Linux server without Nix still isolates.
 """
 
@@ -22,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .protocol import wire
+from ..protocol import wire
 
 BACKENDS = ("bubblewrap", "container", "vm", "none")
 

@@ -3,6 +3,9 @@
 Lifecycle work (starting and stopping processes) runs in the ``slow`` pool;
 reads run in the ``fast`` pool, so a create that takes seconds never delays a
 ``sandbox.list``.
+
+:meth:`Handlers.call` is what the server loop dispatches to; it needs no
+process or wire, only the services and the subscriptions registry.
 """
 
 from __future__ import annotations
@@ -13,17 +16,18 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from . import __version__, backends, fsmethods
-from .protocol import methods as m
-from .protocol import spec
-from .protocol.errors import InvalidParams, MethodNotFound
-from .protocol.params import bind
-from .sysmetrics import system_metrics
-
-if TYPE_CHECKING:
-    from .server import Server
+from .. import __version__
+from ..fs import methods as fsmethods
+from ..observe.sysmetrics import system_metrics
+from ..protocol import methods as m
+from ..protocol import spec, wire
+from ..protocol.errors import InvalidParams, MethodNotFound
+from ..protocol.params import bind
+from ..sandbox import backends
+from .services import Services
+from .subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +39,10 @@ MAX_TAIL = 1_000_000
 
 
 class Handlers:
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.manager = server.manager
+    def __init__(self, services: Services, subscriptions: Subscriptions) -> None:
+        self.services = services
+        self.subscriptions = subscriptions
+        self.manager = services.manager
         # Each method's params and defaults are in protocol.spec, checked before
         # the handler runs; this says only who answers it.
         self.table: dict[str, Handler] = {
@@ -66,6 +71,8 @@ class Handlers:
         assert set(self.table) == set(spec.METHODS), "a method without a handler, or one too many"
 
     async def call(self, method: str, params: dict[str, Any]) -> Any:
+        """Answer one request: its result, or an :class:`RpcError` raised
+        (-32601 for an unknown method, -32602 naming the field of a bad param)."""
         fn = self.table.get(method)
         if fn is None:
             raise MethodNotFound(f"unknown method {method!r}", {"method": method})
@@ -74,13 +81,13 @@ class Handlers:
     # -- helpers ---------------------------------------------------------------------
 
     async def _fast(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._run(self.server.fast_pool, fn, *args)
+        return await self._run(self.services.fast_pool, fn, *args)
 
     async def _slow(self, fn: Callable[..., T], *args: Any) -> T:
         try:
-            return await self._run(self.server.slow_pool, fn, *args)
+            return await self._run(self.services.slow_pool, fn, *args)
         finally:
-            self.server.monitor.poke()
+            self.services.monitor.poke()
 
     @staticmethod
     async def _run(pool: Executor, fn: Callable[..., T], *args: Any) -> T:
@@ -88,11 +95,11 @@ class Handlers:
 
     # -- methods ---------------------------------------------------------------------
 
-    async def hello(self, client: str | None) -> dict[str, Any]:
+    async def hello(self, client: str | None) -> wire.Hello:
         if client:
             log.info("client: %s", client[:200])
 
-        def gather() -> dict[str, Any]:
+        def gather() -> wire.Hello:
             return {
                 "protocol": m.PROTOCOL_VERSION,
                 "version": __version__,
@@ -106,31 +113,31 @@ class Handlers:
 
         return await self._fast(gather)
 
-    async def sandbox_list(self) -> list[dict[str, Any]]:
-        return [self.server.decorate(v) for v in await self._fast(self.manager.views)]
+    async def sandbox_list(self) -> list[wire.Sandbox]:
+        return [self.services.decorate(v) for v in await self._fast(self.manager.views)]
 
-    async def sandbox_get(self, id: str) -> dict[str, Any]:
-        return self.server.decorate(await self._fast(self.manager.get, _ref(id)))
+    async def sandbox_get(self, id: str) -> wire.Sandbox:
+        return self.services.decorate(await self._fast(self.manager.get, _ref(id)))
 
     async def sandbox_metrics(self, id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._run(
-            self.server.metrics_pool, self.server.metrics.one, _ref(id)
+            self.services.metrics_pool, self.services.metrics.one, _ref(id)
         )
-        self.server.monitor.poke()  # the activity it saw may be news
+        self.services.monitor.poke()  # the activity it saw may be news
         return result
 
-    async def sandbox_create(self, **kwargs: Any) -> dict[str, Any]:
-        return self.server.decorate(await self._slow(lambda: self.manager.create(**kwargs)))
+    async def sandbox_create(self, **kwargs: Any) -> wire.Sandbox:
+        return self.services.decorate(await self._slow(lambda: self.manager.create(**kwargs)))
 
-    async def sandbox_stop(self, id: str) -> dict[str, Any]:
-        return self.server.decorate(await self._slow(self.manager.stop, _ref(id)))
+    async def sandbox_stop(self, id: str) -> wire.Sandbox:
+        return self.services.decorate(await self._slow(self.manager.stop, _ref(id)))
 
-    async def sandbox_start(self, id: str) -> dict[str, Any]:
-        return self.server.decorate(await self._slow(self.manager.start, _ref(id)))
+    async def sandbox_start(self, id: str) -> wire.Sandbox:
+        return self.services.decorate(await self._slow(self.manager.start, _ref(id)))
 
     async def sandbox_delete(self, id: str) -> dict[str, Any]:
         result = await self._slow(self.manager.delete, _ref(id))
-        self.server.drop_log_follower(result["id"])
+        self.subscriptions.drop_log_follower(result["id"])
         return result
 
     async def sandbox_logs(self, id: str, tail: int | None) -> dict[str, Any]:
@@ -139,7 +146,7 @@ class Handlers:
         return await self._fast(self.manager.logs, _ref(id), tail)
 
     async def screenshot(self, id: str, max_width: int | None, format: str) -> dict[str, Any]:
-        return await self.server.screens.screenshot(_ref(id), max_width, format)
+        return await self.services.screens.screenshot(_ref(id), max_width, format)
 
     async def pane(self, id: str, escapes: bool) -> dict[str, Any]:
         return await self._fast(self.manager.pane, _ref(id), escapes)
@@ -163,34 +170,34 @@ class Handlers:
         screenshot: dict[str, Any] | None,
         metrics: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        return await self.server.subscribe(topics, screenshot, metrics)
+        return await self.subscriptions.subscribe(topics, screenshot, metrics)
 
     async def unsubscribe(self, topics: list[str]) -> dict[str, Any]:
-        await self.server.unsubscribe(topics)
+        await self.subscriptions.unsubscribe(topics)
         return {}
 
     # Tree walks and hashing read the disk: the slow pool, so a big listing
     # never queues in front of a sandbox.list.
 
     async def fs_list(self, root: str, paths: list[str] | None) -> dict[str, Any]:
-        return await self._run(self.server.slow_pool, fsmethods.fs_list, root, paths)
+        return await self._run(self.services.slow_pool, fsmethods.fs_list, root, paths)
 
     async def fs_hash(self, root: str, paths: list[str]) -> dict[str, Any]:
-        return await self._run(self.server.slow_pool, fsmethods.fs_hash, root, paths)
+        return await self._run(self.services.slow_pool, fsmethods.fs_hash, root, paths)
 
     async def fs_trash(
         self, root: str, pair: str, stamp: str, items: list[dict[str, Any]]
     ) -> dict[str, Any]:
         state_root = self.manager.paths.root
         return await self._run(
-            self.server.slow_pool, fsmethods.fs_trash, state_root, root, pair, stamp, items
+            self.services.slow_pool, fsmethods.fs_trash, state_root, root, pair, stamp, items
         )
 
     async def fs_mkdir(self, root: str) -> dict[str, Any]:
-        return await self._run(self.server.fast_pool, fsmethods.fs_mkdir, root)
+        return await self._run(self.services.fast_pool, fsmethods.fs_mkdir, root)
 
     async def fs_rename(self, root: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-        return await self._run(self.server.slow_pool, fsmethods.fs_rename, root, items)
+        return await self._run(self.services.slow_pool, fsmethods.fs_rename, root, items)
 
 
 def _ref(value: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from .protocol.errors import BackendUnavailable
+from ..protocol.errors import BackendUnavailable
 
 # The Debian/Ubuntu package that provides each program.
 PACKAGES = {"tmux": "tmux", "Xvfb": "xvfb"}

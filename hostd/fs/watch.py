@@ -36,7 +36,7 @@ from typing import Any
 from treesync.rules import GITIGNORE, Rules
 from treesync.tree import read_small
 
-from .protocol import methods as m
+from ..protocol import methods as m
 
 log = logging.getLogger(__name__)
 
