@@ -32,8 +32,8 @@ from .remote.errors import ConfigError, RemoteError
 from .remote.local import LocalHost
 from .remote.probes import probe_tools
 from .remote.profiles import LOCAL, Profile, Profiles, check_name, default_host, open_host
-from .remote.sshconfig import SshConfig
-from .remote.sshhost import SshHost
+from .remote.ssh.config import SshConfig
+from .remote.ssh.host import SshHost
 
 log = logging.getLogger(__name__)
 

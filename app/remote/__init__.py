@@ -2,6 +2,6 @@
 
 - :mod:`.client`: RPC calls, notifications, reconnection, connection state
 - :mod:`.local`: hostd as a local child process
-- :mod:`.sshhost`: hostd over one persistent SSH connection per host (paramiko)
+- :mod:`.ssh`: hostd over one persistent SSH connection per host (paramiko)
 - :mod:`.profiles`: host profiles and how a host name is resolved
 """

@@ -58,7 +58,7 @@ from treesync.tree import Entry, signature
 from .client import Client
 from .errors import RemoteError
 from .local import LocalHost
-from .sshhost import SshHost
+from .ssh.host import SshHost
 from .sync_plan import (
     SIDES,
     Base,

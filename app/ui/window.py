@@ -28,7 +28,7 @@ from app.remote.client import LIFECYCLE_TIMEOUT_S
 from app.remote.create_check import check_create
 from app.remote.errors import ConfigError, RemoteError
 from app.remote.profiles import LOCAL, Profiles
-from app.remote.sshconfig import SshConfig
+from app.remote.ssh.config import SshConfig
 from app.remote.sync import Syncer, SyncProgress
 from app.remote.sync_state import SyncError
 from hostd.protocol import RpcError

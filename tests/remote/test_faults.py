@@ -16,7 +16,7 @@ import pytest
 from app.remote.client import Client, ConnectionState
 from app.remote.errors import AuthFailed, ConnectionLost
 from app.remote.prompts import Prompts
-from app.remote.sshhost import SshHost
+from app.remote.ssh.host import SshHost
 from app.remote.streams import DataCallback, EndCallback, HostdStream
 from hostd.protocol import Notification
 from tests.helpers import DEADLINE_S, processes_mentioning, wait_for

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.remote.sshconfig import SshTarget
+from app.remote.ssh.config import SshTarget
 from app.remote.sync_rsync import Ssh
 
 
