@@ -17,7 +17,8 @@ from typing import Any
 
 from . import cli_output as out
 from .remote.client import Client
-from .remote.sync import (
+from .remote.sync.plan import Mode
+from .remote.sync.syncer import (
     Syncer,
     SyncError,
     SyncProgress,
@@ -25,7 +26,6 @@ from .remote.sync import (
     SyncResult,
     resolve_remote,
 )
-from .remote.sync_plan import Mode
 
 OK, REFUSED, UNREACHABLE = 0, 1, 255
 # A summary names at most this many files of each kind; --json has them all.

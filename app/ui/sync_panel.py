@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 
 from app.remote.client import Client
 from app.remote.errors import RemoteError
-from app.remote.sync import Syncer, SyncProgress, SyncResult, saved_summary
-from app.remote.sync_state import SyncError, SyncRefused
+from app.remote.sync.state import SyncError, SyncRefused
+from app.remote.sync.syncer import Syncer, SyncProgress, SyncResult, saved_summary
 from hostd.protocol import RpcError
 
 log = logging.getLogger(__name__)

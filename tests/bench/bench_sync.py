@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app.remote.client import Client
 from app.remote.profiles import Profile, Profiles, open_host
-from app.remote.sync import Syncer
+from app.remote.sync.syncer import Syncer
 from tests.remote.sshd import hostd_command, keygen, start_sshd, write_client_home
 
 N = 15

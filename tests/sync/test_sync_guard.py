@@ -16,7 +16,7 @@ import pytest
 
 from app.remote.client import Client
 from app.remote.local import LocalHost
-from app.remote.sync import Syncer, SyncRefused, SyncResult
+from app.remote.sync.syncer import Syncer, SyncRefused, SyncResult
 from tests.helpers import REPO
 from tests.sync.conftest import tree
 from tests.sync.test_sync_rules import World

@@ -13,7 +13,7 @@ runs; otherwise a two-way round does. A dropped connection is waited out
 changes made meanwhile were not reported. A watch killed at any moment and
 started again loses nothing: its first round is a full one, with the base
 the last finished round saved. A round refused because one side was
-emptied (:class:`~app.remote.sync_state.SyncRefused`) ends the watch with
+emptied (:class:`~app.remote.sync.state.SyncRefused`) ends the watch with
 that error: trying again would only refuse again, and the person must say
 which way to go.
 """
@@ -32,13 +32,13 @@ from hostd.protocol import methods as m
 from treesync.rules import ALWAYS_EXCLUDED, merged
 from treesync.tree import signature
 
-from .client import ConnectionState
-from .errors import NotConnected, RemoteError
-from .sync_plan import Side
-from .sync_state import SyncRefused
+from ..client import ConnectionState
+from ..errors import NotConnected, RemoteError
+from .plan import Side
+from .state import SyncRefused
 
 if TYPE_CHECKING:
-    from .sync import Syncer, SyncResult
+    from .syncer import Syncer, SyncResult
 
 log = logging.getLogger(__name__)
 

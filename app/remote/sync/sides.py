@@ -16,8 +16,8 @@ from hostd.protocol import methods as m
 from treesync import moves, tree
 from treesync.tree import Entry
 
-from .client import Client
-from .sync_state import PairState, SyncError
+from ..client import Client
+from .state import PairState, SyncError
 
 T = TypeVar("T")
 

@@ -5,7 +5,7 @@
 
 A round lists both sides (this machine's folder directly, the server's
 through hostd's ``fs.list``), decides with the base of the last sync what
-moves (:mod:`app.remote.sync_plan`), moves files aside, transfers with
+moves (:mod:`app.remote.sync.plan`), moves files aside, transfers with
 rsync, checks what arrived, and saves the new base. Nothing is printed:
 progress goes to ``on_progress``, and each round returns a
 :class:`SyncResult` (what moved each way, the conflicts, where the trash is).
@@ -55,11 +55,11 @@ from typing import Any
 
 from treesync.tree import Entry, signature
 
-from .client import Client
-from .errors import RemoteError
-from .local import LocalHost
-from .ssh.host import SshHost
-from .sync_plan import (
+from ..client import Client
+from ..errors import RemoteError
+from ..local import LocalHost
+from ..ssh.host import SshHost
+from .plan import (
     SIDES,
     Base,
     Conflict,
@@ -70,8 +70,8 @@ from .sync_plan import (
     make_plan,
     other,
 )
-from .sync_rsync import Progress, RsyncFailed, Sent, Ssh, run_rsync, transfer_argv
-from .sync_sides import (
+from .rsync import Progress, RsyncFailed, Sent, Ssh, run_rsync, transfer_argv
+from .sides import (
     Listing,
     LocalSide,
     RemoteSide,
@@ -79,7 +79,7 @@ from .sync_sides import (
     local_root,
     prepare_remote_root,
 )
-from .sync_state import PairState, SyncBusy, SyncError, SyncRefused, state_home
+from .state import PairState, SyncBusy, SyncError, SyncRefused, state_home
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ class Syncer:
         and it is tried again, with a full look once the link is back. A round
         refused because a side was emptied ends the watch: it raises
         :class:`SyncRefused`."""
-        from .sync_watch import run_watch
+        from .watch import run_watch
 
         await run_watch(self, on_result, on_error)
 
@@ -595,7 +595,7 @@ async def resolve_remote(
     from hostd.protocol import RpcError
     from hostd.protocol import methods as m
 
-    from .sync_state import remembered
+    from .state import remembered
 
     if spec is None:
         pairs = remembered(state_dir or state_home(), local_root(local), host_name(client))
