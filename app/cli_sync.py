@@ -18,14 +18,11 @@ from typing import Any
 from . import cli_output as out
 from .remote.client import Client
 from .remote.sync.plan import Mode
-from .remote.sync.syncer import (
-    Syncer,
-    SyncError,
-    SyncProgress,
-    SyncRefused,
-    SyncResult,
-    resolve_remote,
-)
+from .remote.sync.result import SyncProgress, SyncResult
+from .remote.sync.state import SyncError, SyncRefused
+from .remote.sync.syncer import Syncer
+from .remote.sync.targets import resolve_remote
+from .remote.sync.watch import run_watch
 
 OK, REFUSED, UNREACHABLE = 0, 1, 255
 # A summary names at most this many files of each kind; --json has them all.
@@ -111,7 +108,7 @@ async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
                     flush=True,
                 )
             task = asyncio.ensure_future(
-                syncer.watch(lambda r: _round(r, client, args), lambda e: _err(str(e)))
+                run_watch(syncer, lambda r: _round(r, client, args), lambda e: _err(str(e)))
             )
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):

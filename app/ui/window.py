@@ -29,8 +29,9 @@ from app.remote.create_check import check_create
 from app.remote.errors import ConfigError, RemoteError
 from app.remote.profiles import LOCAL, Profiles
 from app.remote.ssh.config import SshConfig
+from app.remote.sync.result import SyncProgress
 from app.remote.sync.state import SyncError
-from app.remote.sync.syncer import Syncer, SyncProgress
+from app.remote.sync.syncer import Syncer
 from hostd.protocol import RpcError
 from hostd.protocol import methods as m
 

@@ -5,11 +5,9 @@ server's (the same functions, as hostd's ``fs.*`` methods)."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from hostd.protocol import RpcError
 from hostd.protocol import methods as m
@@ -38,16 +36,6 @@ class Trashed:
     moved: list[str]
     changed: list[str]
     trash_dir: str
-
-
-class Side(Protocol):
-    root: str
-
-    async def listing(self) -> Listing: ...
-    async def stat(self, paths: list[str]) -> dict[str, Entry]: ...
-    async def hash(self, paths: list[str]) -> dict[str, str | None]: ...
-    async def trash(self, items: list[Entry], stamp: str) -> Trashed: ...
-    async def rename(self, items: list[Entry]) -> tuple[list[str], list[str]]: ...
 
 
 class LocalSide:
@@ -128,32 +116,3 @@ class RemoteSide:
             return await self.client.call(method, params, FS_TIMEOUT_S)
         except RpcError as exc:
             raise SyncError(f"{self.client.host.describe()}: {exc.message}") from exc
-
-
-async def prepare_remote_root(client: Client, root: str, create: bool) -> str:
-    """The server folder, resolved (and made, with ``create``); checks that
-    hostd offers what a sync needs."""
-    for method in (m.FS_LIST, m.FS_TRASH, m.FS_RENAME, m.FS_HASH):
-        if not client.has_capability(method):
-            version = (client.hello or {}).get("version", "?")
-            raise SyncError(
-                f"hostd {version} on {client.host.describe()} cannot sync ({method} missing): "
-                "install the same claude-sandbox version there"
-            )
-    if not root.startswith("/"):
-        raise SyncError(f"the folder on {client.host.describe()} must be absolute, not {root!r}")
-    try:
-        if create:
-            res = await client.call(m.FS_MKDIR, {"root": root})
-        else:
-            res = await client.call(m.FS_LIST, {"root": root, "paths": []})
-    except RpcError as exc:
-        raise SyncError(f"{client.host.describe()}: {exc.message}") from exc
-    return str(res["root"])
-
-
-def local_root(path: str | Path) -> str:
-    real = os.path.realpath(os.path.expanduser(str(path)))
-    if not os.path.isdir(real):
-        raise SyncError(f"{path} is not a folder on this machine")
-    return real

@@ -1,12 +1,14 @@
 """Push, pull and two-way sync of a folder here with a folder on a host.
 
     async with Syncer(client, "~/src/shop", "/srv/shop") as syncer:
-        result = await syncer.push()          # or pull(), sync(), watch()
+        result = await syncer.push()          # or pull(), sync()
+        await run_watch(syncer)               # app.remote.sync.watch: until cancelled
 
 A round lists both sides (this machine's folder directly, the server's
 through hostd's ``fs.list``), decides with the base of the last sync what
 moves (:mod:`app.remote.sync.plan`), moves files aside, transfers with
-rsync, checks what arrived, and saves the new base. Nothing is printed:
+rsync, checks what arrived (:mod:`app.remote.sync.apply`), and saves the
+new base. Nothing is printed:
 progress goes to ``on_progress``, and each round returns a
 :class:`SyncResult` (what moved each way, the conflicts, where the trash is).
 
@@ -46,118 +48,22 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from treesync.tree import Entry, signature
-
 from ..client import Client
 from ..errors import RemoteError
-from ..local import LocalHost
 from ..ssh.host import SshHost
-from .plan import (
-    SIDES,
-    Base,
-    Conflict,
-    Copy,
-    Mode,
-    Plan,
-    Side,
-    make_plan,
-    other,
-)
-from .rsync import Progress, RsyncFailed, Sent, Ssh, run_rsync, transfer_argv
-from .sides import (
-    Listing,
-    LocalSide,
-    RemoteSide,
-    Trashed,
-    local_root,
-    prepare_remote_root,
-)
-from .state import PairState, SyncBusy, SyncError, SyncRefused, state_home
+from .apply import Applier
+from .plan import Base, Mode, Plan, Side, make_plan, other
+from .result import ProgressCallback, SyncProgress, SyncResult, now
+from .rsync import Progress, Ssh
+from .sides import Listing, LocalSide, RemoteSide
+from .state import PairState, SyncError, SyncRefused, state_home
+from .targets import host_name, local_root, prepare_remote_root
 
 log = logging.getLogger(__name__)
-
-__all__ = [
-    "Conflict",
-    "Mode",
-    "Progress",
-    "SyncBusy",
-    "SyncError",
-    "SyncProgress",
-    "SyncRefused",
-    "SyncResult",
-    "Syncer",
-]
-
-
-@dataclass(frozen=True)
-class SyncProgress:
-    """Where a round is: ``phase`` is listing, comparing, moving, sending,
-    receiving or saving; ``transfer`` is rsync's latest report while sending
-    or receiving."""
-
-    phase: str
-    transfer: Progress | None = None
-
-
-ProgressCallback = Callable[[SyncProgress], None]
-
-
-@dataclass
-class SyncResult:
-    """What one round did. ``sent`` went from here to the server, ``received``
-    the other way; deletions are files moved to that side's trash."""
-
-    mode: Mode
-    local: str
-    remote: str
-    host: str
-    started_at: str = ""
-    finished_at: str = ""
-    sent: list[str] = field(default_factory=list)
-    received: list[str] = field(default_factory=list)
-    deleted_local: list[str] = field(default_factory=list)
-    deleted_remote: list[str] = field(default_factory=list)
-    conflicts: list[Conflict] = field(default_factory=list)
-    # Each side's trash folder for this round, when something went there.
-    trash: dict[str, str] = field(default_factory=dict)
-    # Left for the next round: changed again while this one ran.
-    deferred: list[str] = field(default_factory=list)
-    cancelled: bool = False
-
-    @property
-    def changed(self) -> bool:
-        return bool(
-            self.sent or self.received or self.deleted_local or self.deleted_remote
-        ) or bool(self.conflicts)
-
-    def to_obj(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "local": self.local,
-            "remote": self.remote,
-            "host": self.host,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "sent": self.sent,
-            "received": self.received,
-            "deleted_local": self.deleted_local,
-            "deleted_remote": self.deleted_remote,
-            "conflicts": [c.to_obj() for c in self.conflicts],
-            "trash": self.trash,
-            "deferred": self.deferred,
-            "cancelled": self.cancelled,
-        }
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Syncer:
@@ -259,21 +165,6 @@ class Syncer:
             raise SyncError("the syncer is not open")
         return found
 
-    async def watch(
-        self,
-        on_result: Callable[[SyncResult], None] | None = None,
-        on_error: Callable[[Exception], None] | None = None,
-    ) -> None:
-        """Sync both ways whenever either side changes, until the task running
-        this is cancelled (that stops a running rsync too). Each round's result
-        goes to ``on_result``; a failed round (the link down) to ``on_error``,
-        and it is tried again, with a full look once the link is back. A round
-        refused because a side was emptied ends the watch: it raises
-        :class:`SyncRefused`."""
-        from .watch import run_watch
-
-        await run_watch(self, on_result, on_error)
-
     async def push(self) -> SyncResult:
         """This machine to the server: carry local changes over."""
         return await self.run("push")
@@ -316,7 +207,7 @@ class Syncer:
 
     def _cancelled_result(self, mode: Mode) -> SyncResult:
         result = SyncResult(mode, self.local, self.remote, self.host_name, cancelled=True)
-        result.finished_at = _now()
+        result.finished_at = now()
         return result
 
     def _report(self, phase: str, transfer: Progress | None = None) -> None:
@@ -328,7 +219,7 @@ class Syncer:
 
     async def _run_round(self, mode: Mode) -> SyncResult:
         assert self._state is not None
-        result = SyncResult(mode, self.local, self.remote, self.host_name, started_at=_now())
+        result = SyncResult(mode, self.local, self.remote, self.host_name, started_at=now())
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         self._report("listing")
         lo, re_ = await asyncio.gather(self.side("local").listing(), self.side("remote").listing())
@@ -361,9 +252,17 @@ class Syncer:
             # The trash folder of this round: its own, even for two rounds in
             # one second (a watch), so no round's copies overwrite another's.
             trash_stamp = f"{stamp}-{secrets.token_hex(4)}"
-            await self._execute(plan, base, result, trash_stamp)
+            local, remote = self._local_side, self._remote_side
+            assert local is not None and remote is not None  # made by open()
+            applier = Applier(local, remote, self._ssh, self._report)
+            try:
+                await applier.apply(plan, base, result, trash_stamp)
+            except SyncError as exc:
+                if exc.result is not None:
+                    self._base = base  # keep what was verified, even though the round fails
+                raise
         self._report("saving")
-        result.finished_at = _now()
+        result.finished_at = now()
         self._last = {
             "finished_at": result.finished_at,
             "mode": mode,
@@ -411,164 +310,6 @@ class Syncer:
             stamp,
         )
 
-    async def _execute(
-        self, plan: Plan, base: dict[str, Base], result: SyncResult, stamp: str
-    ) -> None:
-        self._report("moving")
-        failed_renames: set[int] = set()
-        for side in SIDES:
-            renames = [r for r in plan.renames if r.side == side]
-            if not renames:
-                continue
-            items = [{**r.entry, "to": r.to} for r in renames]
-            _done, changed = await self.side(side).rename(items)
-            for r in renames:
-                if r.entry["path"] in changed:
-                    failed_renames.add(id(r))
-        if failed_renames:
-            dropped = {r.entry["path"] for r in plan.renames if id(r) in failed_renames}
-            result.conflicts = [c for c in result.conflicts if c.path not in dropped]
-            result.deferred += sorted(dropped)
-        copies = [c for c in plan.copies if c.after is None or id(c.after) not in failed_renames]
-
-        blocked: set[tuple[Side, str]] = set()
-        trash_dirs: dict[Side, str] = {}
-        for side in SIDES:
-            items = plan.trash[side]
-            if not items:
-                continue
-            done: Trashed = await self.side(side).trash(items, stamp)
-            trash_dirs[side] = done.trash_dir
-            if done.moved:
-                result.trash[side] = done.trash_dir
-            for path in done.moved:
-                if (side, path) in plan.deletes:
-                    (result.deleted_local if side == "local" else result.deleted_remote).append(
-                        path
-                    )
-                    base.pop(path, None)
-            for path in done.changed:
-                blocked.add((side, path))
-                result.deferred.append(path)
-                if (side, path) in plan.deletes:
-                    # Changed since the listing: kept, and the deletion is
-                    # accounted for, so the change comes back the other way.
-                    b = base.get(path) or Base(None, None)
-                    base[path] = b.with_side(other(side), None)
-        copies = [c for c in copies if (other(c.source), c.dest) not in blocked]
-
-        for source in SIDES:
-            batch = [c for c in copies if c.source == source]
-            if batch:
-                await self._transfer(source, batch, base, result, stamp, trash_dirs)
-
-    async def _transfer(
-        self,
-        source: Side,
-        batch: list[Copy],
-        base: dict[str, Base],
-        result: SyncResult,
-        stamp: str,
-        trash_dirs: dict[Side, str],
-    ) -> None:
-        dest = other(source)
-        direction = "push" if source == "local" else "pull"
-        phase = "sending" if source == "local" else "receiving"
-        # rsync's backup folder: beside the receiving side's trash of this
-        # round, not in it, so a backup rsync makes can never replace a copy
-        # the trash step kept under the same name.
-        trash_dir = trash_dirs.get(dest)
-        if trash_dir is None:
-            trash_dir = (await self.side(dest).trash([], stamp)).trash_dir
-        trash_dir = trash_dir.rstrip("/") + ".rsync-backup"
-        self._report(phase)
-        straight = [c for c in batch if c.dest == c.path]
-        renamed = [c for c in batch if c.dest != c.path]
-        src_root = self.side(source).root.rstrip("/") + "/"
-        dst_root = self.side(dest).root.rstrip("/") + "/"
-        failure: RsyncFailed | None = None
-        written: dict[str, Sent] = {}
-        try:
-            if straight:
-                argv = transfer_argv(
-                    self._spec(source, src_root), self._spec(dest, dst_root), trash_dir, self._ssh
-                )
-                files = [c.path for c in straight]
-                await run_rsync(argv, files, direction, lambda p: self._report(phase, p), written)
-            for c in renamed:
-                await self._send_as(source, c, trash_dir, direction, phase)
-        except RsyncFailed as exc:
-            failure = exc  # what did arrive is still recorded below
-        arrived = await self.side(dest).stat([c.dest for c in batch])
-        for c in batch:
-            got = arrived.get(c.dest)
-            entry = c.entry
-            if got is not None and not _same_as_sent(entry, got) and _wrote(written, c, got):
-                # The sender changed it after the listing and rsync sent that
-                # newer version (with its exact mtime): record what was sent,
-                # so a later deletion or edit there is carried over normally.
-                entry = {**entry, "size": got["size"], "mtime_ns": got["mtime_ns"]}
-            if got is None or not _same_as_sent(entry, got):
-                if c.dest not in result.deferred:
-                    result.deferred.append(c.dest)
-                continue
-            b = base.get(c.dest) or Base(None, None)
-            if c.dest != c.path and c.after is None:
-                # A one-way conflict copy, on the receiving side only: left out
-                # of the base, it is new there, so the next transfer the other
-                # way brings it across and the two folders agree again.
-                base.pop(c.dest, None)
-            else:
-                base[c.dest] = b.with_side(source, signature(entry)).with_side(dest, signature(got))
-            if c.entry["type"] != "dir":
-                (result.sent if source == "local" else result.received).append(c.dest)
-        if failure is not None:
-            self._base = base  # keep what was verified, even though the round fails
-            error = SyncError(str(failure), retryable=failure.connection)
-            error.result = result  # what the round did before it failed
-            raise error from failure
-
-    async def _send_as(
-        self, source: Side, copy: Copy, trash_dir: str, direction: str, phase: str
-    ) -> None:
-        """One file to another name on the receiving side (a conflict copy)."""
-        src = self.side(source).root.rstrip("/") + "/" + copy.path
-        dst = self.side(other(source)).root.rstrip("/") + "/" + copy.dest
-        argv = transfer_argv(
-            self._spec(source, src), self._spec(other(source), dst), trash_dir, self._ssh
-        )
-        argv.remove("--files-from=-")
-        argv.remove("--from0")
-        await run_rsync(argv, [], direction, lambda p: self._report(phase, p))
-
-    def _spec(self, side: Side, path: str) -> str:
-        if side == "remote" and self._ssh is not None:
-            return self._ssh.remote_spec(path)
-        return path
-
-
-def _wrote(written: dict[str, Sent], copy: Copy, got: Entry) -> bool:
-    """Whether ``got`` is the file rsync said it wrote (length, and mtime to
-    the second; rsync gives no finer time in its report)."""
-    sent = written.get(copy.path)
-    if sent is None or got["type"] != "file" or sent.size != got["size"]:
-        return False
-    stamp = time.strftime("%Y/%m/%d-%H:%M:%S", time.localtime(got["mtime_ns"] // 1_000_000_000))
-    return stamp == sent.mtime_s
-
-
-def _same_as_sent(sent: Entry, got: Entry) -> bool:
-    if sent["type"] != got["type"]:
-        return False
-    if sent["type"] == "file":
-        return bool(sent["size"] == got["size"] and sent["mtime_ns"] == got["mtime_ns"])
-    return signature(sent) == signature(got)
-
-
-def host_name(client: Client) -> str:
-    """The host's name in a pair's identity (``local`` for this machine)."""
-    return "local" if isinstance(client.host, LocalHost) else client.host.name
-
 
 async def saved_summary(
     client: Client, local: str | Path, remote: str, state_dir: Path | None = None
@@ -583,40 +324,3 @@ async def saved_summary(
         return {}
     state = PairState(state_dir or state_home(), root, host_name(client), remote)
     return await asyncio.get_running_loop().run_in_executor(None, state.read_last)
-
-
-async def resolve_remote(
-    client: Client, spec: str | None, local: str | Path, state_dir: Path | None = None
-) -> str:
-    """The server folder that ``spec`` names: an absolute path; a sandbox (id
-    prefix or name) meaning its project folder; ``SANDBOX:sub/dir`` for a
-    folder inside it; or None for the folder ``local`` was last synced with
-    on this host."""
-    from hostd.protocol import RpcError
-    from hostd.protocol import methods as m
-
-    from .state import remembered
-
-    if spec is None:
-        pairs = remembered(state_dir or state_home(), local_root(local), host_name(client))
-        if not pairs:
-            raise SyncError(
-                f"{local} was never synced with {client.host.describe()}: say which folder "
-                "there (a sandbox, SANDBOX:subdir, or an absolute path)",
-                retryable=False,
-            )
-        return str(pairs[0]["remote"])
-    if spec.startswith("/"):
-        return spec
-    ref, _, sub = spec.partition(":")
-    try:
-        sandbox = await client.call(m.SANDBOX_GET, {"id": ref})
-    except RpcError as exc:
-        raise SyncError(f"{spec!r}: {exc.message}") from exc
-    root = str(sandbox["project_dir"])
-    if not sub:
-        return root
-    parts = sub.strip("/").split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        raise SyncError(f"{spec!r}: the folder inside the sandbox must be a plain relative path")
-    return root.rstrip("/") + "/" + "/".join(parts)
