@@ -127,18 +127,11 @@ async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
     return OK
 
 
-async def push_before_create(client: Client, local: str, project: str, as_json: bool) -> int:
-    """``create --sync LOCAL``: make the project folder and push into it first,
-    so the agent starts on the files."""
-    try:
-        async with Syncer(client, local, project, create_remote=True) as syncer:
-            result = await syncer.push()
-    except SyncError as exc:
-        _err(f"push before create: {exc}")
-        return _code(exc)
-    if not as_json:
-        print_result(result, client)
-    return OK
+def push_failed(exc: SyncError) -> int:
+    """``create --sync LOCAL`` whose push failed (so nothing was created):
+    say so; the exit status."""
+    _err(f"push before create: {exc}")
+    return _code(exc)
 
 
 def _round(result: SyncResult, client: Client, args: argparse.Namespace) -> None:

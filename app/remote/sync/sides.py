@@ -5,15 +5,15 @@ server's (the same functions, as hostd's ``fs.*`` methods)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from hostd.protocol import RpcError
-from hostd.protocol import methods as m
 from treesync import moves, tree
 from treesync.tree import Entry
 
+from ..api import HostApi
 from ..client import Client
 from .state import PairState, SyncError
 
@@ -81,38 +81,36 @@ class RemoteSide:
         self.client = client
         self.root = root
         self.pair = pair
+        self._api = HostApi(client)
 
     async def listing(self) -> Listing:
-        res = await self._call(m.FS_LIST, {"root": self.root})
+        res = await self._call(self._api.fs_list(self.root, timeout=FS_TIMEOUT_S))
         return Listing({e["path"]: e for e in res["entries"]}, res["ignore_files"])
 
     async def stat(self, paths: list[str]) -> dict[str, Entry]:
         if not paths:
             return {}
-        res = await self._call(m.FS_LIST, {"root": self.root, "paths": paths})
+        res = await self._call(self._api.fs_list(self.root, paths, FS_TIMEOUT_S))
         return {e["path"]: e for e in res["entries"]}
 
     async def hash(self, paths: list[str]) -> dict[str, str | None]:
         if not paths:
             return {}
-        res = await self._call(m.FS_HASH, {"root": self.root, "paths": paths})
-        hashes: dict[str, str | None] = res["hashes"]
-        return hashes
+        return await self._call(self._api.fs_hash(self.root, paths, FS_TIMEOUT_S))
 
     async def trash(self, items: list[Entry], stamp: str) -> Trashed:
-        res = await self._call(
-            m.FS_TRASH, {"root": self.root, "pair": self.pair, "stamp": stamp, "items": items}
-        )
+        res = await self._call(self._api.fs_trash(self.root, self.pair, stamp, items, FS_TIMEOUT_S))
         return Trashed(res["moved"], res["changed"], res["trash_dir"])
 
     async def rename(self, items: list[Entry]) -> tuple[list[str], list[str]]:
         if not items:
             return [], []
-        res = await self._call(m.FS_RENAME, {"root": self.root, "items": items})
+        res = await self._call(self._api.fs_rename(self.root, items, FS_TIMEOUT_S))
         return res["renamed"], res["changed"]
 
-    async def _call(self, method: str, params: dict[str, Any]) -> Any:
+    async def _call(self, call: Awaitable[T]) -> T:
+        """``call``'s answer; hostd's refusal as a :class:`SyncError`."""
         try:
-            return await self.client.call(method, params, FS_TIMEOUT_S)
+            return await call
         except RpcError as exc:
             raise SyncError(f"{self.client.host.describe()}: {exc.message}") from exc

@@ -135,16 +135,6 @@ class Syncer:
         await self.close()
 
     @property
-    def pair_id(self) -> str:
-        assert self._state is not None, "open() first"
-        return self._state.id
-
-    @property
-    def state_folder(self) -> Path:
-        assert self._state is not None, "open() first"
-        return self._state.dir
-
-    @property
     def last(self) -> dict[str, Any]:
         """The summary of the last finished round of this pair (any process)."""
         return dict(self._last)

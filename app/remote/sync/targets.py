@@ -14,6 +14,7 @@ from pathlib import Path
 from hostd.protocol import RpcError
 from hostd.protocol import methods as m
 
+from ..api import HostApi
 from ..client import Client
 from ..local import LocalHost
 from .state import SyncError, remembered, state_home
@@ -37,10 +38,8 @@ async def prepare_remote_root(client: Client, root: str, create: bool) -> str:
     if not root.startswith("/"):
         raise SyncError(f"the folder on {client.host.describe()} must be absolute, not {root!r}")
     try:
-        if create:
-            res = await client.call(m.FS_MKDIR, {"root": root})
-        else:
-            res = await client.call(m.FS_LIST, {"root": root, "paths": []})
+        api = HostApi(client)
+        res = await (api.fs_mkdir(root) if create else api.fs_list(root, []))
     except RpcError as exc:
         raise SyncError(f"{client.host.describe()}: {exc.message}") from exc
     return str(res["root"])
@@ -74,7 +73,7 @@ async def resolve_remote(
         return spec
     ref, _, sub = spec.partition(":")
     try:
-        sandbox = await client.call(m.SANDBOX_GET, {"id": ref})
+        sandbox = await HostApi(client).get(ref)
     except RpcError as exc:
         raise SyncError(f"{spec!r}: {exc.message}") from exc
     root = str(sandbox["project_dir"])
