@@ -16,7 +16,6 @@ import logging
 import os
 import subprocess
 import sys
-from typing import Any
 
 from hostd.protocol import RpcError
 from hostd.protocol import methods as m
@@ -26,14 +25,17 @@ from hostd.protocol.version import __version__
 from . import cli_output as out
 from . import cli_sync
 from .cli_terminal import attach_over_ssh, have_tty, terminal_prompts
-from .remote.client import LIFECYCLE_TIMEOUT_S, Client
-from .remote.create_check import check_create
+from .remote.api import HostApi
+from .remote.client import Client
+from .remote.create_flow import create_sandbox
 from .remote.errors import ConfigError, RemoteError
 from .remote.local import LocalHost
 from .remote.probes import probe_tools
 from .remote.profiles import LOCAL, Profile, Profiles, check_name, default_host, open_host
-from .remote.sshconfig import SshConfig
-from .remote.sshhost import SshHost
+from .remote.ssh.config import SshConfig
+from .remote.ssh.host import SshHost
+from .remote.sync.result import SyncResult
+from .remote.sync.state import SyncError
 
 log = logging.getLogger(__name__)
 
@@ -185,21 +187,25 @@ async def cmd_create(client: Client, args: argparse.Namespace) -> int:
         raise UsageError(
             f"DIR must be an absolute path on {client.host.describe()}, not {project!r}"
         )
-    if args.sync:
-        # Push first: the agent starts on the files, not on an empty folder.
-        # But not for a create that hostd would refuse anyway.
-        await check_create(client, args.name, args.backend, network=not args.no_network)
-        code = await cli_sync.push_before_create(client, args.sync, project, args.json)
-        if code != OK:
-            return code
-    sandbox = await client.create_sandbox(
-        args.name,
-        args.backend,
-        project,
-        network=not args.no_network,
-        agent=args.agent,
-        geometry=args.geometry,
-    )
+
+    def pushed(result: SyncResult) -> None:
+        if not args.json:
+            cli_sync.print_result(result, client)
+
+    try:
+        sandbox = await create_sandbox(
+            client,
+            args.name,
+            args.backend,
+            project,
+            network=not args.no_network,
+            agent=args.agent,
+            geometry=args.geometry,
+            push_from=args.sync,
+            on_pushed=pushed,
+        )
+    except SyncError as exc:  # only the push raises it, and then nothing was created
+        return cli_sync.push_failed(exc)
     if args.json:
         out.print_json(sandbox)
     else:
@@ -209,7 +215,7 @@ async def cmd_create(client: Client, args: argparse.Namespace) -> int:
 
 
 async def cmd_list(client: Client, args: argparse.Namespace) -> int:
-    sandboxes = await client.call(m.SANDBOX_LIST)
+    sandboxes = await HostApi(client).list()
     if args.json:
         out.print_json(sandboxes)
     elif not sandboxes:
@@ -220,21 +226,24 @@ async def cmd_list(client: Client, args: argparse.Namespace) -> int:
 
 
 async def cmd_lifecycle(client: Client, args: argparse.Namespace) -> int:
-    method = {"stop": m.SANDBOX_STOP, "start": m.SANDBOX_START}.get(args.command, m.SANDBOX_DELETE)
-    result = await client.call(method, {"id": args.id}, LIFECYCLE_TIMEOUT_S)
+    api = HostApi(client)
+    if args.command in ("delete", "rm"):
+        deleted = await api.delete(args.id)
+        out.print_json(deleted) if args.json else print(f"deleted {args.id} ({deleted['id']})")
+        return OK
+    stopping = args.command == "stop"
+    result = await (api.stop(args.id) if stopping else api.start(args.id))
     if args.json:
         out.print_json(result)
-    elif method == m.SANDBOX_DELETE:
-        print(f"deleted {args.id} ({result['id']})")
     else:
-        print(f"{'stopped' if method == m.SANDBOX_STOP else 'started'} {out.describe(result)}")
+        print(f"{'stopped' if stopping else 'started'} {out.describe(result)}")
     return OK
 
 
 async def cmd_attach(client: Client, args: argparse.Namespace) -> int:
     if not (os.isatty(0) and os.isatty(1)):
         raise UsageError("attach needs a terminal (stdin and stdout)")
-    argv = (await client.call(m.SANDBOX_ATTACH_COMMAND, {"id": args.id}))["argv"]
+    argv = await HostApi(client).attach_command(args.id)
     host = client.host
     if isinstance(host, SshHost):
         status = await attach_over_ssh(host, argv)
@@ -246,18 +255,16 @@ async def cmd_attach(client: Client, args: argparse.Namespace) -> int:
 
 
 async def cmd_logs(client: Client, args: argparse.Namespace) -> int:
-    params: dict[str, Any] = {"id": args.id}
-    if args.tail is not None:
-        params["tail"] = args.tail
+    api = HostApi(client)
     if not args.follow:
-        result = await client.call(m.SANDBOX_LOGS, params)
+        result = await api.logs(args.id, args.tail)
         if args.json:
             out.print_json(result)
         else:
             out.write_text(result["text"])
         return OK
-    sandbox = await client.call(m.SANDBOX_GET, {"id": args.id})
-    return await out.follow_logs(client, sandbox, params, args.json)
+    sandbox = await api.get(args.id)
+    return await out.follow_logs(client, sandbox, args.tail, args.json)
 
 
 async def cmd_metrics(client: Client, args: argparse.Namespace) -> int:
@@ -269,10 +276,10 @@ async def cmd_metrics(client: Client, args: argparse.Namespace) -> int:
                 "(sandbox.metrics) yet; `claude-remote metrics` without an id shows the host's.",
                 REFUSED,
             )
-        result = await client.call(m.SANDBOX_METRICS, {"id": args.id})
+        result = await HostApi(client).metrics(args.id)
         out.print_json(result) if args.json else out.print_sandbox_metrics(result)
         return OK
-    result = await client.call(m.SYSTEM_METRICS)
+    result = await HostApi(client).system_metrics()
     out.print_json(result) if args.json else out.print_system_metrics(
         client.host.describe(), result
     )

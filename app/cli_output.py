@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hostd.protocol import Notification
+from hostd.protocol import Notification, wire
 from hostd.protocol import methods as m
 
+from .remote.api import HostApi
 from .remote.client import Client, ConnectionState
 from .remote.probes import Tool
 from .remote.profiles import Profile
@@ -29,7 +30,7 @@ def write_text(text: str) -> None:
     sys.stdout.flush()
 
 
-def describe(sb: dict[str, Any]) -> str:
+def describe(sb: wire.Sandbox) -> str:
     """'demo (5f0c8e2a): running, backend none, display :1'."""
     parts = [status(sb), f"backend {sb.get('backend')}"]
     if sb.get("display"):
@@ -39,7 +40,7 @@ def describe(sb: dict[str, Any]) -> str:
     return f"{sb.get('name')} ({str(sb.get('id', ''))[:SHORT_ID]}): " + ", ".join(parts)
 
 
-def status(sb: dict[str, Any]) -> str:
+def status(sb: wire.Sandbox) -> str:
     text = str(sb.get("status"))
     if text == m.STATUS_EXITED and sb.get("exit_code") is not None:
         text += f" ({sb['exit_code']})"
@@ -60,7 +61,7 @@ def age(stamp: str | None, now: datetime | None = None) -> str:
     return f"{secs}s"
 
 
-def print_table(sandboxes: list[dict[str, Any]]) -> None:
+def print_table(sandboxes: list[wire.Sandbox]) -> None:
     rows = [["ID", "NAME", "BACKEND", "STATUS", "AGE", "AGENT", "PROJECT"]]
     for sb in sandboxes:
         backend = str(sb.get("backend"))
@@ -185,7 +186,7 @@ def print_hosts(
 
 
 async def follow_logs(
-    client: Client, sandbox: dict[str, Any], params: dict[str, Any], as_json: bool
+    client: Client, sandbox: wire.Sandbox, tail: int | None, as_json: bool
 ) -> int:
     """Print the log so far, then new output as it comes, until the sandbox is
     deleted or the connection is given up. Survives reconnections."""
@@ -245,7 +246,7 @@ async def follow_logs(
     client.add_listener("subscription.lost", on_lost)
     client.add_state_listener(on_state)
     await client.subscribe([f"{m.TOPIC_LOGS_PREFIX}{sid}", m.TOPIC_SANDBOXES])
-    result = await client.call(m.SANDBOX_LOGS, params)
+    result = await HostApi(client).logs(sid, tail)
     text = str(result.get("text", ""))
     if as_json:
         if text:

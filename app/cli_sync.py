@@ -17,15 +17,12 @@ from typing import Any
 
 from . import cli_output as out
 from .remote.client import Client
-from .remote.sync import (
-    Syncer,
-    SyncError,
-    SyncProgress,
-    SyncRefused,
-    SyncResult,
-    resolve_remote,
-)
-from .remote.sync_plan import Mode
+from .remote.sync.plan import Mode
+from .remote.sync.result import SyncProgress, SyncResult
+from .remote.sync.state import SyncError, SyncRefused
+from .remote.sync.syncer import Syncer
+from .remote.sync.targets import resolve_remote
+from .remote.sync.watch import run_watch
 
 OK, REFUSED, UNREACHABLE = 0, 1, 255
 # A summary names at most this many files of each kind; --json has them all.
@@ -111,7 +108,7 @@ async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
                     flush=True,
                 )
             task = asyncio.ensure_future(
-                syncer.watch(lambda r: _round(r, client, args), lambda e: _err(str(e)))
+                run_watch(syncer, lambda r: _round(r, client, args), lambda e: _err(str(e)))
             )
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -130,18 +127,11 @@ async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
     return OK
 
 
-async def push_before_create(client: Client, local: str, project: str, as_json: bool) -> int:
-    """``create --sync LOCAL``: make the project folder and push into it first,
-    so the agent starts on the files."""
-    try:
-        async with Syncer(client, local, project, create_remote=True) as syncer:
-            result = await syncer.push()
-    except SyncError as exc:
-        _err(f"push before create: {exc}")
-        return _code(exc)
-    if not as_json:
-        print_result(result, client)
-    return OK
+def push_failed(exc: SyncError) -> int:
+    """``create --sync LOCAL`` whose push failed (so nothing was created):
+    say so; the exit status."""
+    _err(f"push before create: {exc}")
+    return _code(exc)
 
 
 def _round(result: SyncResult, client: Client, args: argparse.Namespace) -> None:

@@ -21,9 +21,9 @@ import termios
 import tty
 from collections.abc import Sequence
 
-from app.remote.knownhosts import Decision, HostKeyQuestion
 from app.remote.prompts import Prompts
-from app.remote.sshhost import SshHost
+from app.remote.ssh.host import SshHost
+from app.remote.ssh.known_hosts import Decision, HostKeyQuestion
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,9 @@ their reply by id (hostd answers in whatever order requests finish); every
 call still waiting when the stream ends fails at once with
 :class:`ConnectionLost` saying why. When the connection drops the client
 reconnects with backoff, says hello again and re-subscribes to its topics;
-``state`` and the state listeners tell a person what is going on.
+``state`` and the state listeners tell a person what is going on. Which
+call waits for which reply is kept by :mod:`.calls`; the typed calls of
+each method are :mod:`.api`.
 
 The client does not own the host: several clients and terminals may share
 one SSH connection, and the caller closes the host when done with it.
@@ -16,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hostd.protocol import ClientConnection, Garbage, Notification, Reply, RpcError
+from hostd.protocol import Notification, RpcError
 from hostd.protocol import methods as m
 
+from .calls import Calls
 from .errors import (
     CallTimeout,
     ConnectionLost,
@@ -45,9 +47,6 @@ LIFECYCLE_TIMEOUT_S = 300.0
 # Starting hostd: a cold Python start plus the login shell's profile, over a
 # slow link: seconds. Past this something is wrong and the error says what.
 HELLO_TIMEOUT_S = 60.0
-# Lines on hostd's stdout that are not JSON-RPC (a login script's echo) are
-# kept for the error message, the last few only.
-MAX_NOISE_LINES = 20
 
 # Which subscribe settings go with which topic (docs/protocol.md, subscribe).
 _SETTINGS_OF = {m.TOPIC_SCREENSHOTS: "screenshot", m.TOPIC_METRICS: "metrics"}
@@ -113,9 +112,7 @@ class Client:
         self.hello: dict[str, Any] | None = None
         self.state = ConnectionState("idle")
         self._stream: HostdStream | None = None
-        self._conn = ClientConnection()
-        self._pending: dict[int, tuple[str, asyncio.Future[Any]]] = {}
-        self._noise: list[str] = []
+        self._calls = Calls()
         self._topics: list[str] = []
         self._settings: dict[str, Any] = {}  # subscribe settings, by key ("screenshot")
         self._listeners: dict[str | None, list[NotificationListener]] = {}
@@ -185,48 +182,10 @@ class Client:
         self._state_listeners.append(listener)
         return lambda: self._state_listeners.remove(listener)
 
-    async def create_sandbox(
-        self,
-        name: str,
-        backend: str,
-        project_dir: str,
-        *,
-        network: bool = True,
-        agent: str | None = None,
-        geometry: str | None = None,
-        client_token: str | None = None,
-        timeout: float = LIFECYCLE_TIMEOUT_S,
-    ) -> dict[str, Any]:
-        """Create a sandbox, exactly once even across a dropped connection.
-
-        The request carries a ``client_token``; when the link drops before the
-        answer came, the create is sent again with the same token after the
-        reconnection, and hostd answers with the sandbox the first one made.
-        """
-        params: dict[str, Any] = {
-            "name": name,
-            "backend": backend,
-            "project_dir": project_dir,
-            "network": network,
-            "client_token": client_token or str(uuid.uuid4()),
-        }
-        if agent is not None:
-            params["agent"] = agent
-        if geometry is not None:
-            params["geometry"] = geometry
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            try:
-                result: dict[str, Any] = await self.call(
-                    m.SANDBOX_CREATE, params, max(0.0, deadline - loop.time())
-                )
-                return result
-            except ConnectionLost:
-                if not self.reconnect or self._closing or loop.time() >= deadline:
-                    raise
-                log.info("connection lost during create of %r; retrying with its token", name)
-                await asyncio.sleep(0)  # let the reconnection begin before asking again
+    @property
+    def closing(self) -> bool:
+        """Whether :meth:`close` was called: no reconnection will come."""
+        return self._closing
 
     async def close(self) -> None:
         """End hostd's input and stop reconnecting. The host stays open."""
@@ -236,7 +195,7 @@ class Client:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconnector
         stream, self._stream = self._stream, None
-        self._fail_pending(NotConnected("the client was closed"))
+        self._calls.fail_all(lambda _method: NotConnected("the client was closed"))
         if stream is not None:
             await stream.close()
         self._set_state(ConnectionState("closed"))
@@ -302,8 +261,7 @@ class Client:
 
     def _attach(self, stream: HostdStream) -> None:
         self._stream = stream
-        self._conn = ClientConnection()
-        self._noise = []
+        self._calls.new_stream()
         stream.start(lambda data: self._on_data(stream, data), lambda: self._on_end(stream))
 
     def _startup_error(self, stream: HostdStream) -> RemoteError:
@@ -313,7 +271,7 @@ class Client:
             command,
             stream.exit_status,
             stream.stderr.text(),
-            self._noise,
+            self._calls.noise,
             stream.end_reason,
         )
 
@@ -372,41 +330,22 @@ class Client:
         if stream is None or stream.ended:
             raise ConnectionLost(f"no connection to {self.host.describe()} for {method}")
         loop = asyncio.get_running_loop()
-        rid, data = self._conn.request(method, params)
-        fut: asyncio.Future[Any] = loop.create_future()
-        self._pending[rid] = (method, fut)
+        rid, data = self._calls.request(method, params)
         stream.write(data)
         try:
-            return await asyncio.wait_for(fut, max(0.0, deadline - loop.time()))
+            return await asyncio.wait_for(self._calls.future(rid), max(0.0, deadline - loop.time()))
         except TimeoutError:
             raise CallTimeout(
                 f"no answer to {method} from {self.host.describe()} within {timeout:.0f} s "
                 "(it may still be carried out there)"
             ) from None
         finally:
-            self._pending.pop(rid, None)
+            self._calls.forget(rid)
 
     def _on_data(self, stream: HostdStream, data: bytes) -> None:
         if stream is not self._stream:
             return
-        for event in self._conn.receive_data(data):
-            if isinstance(event, Reply):
-                entry = self._pending.get(event.id) if isinstance(event.id, int) else None
-                if entry is None:
-                    log.debug("reply to unknown or abandoned request %r", event.id)
-                    continue
-                fut = entry[1]
-                if fut.done():
-                    continue
-                if event.error is not None:
-                    fut.set_exception(event.error)
-                else:
-                    fut.set_result(event.result)
-            elif isinstance(event, Notification):
-                self._dispatch(event)
-            elif isinstance(event, Garbage):
-                log.warning("not JSON-RPC on hostd's output: %s", event.text[:200])
-                self._noise = [*self._noise[-(MAX_NOISE_LINES - 1) :], event.text[:200]]
+        self._calls.receive(data, self._dispatch)
 
     def _dispatch(self, note: Notification) -> None:
         for listener in [*self._listeners.get(note.method, []), *self._listeners.get(None, [])]:
@@ -427,7 +366,7 @@ class Client:
         was_connected = self.state.phase == "connected" and not self._closing
         if was_connected:
             # The state changes before the pending calls fail: a call retried
-            # at once (create_sandbox does) then waits for the link instead
+            # at once (HostApi.create does) then waits for the link instead
             # of failing again without ever yielding to the loop.
             log.warning("lost hostd on %s: %s", self.host.describe(), why)
             if self.reconnect:
@@ -435,21 +374,12 @@ class Client:
                 self._reconnector = asyncio.get_running_loop().create_task(self._reconnect(why))
             else:
                 self._set_state(ConnectionState("failed", reason=f"connection lost: {why}"))
-        for method, fut in list(self._pending.values()):
-            if not fut.done():
-                fut.set_exception(
-                    ConnectionLost(
-                        f"lost hostd on {self.host.describe()} while waiting for the answer "
-                        f"to {method}: {detail}"
-                    )
-                )
-        self._pending.clear()
-
-    def _fail_pending(self, exc: RemoteError) -> None:
-        for _method, fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(exc)
-        self._pending.clear()
+        self._calls.fail_all(
+            lambda method: ConnectionLost(
+                f"lost hostd on {self.host.describe()} while waiting for the answer "
+                f"to {method}: {detail}"
+            )
+        )
 
     def _set_state(self, state: ConnectionState) -> None:
         if state == self.state:

@@ -12,14 +12,14 @@ everything again when the create comes.
 
 from __future__ import annotations
 
-from typing import Any
-
-from hostd.protocol import methods as m
 from hostd.protocol.errors import BackendUnavailable, InvalidParams
 from hostd.protocol.names import check_name
 
+from .api import HostApi
+from .client import Client
 
-async def check_create(client: Any, name: str, backend: str, network: bool = True) -> None:
+
+async def check_create(client: Client, name: str, backend: str, network: bool = True) -> None:
     """Raise the error hostd would give for this name, backend and network."""
     check_name(name)
     hello = client.hello or {}
@@ -40,6 +40,6 @@ async def check_create(client: Any, name: str, backend: str, network: bool = Tru
             "choose an isolating backend or network: true",
             "network",
         )
-    listed = await client.call(m.SANDBOX_LIST)
+    listed = await HostApi(client).list()
     if any(s.get("name") == name for s in listed):
         raise InvalidParams(f"a sandbox named {name!r} already exists on this host", "name")

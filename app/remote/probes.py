@@ -13,7 +13,7 @@ import logging
 import shlex
 from dataclasses import dataclass
 
-from .sshhost import SshHost
+from .ssh.host import SshHost
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from .errors import ConfigError
 from .launch import DEFAULT_HOSTD_COMMAND
 from .local import LocalHost
 from .prompts import Prompts
-from .sshconfig import SshConfig, SshTarget, parse_destination
-from .sshhost import SshHost
+from .ssh.config import SshConfig, SshTarget, parse_destination
+from .ssh.host import SshHost
 
 log = logging.getLogger(__name__)
 

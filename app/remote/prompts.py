@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .knownhosts import Decision, HostKeyQuestion
+from .ssh.known_hosts import Decision, HostKeyQuestion
 
 log = logging.getLogger(__name__)
 

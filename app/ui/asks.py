@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu, QMessageBox, QWidget
 
-from app.remote.knownhosts import Decision, HostKeyQuestion
 from app.remote.prompts import Prompts
+from app.remote.ssh.known_hosts import Decision, HostKeyQuestion
 
 
 async def ask_box(box: QMessageBox) -> QMessageBox.ButtonRole | None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint
 
 from app.remote.errors import ConfigError
 from app.remote.profiles import LOCAL
-from app.remote.sshconfig import SshConfig
+from app.remote.ssh.config import SshConfig
 
 from .asks import confirm, popup_menu
 from .host_dialog import HostDialog

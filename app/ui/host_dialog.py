@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from app.remote.errors import ConfigError
 from app.remote.launch import DEFAULT_HOSTD_COMMAND
 from app.remote.profiles import Profile, check_name
-from app.remote.sshconfig import parse_destination
+from app.remote.ssh.config import parse_destination
 
 
 def destination(host: str, user: str, port: int) -> str:

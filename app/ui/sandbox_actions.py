@@ -18,8 +18,9 @@ from app.remote.client import LIFECYCLE_TIMEOUT_S
 from app.remote.create_check import check_create
 from app.remote.errors import RemoteError
 from app.remote.profiles import LOCAL
-from app.remote.sync import Syncer, SyncProgress
-from app.remote.sync_state import SyncError
+from app.remote.sync.result import SyncProgress
+from app.remote.sync.state import SyncError
+from app.remote.sync.syncer import Syncer
 from hostd.protocol import RpcError
 from hostd.protocol import methods as m
 

@@ -19,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from app.remote.api import HostApi
 from app.remote.client import Client, ConnectionState
 from app.remote.errors import RemoteError
 from app.remote.streams import Host
@@ -120,13 +121,14 @@ class HostSession(QObject):
         return await self.client.call(method, params, **kw)
 
     async def create(self, params: dict[str, Any]) -> dict[str, Any]:
-        sb = await self.client.create_sandbox(
+        created = await HostApi(self.client).create(
             params["name"],
             params["backend"],
             params["project_dir"],
             network=params.get("network", True),
             agent=params.get("agent"),
         )
+        sb: dict[str, Any] = dict(created)
         self._upsert(sb)
         return sb
 

@@ -31,8 +31,10 @@ from PySide6.QtWidgets import (
 
 from app.remote.client import Client
 from app.remote.errors import RemoteError
-from app.remote.sync import Syncer, SyncProgress, SyncResult, saved_summary
-from app.remote.sync_state import SyncError, SyncRefused
+from app.remote.sync.result import SyncProgress, SyncResult
+from app.remote.sync.state import SyncError, SyncRefused
+from app.remote.sync.syncer import Syncer, saved_summary
+from app.remote.sync.watch import run_watch
 from hostd.protocol import RpcError
 
 log = logging.getLogger(__name__)
@@ -262,7 +264,7 @@ class SyncController(QObject):
         try:
             async with self._syncer_for(client) as syncer:
                 self._syncer = syncer
-                await syncer.watch(on_result=self._done, on_error=self._watch_error)
+                await run_watch(syncer, on_result=self._done, on_error=self._watch_error)
         except asyncio.CancelledError:
             pass
         except (SyncError, RemoteError, RpcError, OSError) as exc:

@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app.remote.client import Client
 from app.remote.profiles import Profile, Profiles, open_host
-from app.remote.sync import Syncer
+from app.remote.sync.syncer import Syncer
+from app.remote.sync.watch import run_watch
 from tests.remote.sshd import hostd_command, keygen, start_sshd, write_client_home
 
 N = 15
@@ -76,7 +77,7 @@ async def main() -> None:
     await client.connect()
     try:
         async with Syncer(client, local, str(there), state_dir=root / "syncstate") as s:
-            task = asyncio.ensure_future(s.watch())
+            task = asyncio.ensure_future(run_watch(s))
             await wait_file(there / "file199.txt", "content 199\n" * 50, 60)
             await asyncio.sleep(1.5)
             up, down = [], []

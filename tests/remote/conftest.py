@@ -21,8 +21,8 @@ import pytest
 from app.remote.client import Client
 from app.remote.profiles import Profile, Profiles, open_host
 from app.remote.prompts import Prompts
-from app.remote.sshconfig import SshConfig
-from app.remote.sshhost import SshHost
+from app.remote.ssh.config import SshConfig
+from app.remote.ssh.host import SshHost
 from tests.helpers import REPO, assert_nothing_left, delete_all_sandboxes
 from tests.remote.sshd import (
     Sshd,

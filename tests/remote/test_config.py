@@ -10,10 +10,10 @@ import paramiko
 import pytest
 
 from app.remote.errors import ConfigError
-from app.remote.knownhosts import KnownHosts, Status, fingerprint, host_id
 from app.remote.launch import login_shell_command
 from app.remote.profiles import Profile, Profiles, default_host, open_host
-from app.remote.sshconfig import Destination, SshConfig, parse_destination
+from app.remote.ssh.config import Destination, SshConfig, parse_destination
+from app.remote.ssh.known_hosts import KnownHosts, Status, fingerprint, host_id
 from tests.remote.sshd import keygen
 
 

@@ -13,10 +13,11 @@ from typing import Any
 import psutil
 import pytest
 
+from app.remote.api import HostApi
 from app.remote.client import Client, ConnectionState
 from app.remote.errors import AuthFailed, ConnectionLost
 from app.remote.prompts import Prompts
-from app.remote.sshhost import SshHost
+from app.remote.ssh.host import SshHost
 from app.remote.streams import DataCallback, EndCallback, HostdStream
 from hostd.protocol import Notification
 from tests.helpers import DEADLINE_S, processes_mentioning, wait_for
@@ -152,7 +153,7 @@ def test_dropped_connection_reconnects_and_sandboxes_are_still_there(remote: Rem
         try:
             await client.connect()
             await client.subscribe(["sandboxes"])
-            sb = await client.create_sandbox(
+            sb = await HostApi(client).create(
                 "keeps", "none", str(remote.project), agent="sleep 600"
             )
             assert remote.sshd.kill_connections() > 0
@@ -252,7 +253,7 @@ def test_create_whose_reply_was_lost_is_not_done_twice(remote: Remote) -> None:
         client = Client(host)
         try:
             await client.connect()
-            sb = await client.create_sandbox(
+            sb = await HostApi(client).create(
                 "only-one", "none", str(remote.project), agent="sleep 600"
             )
             assert sb["name"] == "only-one"

@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from app.remote.errors import HostKeyRejected
-from app.remote.knownhosts import Decision, HostKeyQuestion
 from app.remote.prompts import Prompts
+from app.remote.ssh.known_hosts import Decision, HostKeyQuestion
 from tests.remote.conftest import Remote
 from tests.remote.sshd import keygen, start_sshd
 

@@ -12,9 +12,13 @@ from typing import Any
 
 import pytest
 
+from app.remote.api import HostApi
 from app.remote.client import Backoff, Client, ConnectionState
 from app.remote.errors import CallTimeout, ConnectionLost, HostdUnavailable
 from app.remote.local import LocalHost
+from hostd.protocol import methods as m
+from hostd.protocol.errors import InvalidParams
+from hostd.protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY, DEFAULT_NETWORK
 from tests.helpers import DEADLINE_S, Hostd
 
 
@@ -83,7 +87,7 @@ def test_client_restarts_hostd_and_calls_wait_for_it(local: LocalHost, project: 
         states: list[ConnectionState] = []
         client.add_state_listener(states.append)
         await client.connect()
-        sb = await client.create_sandbox("stays", "none", str(project), agent="sleep 600")
+        sb = await HostApi(client).create("stays", "none", str(project), agent="sleep 600")
         os.kill(hostd_pid(client), signal.SIGKILL)
         await until(lambda: client.state.phase != "connected", "the drop to be noticed")
         listed = await client.call("sandbox.list")  # waits for the reconnection
@@ -110,3 +114,37 @@ def test_hostd_that_cannot_start_is_explained(state_dir: Path) -> None:
     crashed = asyncio.run(attempt([sys.executable, "-c", "import sys; sys.exit('boom')"]))
     assert "ended before it answered: hostd exited with status 1" in crashed
     assert "boom" in crashed
+
+
+def test_api_refuses_a_wrong_call_here_in_hostds_words(local: LocalHost, project: Path) -> None:
+    """A call the spec does not allow fails before it is sent, with the
+    message hostd gives for the same call; what is left out takes the
+    spec's default there."""
+
+    async def main() -> None:
+        client = Client(local, reconnect=False)
+        await client.connect()
+        api = HostApi(client)
+        try:
+            wrong = {"id": "demo", "tail": "10"}
+            with pytest.raises(InvalidParams) as by_hostd:
+                await client.call(m.SANDBOX_LOGS, wrong)
+            sent: list[bytes] = []
+            stream: Any = client._stream  # the test watches what goes out
+            write = stream.write
+            stream.write = lambda data: (sent.append(data), write(data))
+            with pytest.raises(InvalidParams) as here:
+                await api.call(m.SANDBOX_LOGS, wrong)
+            assert here.value.message == by_hostd.value.message
+            assert sent == []  # refused here: nothing went to hostd
+            sb = await api.create("plain", "none", str(project))
+            assert (sb["agent"], sb["network"]) == (DEFAULT_AGENT, DEFAULT_NETWORK)
+            assert sb["geometry"] == DEFAULT_GEOMETRY
+            assert [s["id"] for s in await api.list()] == [sb["id"]]
+            assert (await api.get("plain"))["id"] == sb["id"]
+            assert (await api.stop("plain"))["status"] == "stopped"
+            assert (await api.delete("plain"))["id"] == sb["id"]
+        finally:
+            await client.close()
+
+    asyncio.run(main())

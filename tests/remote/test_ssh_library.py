@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from app.remote.api import HostApi
 from app.remote.client import Client
 from hostd.protocol import Notification
 from hostd.protocol.errors import NoSuchSandbox
@@ -24,7 +25,9 @@ def test_whole_lifecycle_over_one_ssh_connection(remote: Remote) -> None:
             assert hello["state_dir"] == str(remote.state_dir)
             assert str(client.state) == "connected"
             await client.subscribe(["sandboxes"])
-            sb = await client.create_sandbox("demo", "none", str(remote.project), agent="sleep 600")
+            sb = await HostApi(client).create(
+                "demo", "none", str(remote.project), agent="sleep 600"
+            )
             assert sb["status"] == "running"
             listed = await client.call("sandbox.list")
             assert [s["name"] for s in listed] == ["demo"]
@@ -63,10 +66,10 @@ def test_create_retried_with_the_same_token_is_done_once(remote: Remote) -> None
         client = Client(host)
         try:
             await client.connect()
-            first = await client.create_sandbox(
+            first = await HostApi(client).create(
                 "once", "none", str(remote.project), agent="sleep 600", client_token="tok-1"
             )
-            again = await client.create_sandbox(
+            again = await HostApi(client).create(
                 "once", "none", str(remote.project), agent="sleep 600", client_token="tok-1"
             )
             assert again["id"] == first["id"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from app.remote.sshconfig import SshTarget
-from app.remote.sync_rsync import Ssh
+from app.remote.ssh.config import SshTarget
+from app.remote.sync.rsync import Ssh
 
 
 def resolved(argv: list[str], host: str) -> dict[str, list[str]]:

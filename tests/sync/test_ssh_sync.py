@@ -9,7 +9,8 @@ import pytest
 
 from app.remote.client import Client
 from app.remote.profiles import Profile, Profiles
-from app.remote.sync import Syncer, SyncError
+from app.remote.sync.state import SyncError
+from app.remote.sync.syncer import Syncer
 from tests.remote.conftest import Remote, start_jump_host
 from tests.remote.sshd import Sshd, hostd_command
 from tests.sync.conftest import tree

@@ -16,7 +16,10 @@ import pytest
 
 from app.remote.client import Client
 from app.remote.local import LocalHost
-from app.remote.sync import Syncer, SyncRefused, SyncResult
+from app.remote.sync.result import SyncResult
+from app.remote.sync.state import SyncRefused
+from app.remote.sync.syncer import Syncer
+from app.remote.sync.watch import run_watch
 from tests.helpers import REPO
 from tests.sync.conftest import tree
 from tests.sync.test_sync_rules import World
@@ -102,7 +105,7 @@ def test_a_watch_stops_with_the_refusal_instead_of_trying_again(world: World) ->
             async with Syncer(
                 client, world.local, str(world.remote), state_dir=world.sync_state
             ) as s:
-                task = asyncio.ensure_future(s.watch(results.append, errors.append))
+                task = asyncio.ensure_future(run_watch(s, results.append, errors.append))
                 while not results:  # the first round
                     await asyncio.sleep(0.05)
                 empty(world.remote)

@@ -14,8 +14,9 @@ import pytest
 
 from app.remote.client import Client
 from app.remote.local import LocalHost
-from app.remote.sync import Syncer, SyncProgress, SyncResult
-from app.remote.sync_plan import Mode
+from app.remote.sync.plan import Mode
+from app.remote.sync.result import SyncProgress, SyncResult
+from app.remote.sync.syncer import Syncer
 from tests.sync.conftest import tree
 
 

@@ -18,7 +18,7 @@ import threading
 
 import paramiko
 
-from .streams import DataCallback, EndCallback, HostdStream, StderrTail
+from ..streams import DataCallback, EndCallback, HostdStream, StderrTail
 
 log = logging.getLogger(__name__)
 

@@ -5,19 +5,17 @@ server's (the same functions, as hostd's ``fs.*`` methods)."""
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from hostd.protocol import RpcError
-from hostd.protocol import methods as m
 from treesync import moves, tree
 from treesync.tree import Entry
 
-from .client import Client
-from .sync_state import PairState, SyncError
+from ..api import HostApi
+from ..client import Client
+from .state import PairState, SyncError
 
 T = TypeVar("T")
 
@@ -38,16 +36,6 @@ class Trashed:
     moved: list[str]
     changed: list[str]
     trash_dir: str
-
-
-class Side(Protocol):
-    root: str
-
-    async def listing(self) -> Listing: ...
-    async def stat(self, paths: list[str]) -> dict[str, Entry]: ...
-    async def hash(self, paths: list[str]) -> dict[str, str | None]: ...
-    async def trash(self, items: list[Entry], stamp: str) -> Trashed: ...
-    async def rename(self, items: list[Entry]) -> tuple[list[str], list[str]]: ...
 
 
 class LocalSide:
@@ -93,67 +81,36 @@ class RemoteSide:
         self.client = client
         self.root = root
         self.pair = pair
+        self._api = HostApi(client)
 
     async def listing(self) -> Listing:
-        res = await self._call(m.FS_LIST, {"root": self.root})
+        res = await self._call(self._api.fs_list(self.root, timeout=FS_TIMEOUT_S))
         return Listing({e["path"]: e for e in res["entries"]}, res["ignore_files"])
 
     async def stat(self, paths: list[str]) -> dict[str, Entry]:
         if not paths:
             return {}
-        res = await self._call(m.FS_LIST, {"root": self.root, "paths": paths})
+        res = await self._call(self._api.fs_list(self.root, paths, FS_TIMEOUT_S))
         return {e["path"]: e for e in res["entries"]}
 
     async def hash(self, paths: list[str]) -> dict[str, str | None]:
         if not paths:
             return {}
-        res = await self._call(m.FS_HASH, {"root": self.root, "paths": paths})
-        hashes: dict[str, str | None] = res["hashes"]
-        return hashes
+        return await self._call(self._api.fs_hash(self.root, paths, FS_TIMEOUT_S))
 
     async def trash(self, items: list[Entry], stamp: str) -> Trashed:
-        res = await self._call(
-            m.FS_TRASH, {"root": self.root, "pair": self.pair, "stamp": stamp, "items": items}
-        )
+        res = await self._call(self._api.fs_trash(self.root, self.pair, stamp, items, FS_TIMEOUT_S))
         return Trashed(res["moved"], res["changed"], res["trash_dir"])
 
     async def rename(self, items: list[Entry]) -> tuple[list[str], list[str]]:
         if not items:
             return [], []
-        res = await self._call(m.FS_RENAME, {"root": self.root, "items": items})
+        res = await self._call(self._api.fs_rename(self.root, items, FS_TIMEOUT_S))
         return res["renamed"], res["changed"]
 
-    async def _call(self, method: str, params: dict[str, Any]) -> Any:
+    async def _call(self, call: Awaitable[T]) -> T:
+        """``call``'s answer; hostd's refusal as a :class:`SyncError`."""
         try:
-            return await self.client.call(method, params, FS_TIMEOUT_S)
+            return await call
         except RpcError as exc:
             raise SyncError(f"{self.client.host.describe()}: {exc.message}") from exc
-
-
-async def prepare_remote_root(client: Client, root: str, create: bool) -> str:
-    """The server folder, resolved (and made, with ``create``); checks that
-    hostd offers what a sync needs."""
-    for method in (m.FS_LIST, m.FS_TRASH, m.FS_RENAME, m.FS_HASH):
-        if not client.has_capability(method):
-            version = (client.hello or {}).get("version", "?")
-            raise SyncError(
-                f"hostd {version} on {client.host.describe()} cannot sync ({method} missing): "
-                "install the same claude-sandbox version there"
-            )
-    if not root.startswith("/"):
-        raise SyncError(f"the folder on {client.host.describe()} must be absolute, not {root!r}")
-    try:
-        if create:
-            res = await client.call(m.FS_MKDIR, {"root": root})
-        else:
-            res = await client.call(m.FS_LIST, {"root": root, "paths": []})
-    except RpcError as exc:
-        raise SyncError(f"{client.host.describe()}: {exc.message}") from exc
-    return str(res["root"])
-
-
-def local_root(path: str | Path) -> str:
-    real = os.path.realpath(os.path.expanduser(str(path)))
-    if not os.path.isdir(real):
-        raise SyncError(f"{path} is not a folder on this machine")
-    return real

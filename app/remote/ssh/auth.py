@@ -25,9 +25,9 @@ from paramiko.ssh_exception import (
     SSHException,
 )
 
-from .errors import AuthFailed, ConnectFailed
-from .prompts import Asker, Prompts
-from .sshconfig import SshTarget
+from ..errors import AuthFailed, ConnectFailed
+from ..prompts import Asker, Prompts
+from .config import SshTarget
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Blocking (paramiko), so it runs on a worker thread, never on the event loop.
 The way there is TCP, a ProxyCommand, or a ``direct-tcpip`` channel of the
 jump host's own connection (ProxyJump); the host key is checked against
 known_hosts, the person is asked about an unknown one, a changed one is
-refused; then :mod:`.sshauth` logs in and keepalives start.
+refused; then :mod:`.auth` logs in and keepalives start.
 """
 
 from __future__ import annotations
@@ -21,8 +21,12 @@ from typing import Any
 import paramiko
 from paramiko.ssh_exception import ChannelException, SSHException
 
-from .errors import ConnectFailed, ConnectionLost, HostKeyChanged, HostKeyRejected
-from .knownhosts import (
+from ..errors import ConnectFailed, ConnectionLost, HostKeyChanged, HostKeyRejected
+from ..prompts import Asker, Prompts
+from ..streams import StderrTail
+from .auth import Authenticator
+from .config import SshConfig, SshTarget
+from .known_hosts import (
     Decision,
     HostKeyQuestion,
     KnownHosts,
@@ -32,10 +36,6 @@ from .knownhosts import (
     host_id,
     key_label,
 )
-from .prompts import Asker, Prompts
-from .sshauth import Authenticator
-from .sshconfig import SshConfig, SshTarget
-from .streams import StderrTail
 
 log = logging.getLogger(__name__)
 

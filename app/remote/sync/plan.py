@@ -28,7 +28,7 @@ side's signature when the last sync accounted for it (:class:`Base`). A side
 
 Files of the receiving side that a round replaces or deletes are those
 found unchanged; the round moves them to the trash first, and only if they
-are still what the listing saw (see :mod:`app.remote.sync`).
+are still what the listing saw (see :mod:`app.remote.sync.syncer`).
 """
 
 from __future__ import annotations

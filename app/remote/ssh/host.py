@@ -19,13 +19,13 @@ from typing import TypeVar
 
 import paramiko
 
-from .errors import ConnectFailed, ConnectionLost
-from .launch import DEFAULT_HOSTD_COMMAND, login_shell_command, login_shell_script
-from .prompts import Asker, Prompts
-from .sshchannels import ChannelStream, PtySession
-from .sshconfig import SshConfig, SshTarget
-from .sshconn import SshConnection, connect
-from .streams import HostdStream
+from ..errors import ConnectFailed, ConnectionLost
+from ..launch import DEFAULT_HOSTD_COMMAND, login_shell_command, login_shell_script
+from ..prompts import Asker, Prompts
+from ..streams import HostdStream
+from .channels import ChannelStream, PtySession
+from .config import SshConfig, SshTarget
+from .connection import SshConnection, connect
 
 log = logging.getLogger(__name__)
 

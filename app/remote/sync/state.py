@@ -32,8 +32,8 @@ from typing import Any
 from treesync import moves
 from treesync.files import FileLock, write_atomic
 
-from .errors import RemoteError
-from .sync_plan import Base
+from ..errors import RemoteError
+from .plan import Base
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,14 @@ TRASH_KEEP_S = 7 * 24 * 3600.0
 class SyncError(RemoteError):
     """A sync could not be done (and changed nothing it could not account for).
     ``result``, when set, is what the round did before it failed (a
-    :class:`app.remote.sync.SyncResult`: conflict copies it made, files sent)."""
+    :class:`app.remote.sync.syncer.SyncResult`: conflict copies it made, files sent)."""
 
     result: Any = None
 
 
 class SyncRefused(SyncError):
     """A round that would delete every file of one side because the other
-    side is now empty (see :mod:`app.remote.sync_plan`): most likely an
+    side is now empty (see :mod:`app.remote.sync.plan`): most likely an
     accident, so nothing was done. ``empty`` is the side with no file left
     (``folder`` names it), ``deletes`` how many files the round would have
     deleted on the other side. A one-way round into ``empty`` fills it

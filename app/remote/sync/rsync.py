@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .sshconfig import SYSTEM_CONFIG, SshTarget
+from ..ssh.config import SYSTEM_CONFIG, SshTarget
 
 log = logging.getLogger(__name__)
 

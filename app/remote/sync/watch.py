@@ -13,7 +13,7 @@ runs; otherwise a two-way round does. A dropped connection is waited out
 changes made meanwhile were not reported. A watch killed at any moment and
 started again loses nothing: its first round is a full one, with the base
 the last finished round saved. A round refused because one side was
-emptied (:class:`~app.remote.sync_state.SyncRefused`) ends the watch with
+emptied (:class:`~app.remote.sync.state.SyncRefused`) ends the watch with
 that error: trying again would only refuse again, and the person must say
 which way to go.
 """
@@ -25,20 +25,19 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hostd.protocol import Notification
 from hostd.protocol import methods as m
 from treesync.rules import ALWAYS_EXCLUDED, merged
 from treesync.tree import signature
 
-from .client import ConnectionState
-from .errors import NotConnected, RemoteError
-from .sync_plan import Side
-from .sync_state import SyncRefused
-
-if TYPE_CHECKING:
-    from .sync import Syncer, SyncResult
+from ..client import ConnectionState
+from ..errors import NotConnected, RemoteError
+from .plan import Side
+from .result import SyncResult
+from .state import SyncRefused
+from .syncer import Syncer
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ RETRY_FIRST_S = 1.0
 RETRY_CAP_S = 30.0
 _EVENT_TYPES = {"created", "deleted", "modified", "moved", "closed"}
 
-ResultCallback = Callable[["SyncResult"], None]
+ResultCallback = Callable[[SyncResult], None]
 ErrorCallback = Callable[[Exception], None]
 
 
@@ -121,8 +120,12 @@ async def run_watch(
     on_result: ResultCallback | None = None,
     on_error: ErrorCallback | None = None,
 ) -> None:
-    """Watch until cancelled. Each round's result goes to ``on_result``; a
-    round that failed goes to ``on_error`` and is tried again."""
+    """Sync ``syncer``'s pair both ways whenever either side changes, until
+    the task running this is cancelled (that stops a running rsync too).
+    ``syncer`` must be open. Each round's result goes to ``on_result``; a
+    failed round (the link down) to ``on_error``, and it is tried again, with
+    a full look once the link is back. A round refused because a side was
+    emptied ends the watch: it raises :class:`SyncRefused`."""
     client = syncer.client
     changes = _Changes()
     topic = m.TOPIC_FS_PREFIX + syncer.remote

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import paramiko
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,9 @@
+"""Push, pull, two-way sync and watch of a folder here with a folder on a host.
+
+:mod:`.syncer` runs a round (list both sides, plan, apply, save the base)
+and :mod:`.result` is what it reports;
+:mod:`.plan` decides what moves, :mod:`.apply` carries a plan out,
+:mod:`.rsync` transfers, :mod:`.sides` are the two folders' operations,
+:mod:`.state` is what a pair remembers, :mod:`.targets` names the folders
+of a pair, and :mod:`.watch` runs rounds whenever either side changes.
+"""

@@ -1,0 +1,316 @@
+"""Push, pull and two-way sync of a folder here with a folder on a host.
+
+    async with Syncer(client, "~/src/shop", "/srv/shop") as syncer:
+        result = await syncer.push()          # or pull(), sync()
+        await run_watch(syncer)               # app.remote.sync.watch: until cancelled
+
+A round lists both sides (this machine's folder directly, the server's
+through hostd's ``fs.list``), decides with the base of the last sync what
+moves (:mod:`app.remote.sync.plan`), moves files aside, transfers with
+rsync, checks what arrived (:mod:`app.remote.sync.apply`), and saves the
+new base. Nothing is printed:
+progress goes to ``on_progress``, and each round returns a
+:class:`SyncResult` (what moved each way, the conflicts, where the trash is).
+
+Never losing a file, including in the race between listing and transfer:
+
+1. A file is replaced or deleted only if its side did not change it since
+   the last sync (the plan's rule), and only if it is *still* as listed: just
+   before the transfer, each such file is moved to the trash by
+   ``treesync.moves.trash``, which compares its signature (type, size, mtime in
+   nanoseconds, link target) at the moment of the move. A file edited after
+   the listing is left where it is and not overwritten; the next round sees
+   both sides changed and makes a conflict copy.
+2. rsync then runs with ``--ignore-existing``: every name it is to fill was
+   emptied in step 1, so anything found there was created since, by
+   someone else, and is left alone (and seen by the next round). The window
+   left, between rsync's check of a name and the rename of its temporary
+   file onto it, is covered by ``--backup-dir`` into the same trash.
+3. What arrived is checked (its size and mtime must be the sender's, as
+   rsync sets them) before the base records it. A file changed on either
+   side during the transfer is therefore not recorded as synced, and the
+   next round compares contents (hash) and either records it or reports a
+   conflict with both versions kept.
+4. The base is written after all that, atomically. A round killed at any
+   step leaves files that the next round recognises: moved to the trash but
+   not replaced (the sender's newer version is sent again), transferred but
+   not recorded (same content on both sides: recorded without a conflict).
+
+The price of step 1 is that a replaced file is briefly absent (between its
+move and rsync's rename of the new version), instead of being replaced in
+one rename: a reader at that moment sees no file rather than an old one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from ..client import Client
+from ..errors import RemoteError
+from ..ssh.host import SshHost
+from .apply import Applier
+from .plan import Base, Mode, Plan, Side, make_plan, other
+from .result import ProgressCallback, SyncProgress, SyncResult, now
+from .rsync import Progress, Ssh
+from .sides import Listing, LocalSide, RemoteSide
+from .state import PairState, SyncError, SyncRefused, state_home
+from .targets import host_name, local_root, prepare_remote_root
+
+log = logging.getLogger(__name__)
+
+
+class Syncer:
+    """One pair of folders: this machine's ``local`` and ``remote`` on the
+    host of ``client`` (its project folder; absolute). Holds the pair's lock
+    from :meth:`open` to :meth:`close` (or as an async context manager)."""
+
+    def __init__(
+        self,
+        client: Client,
+        local: str | Path,
+        remote: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        state_dir: Path | None = None,
+        create_remote: bool = False,
+        allow_delete_all: bool = False,
+    ) -> None:
+        self.client = client
+        self.local = local_root(local)
+        self.remote = remote
+        self.on_progress = on_progress
+        self.host_name = host_name(client)
+        self._state_home = state_dir or state_home()
+        self._create_remote = create_remote
+        # Carry the deletions of a side with no file left (see _refuse_emptied).
+        self.allow_delete_all = allow_delete_all
+        self._ssh: Ssh | None = None
+        self._state: PairState | None = None
+        self._local_side: LocalSide | None = None
+        self._remote_side: RemoteSide | None = None
+        self._base: dict[str, Base] = {}
+        self._last: dict[str, Any] = {}
+        self._round: asyncio.Task[SyncResult] | None = None
+        self._cancelled = False
+        self._ignore: tuple[dict[str, str], dict[str, str]] = ({}, {})
+
+    # -- public API ------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self.remote = await prepare_remote_root(self.client, self.remote, self._create_remote)
+        state = PairState(self._state_home, self.local, self.host_name, self.remote)
+        state.lock()
+        self._state = state
+        self._base, self._last = await asyncio.get_running_loop().run_in_executor(None, state.load)
+        self._local_side = LocalSide(self.local, state)
+        self._remote_side = RemoteSide(self.client, self.remote, state.id)
+        host = self.client.host
+        if isinstance(host, SshHost):
+            self._ssh = Ssh(host.target, config_files=host.config.files)
+
+    async def close(self) -> None:
+        if self._ssh is not None:
+            await self._ssh.close()
+            self._ssh = None
+        if self._state is not None:
+            self._state.unlock()
+
+    async def __aenter__(self) -> Syncer:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def last(self) -> dict[str, Any]:
+        """The summary of the last finished round of this pair (any process)."""
+        return dict(self._last)
+
+    @property
+    def base(self) -> dict[str, Base]:
+        """Each path's signatures when the last round accounted for it."""
+        return self._base
+
+    @property
+    def ignore_files(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The ``.gitignore`` texts of each side, as the last round found them."""
+        return self._ignore
+
+    def side(self, side: Side) -> LocalSide | RemoteSide:
+        found = self._local_side if side == "local" else self._remote_side
+        if found is None:
+            raise SyncError("the syncer is not open")
+        return found
+
+    async def push(self) -> SyncResult:
+        """This machine to the server: carry local changes over."""
+        return await self.run("push")
+
+    async def pull(self) -> SyncResult:
+        """The server to this machine."""
+        return await self.run("pull")
+
+    async def sync(self) -> SyncResult:
+        """Both ways at once."""
+        return await self.run("both")
+
+    async def run(self, mode: Mode) -> SyncResult:
+        """One round. :meth:`cancel` ends it early with ``cancelled`` set and
+        both sides consistent; cancelling the awaiting task works as well
+        (rsync is stopped before the cancel goes on)."""
+        if self._state is None:
+            raise SyncError("the syncer is not open")
+        self._cancelled = False
+        self._round = asyncio.ensure_future(self._run_round(mode))
+        try:
+            return await asyncio.shield(self._round)
+        except asyncio.CancelledError:
+            if self._cancelled and self._round.cancelled():
+                return self._cancelled_result(mode)
+            self._round.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._round
+            raise
+        finally:
+            self._round = None
+
+    def cancel(self) -> None:
+        """Stop the running round (rsync is ended; what it finished stays)."""
+        if self._round is not None and not self._round.done():
+            self._cancelled = True
+            self._round.cancel()
+
+    # -- a round ---------------------------------------------------------------------
+
+    def _cancelled_result(self, mode: Mode) -> SyncResult:
+        result = SyncResult(mode, self.local, self.remote, self.host_name, cancelled=True)
+        result.finished_at = now()
+        return result
+
+    def _report(self, phase: str, transfer: Progress | None = None) -> None:
+        if self.on_progress is not None:
+            try:
+                self.on_progress(SyncProgress(phase, transfer))
+            except Exception:
+                log.exception("sync progress callback failed")
+
+    async def _run_round(self, mode: Mode) -> SyncResult:
+        assert self._state is not None
+        result = SyncResult(mode, self.local, self.remote, self.host_name, started_at=now())
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        self._report("listing")
+        lo, re_ = await asyncio.gather(self.side("local").listing(), self.side("remote").listing())
+        self._ignore = (lo.ignore_files, re_.ignore_files)
+        self._report("comparing")
+        plan = self._plan(lo, re_, mode, None, stamp)
+        if plan.need_hash:
+            hl, hr = await asyncio.gather(
+                self.side("local").hash(plan.need_hash),
+                self.side("remote").hash(plan.need_hash),
+            )
+            plan = self._plan(lo, re_, mode, {"local": hl, "remote": hr}, stamp)
+        if plan.emptied is not None and not self.allow_delete_all:
+            raise self._refusal(plan.emptied.side, plan.emptied.deletes)
+        base = dict(self._base)
+        for path, entry in plan.base.items():
+            if entry is None:
+                base.pop(path, None)
+            else:
+                base[path] = entry
+        if plan.reset:
+            # Saved before any file moves: a fill cut short (Ctrl+C, a dropped
+            # link) must leave no record by which the next round would take
+            # the files not yet sent for deletions to carry back.
+            state, last, kept = self._state, dict(self._last), dict(base)
+            await asyncio.get_running_loop().run_in_executor(None, lambda: state.save(kept, last))
+            self._base = kept
+        result.conflicts = list(plan.conflicts)
+        if not plan.empty:
+            # The trash folder of this round: its own, even for two rounds in
+            # one second (a watch), so no round's copies overwrite another's.
+            trash_stamp = f"{stamp}-{secrets.token_hex(4)}"
+            local, remote = self._local_side, self._remote_side
+            assert local is not None and remote is not None  # made by open()
+            applier = Applier(local, remote, self._ssh, self._report)
+            try:
+                await applier.apply(plan, base, result, trash_stamp)
+            except SyncError as exc:
+                if exc.result is not None:
+                    self._base = base  # keep what was verified, even though the round fails
+                raise
+        self._report("saving")
+        result.finished_at = now()
+        self._last = {
+            "finished_at": result.finished_at,
+            "mode": mode,
+            "sent": len(result.sent),
+            "received": len(result.received),
+            "deleted_local": len(result.deleted_local),
+            "deleted_remote": len(result.deleted_remote),
+            "conflicts": [c.to_obj() for c in result.conflicts],
+        }
+        state = self._state
+        last = dict(self._last)
+        await asyncio.get_running_loop().run_in_executor(None, lambda: state.save(base, last))
+        self._base = base
+        return result
+
+    def _refusal(self, empty: Side, deletes: int) -> SyncRefused:
+        """The error of a round that would carry over the emptying of a side."""
+        remote = f"{self.client.host.describe()}:{self.remote}"
+        folders = {"local": self.local, "remote": remote}
+        files = f"{deletes} file{'s' * (deletes != 1)}"
+        error = SyncRefused(
+            f"{folders[empty]} is empty, but both sides had files at the last sync: "
+            f"carrying that over would delete {'all' if deletes > 1 else 'the'} {files} in "
+            f"{folders[other(empty)]}. Nothing was changed.",
+            retryable=False,
+        )
+        error.empty, error.folder, error.deletes = empty, folders[empty], deletes
+        return error
+
+    def _plan(
+        self,
+        lo: Listing,
+        re_: Listing,
+        mode: Mode,
+        hashes: dict[Side, dict[str, str | None]] | None,
+        stamp: str,
+    ) -> Plan:
+        return make_plan(
+            self._base,
+            lo.entries,
+            re_.entries,
+            (lo.ignore_files, re_.ignore_files),
+            mode,
+            hashes,
+            stamp,
+        )
+
+
+async def saved_summary(
+    client: Client, local: str | Path, remote: str, state_dir: Path | None = None
+) -> dict[str, Any]:
+    """What :attr:`Syncer.last` will be once the pair is open: the summary of
+    the last finished round of ``local`` and ``remote`` (empty if they were
+    never synced, or either folder is gone). Reads only; takes no lock."""
+    try:
+        root = local_root(local)
+        remote = await prepare_remote_root(client, remote, False)
+    except RemoteError:  # a folder gone, the host not connected: nothing to show
+        return {}
+    state = PairState(state_dir or state_home(), root, host_name(client), remote)
+    return await asyncio.get_running_loop().run_in_executor(None, state.read_last)
