@@ -94,7 +94,7 @@ async def scene(w: MainWindow, project: Path, pics: list[Path]) -> None:
         await s.create(
             {"name": name, "backend": backend, "project_dir": str(project), "agent": agent}
         )
-    await s.call("sandbox.stop", {"id": "docs-site"})
+    await s.api.stop("docs-site")
     await asyncio.sleep(8)  # frames, metrics and the exit to arrive
 
 
@@ -150,7 +150,7 @@ def main() -> None:
             s = w.hub.sessions.get("local")
             if s is not None:
                 for sid in list(s.sandboxes):
-                    await s.call("sandbox.delete", {"id": sid})
+                    await s.api.delete(sid)
             await w.hub.close_all()
 
     loop.run_until_complete(run())

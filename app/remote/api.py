@@ -141,9 +141,12 @@ class HostApi:
         result: wire.Logs = await self.call(m.SANDBOX_LOGS, {"id": id, "tail": tail})
         return result
 
-    async def pane(self, id: str, escapes: bool | None = None) -> wire.Pane:
+    async def pane(
+        self, id: str, escapes: bool | None = None, timeout: float = DEFAULT_TIMEOUT_S
+    ) -> wire.Pane:
         """The agent's terminal as it shows now (with colour escapes, if asked)."""
-        result: wire.Pane = await self.call(m.SANDBOX_PANE, {"id": id, "escapes": escapes})
+        params = {"id": id, "escapes": escapes}
+        result: wire.Pane = await self.call(m.SANDBOX_PANE, params, timeout)
         return result
 
     async def screenshot(

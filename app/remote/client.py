@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 # hostd answers reads in milliseconds; 30 s covers a loaded host on a slow link.
 DEFAULT_TIMEOUT_S = 30.0
 # Lifecycle calls wait on processes; hostd gives requests under way up to
-# 5 minutes when its input ends (hostd/server.py DRAIN_TIMEOUT_S), a VM create
+# 5 minutes when its input ends (hostd/server/loop.py DRAIN_TIMEOUT_S), a VM create
 # can take a minute. A call is not abandoned before hostd would abandon it.
 LIFECYCLE_TIMEOUT_S = 300.0
 # Starting hostd: a cold Python start plus the login shell's profile, over a

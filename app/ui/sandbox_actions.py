@@ -14,15 +14,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QPoint, QSettings
 from PySide6.QtGui import QGuiApplication
 
-from app.remote.client import LIFECYCLE_TIMEOUT_S
-from app.remote.create_check import check_create
+from app.remote.api import HostApi
 from app.remote.errors import RemoteError
 from app.remote.profiles import LOCAL
-from app.remote.sync.result import SyncProgress
+from app.remote.sync.result import SyncProgress, SyncResult
 from app.remote.sync.state import SyncError
-from app.remote.sync.syncer import Syncer
 from hostd.protocol import RpcError
-from hostd.protocol import methods as m
 
 from .asks import confirm, popup_menu
 from .create_dialog import CreateDialog
@@ -35,7 +32,7 @@ if TYPE_CHECKING:
     from .hub import Hub
 
 BUSY_TEXT = {"stop": "Stopping…", "start": "Starting…", "delete": "Deleting…"}
-LIFECYCLE = {"stop": m.SANDBOX_STOP, "start": m.SANDBOX_START, "delete": m.SANDBOX_DELETE}
+LIFECYCLE = {"stop": HostApi.stop, "start": HostApi.start, "delete": HostApi.delete}
 # What a create, a push or an action can fail with, said by a host or the disk.
 EXPECTED = (RpcError, RemoteError, SyncError, OSError)
 
@@ -88,13 +85,16 @@ class SandboxActions:
             if session is None:
                 problem = f"{host} is not connected any more."
                 return
+
+            def pushing(p: SyncProgress) -> None:
+                pct = f" {p.transfer.percent}%" if p.transfer is not None else ""
+                dialog.set_status(f"Pushing {push_from}: {p.phase}{pct}")
+
+            def pushed(result: SyncResult) -> None:
+                dialog.set_status(f"Pushed {push_from} ({summary(result)}); creating…")
+
             try:
-                if push_from:
-                    # Not for a create hostd would refuse (a name taken meanwhile).
-                    await check_create(session.client, params["name"], params["backend"],
-                                       params.get("network", True))  # fmt: skip
-                    await self._push_first(dialog, session.client, push_from, params["project_dir"])
-                sb = await session.create(params)
+                sb = await session.create(params, push_from, pushing, pushed)
             except EXPECTED as exc:
                 problem = error_text(exc)
                 return
@@ -107,18 +107,6 @@ class SandboxActions:
         if push_from:
             self.sync_for(host, sb).set_local(push_from)
         self.window.show_message(f"Created {sb['name']} on {host}.", False)
-
-    async def _push_first(
-        self, dialog: CreateDialog, client: Any, local: str, project_dir: str
-    ) -> None:
-        def progress(p: SyncProgress) -> None:
-            pct = f" {p.transfer.percent}%" if p.transfer is not None else ""
-            dialog.set_status(f"Pushing {local}: {p.phase}{pct}")
-
-        async with Syncer(client, local, project_dir, on_progress=progress,
-                          create_remote=True) as syncer:  # fmt: skip
-            result = await syncer.push()
-        dialog.set_status(f"Pushed {local} ({summary(result)}); creating…")
 
     # -- start, stop, delete ---------------------------------------------------------------
 
@@ -142,9 +130,7 @@ class SandboxActions:
         self.model.set_busy(tile.key, BUSY_TEXT[action])
         error: str | None = None
         try:
-            await session.call(
-                LIFECYCLE[action], {"id": tile.sandbox["id"]}, timeout=LIFECYCLE_TIMEOUT_S
-            )
+            await LIFECYCLE[action](session.api, tile.sandbox["id"])
         except (RpcError, RemoteError) as exc:
             error = error_text(exc)
             self.window.show_message(f"Could not {action} {tile.name}: {error}", True)

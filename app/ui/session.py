@@ -12,7 +12,7 @@ import asyncio
 import base64
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,8 +21,10 @@ from PySide6.QtGui import QImage
 
 from app.remote.api import HostApi
 from app.remote.client import Client, ConnectionState
+from app.remote.create_flow import create_sandbox
 from app.remote.errors import RemoteError
 from app.remote.streams import Host
+from app.remote.sync.result import ProgressCallback, SyncResult
 from hostd.protocol import Notification, RpcError
 from hostd.protocol import methods as m
 
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 # Each look is one sandbox.pane (two tmux calls on the host); 3 s keeps forty
 # blank sandboxes under 30 tmux calls a second and still feels live.
 PANE_INTERVAL_S = 3.0
+# A pane that takes longer than its interval would pile up behind the next look.
+PANE_TIMEOUT_S = 10.0
 # The frame rate of the tiles: one a second is live enough for a glance, and
 # an unchanged picture costs nothing on the wire (hostd sends only changes).
 FRAME_INTERVAL_S = 1.0
@@ -64,6 +68,7 @@ class HostSession(QObject):
         self.host = host
         self.frame_width = frame_width
         self.client = Client(host, client_name="claude-sandbox-gui")
+        self.api = HostApi(self.client)
         self.sandboxes: dict[str, dict[str, Any]] = {}
         self.blank: set[str] = set()  # sandbox ids whose display showed nothing
         self._panes_shown: set[str] = set()
@@ -117,16 +122,25 @@ class HostSession(QObject):
 
     # -- calls ---------------------------------------------------------------------------
 
-    async def call(self, method: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
-        return await self.client.call(method, params, **kw)
-
-    async def create(self, params: dict[str, Any]) -> dict[str, Any]:
-        created = await HostApi(self.client).create(
+    async def create(
+        self,
+        params: dict[str, Any],
+        push_from: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_pushed: Callable[[SyncResult], None] | None = None,
+    ) -> dict[str, Any]:
+        """Create a sandbox from the dialog's ``params`` (pushing ``push_from``
+        into its project first, when given); its tile appears at once."""
+        created = await create_sandbox(
+            self.client,
             params["name"],
             params["backend"],
             params["project_dir"],
-            network=params.get("network", True),
+            network=params.get("network"),
             agent=params.get("agent"),
+            push_from=push_from,
+            on_progress=on_progress,
+            on_pushed=on_pushed,
         )
         sb: dict[str, Any] = dict(created)
         self._upsert(sb)
@@ -149,7 +163,7 @@ class HostSession(QObject):
         if self.client.has_capability("topic:metrics"):
             topics.append(m.TOPIC_METRICS)
         await self.client.subscribe(topics, settings=self._settings(topics))
-        listed: list[dict[str, Any]] = await self.client.call(m.SANDBOX_LIST)
+        listed: list[dict[str, Any]] = [dict(sb) for sb in await self.api.list()]
         self.sandboxes = {sb["id"]: sb for sb in listed}
         self.sandboxes_reset.emit(self.name, listed)
 
@@ -165,7 +179,7 @@ class HostSession(QObject):
     async def reload(self) -> None:
         """List the sandboxes again (F5, and after a reconnection)."""
         try:
-            listed: list[dict[str, Any]] = await self.client.call(m.SANDBOX_LIST)
+            listed: list[dict[str, Any]] = [dict(sb) for sb in await self.api.list()]
         except (RemoteError, RpcError) as exc:
             log.warning("listing %s after reconnecting failed: %s", self.name, exc)
             self.problem.emit(self.name, f"listing the sandboxes again failed: {exc}")
@@ -218,7 +232,7 @@ class HostSession(QObject):
 
     async def _pane(self, sid: str) -> None:
         try:
-            result = await self.client.call(m.SANDBOX_PANE, {"id": sid}, timeout=10)
+            result = await self.api.pane(sid, timeout=PANE_TIMEOUT_S)
         except (RemoteError, RpcError) as exc:
             log.debug("pane of %s: %s", sid, exc)
             return

@@ -74,9 +74,8 @@ async def run(w: MainWindow, project: Path, n: int, seconds: float) -> None:
     print(f"idle window:             {summary(idle)}")
     t0 = time.monotonic()
     for i in range(n):
-        await s.call("sandbox.create", {"name": f"p{i:02d}", "backend": "none",
-                     "project_dir": str(project), "agent": PAINTER, "geometry": "1280x720"},
-                     timeout=120)  # fmt: skip
+        await s.api.create(f"p{i:02d}", "none", str(project), agent=PAINTER,
+                           geometry="1280x720", timeout=120)  # fmt: skip
     print(f"created {n} sandboxes in {time.monotonic() - t0:.1f} s")
     await asyncio.sleep(5)
     frames0 = sum(1 for t in w.model.tiles() if t.frame is not None)
@@ -88,7 +87,7 @@ async def run(w: MainWindow, project: Path, n: int, seconds: float) -> None:
     rss = psutil.Process().memory_info().rss / 1024**2
     print(f"tiles with a picture: {frames0}/{n}; app RSS {rss:.0f} MiB")
     for sid in list(s.sandboxes):
-        await s.call("sandbox.delete", {"id": sid}, timeout=120)
+        await s.api.delete(sid, timeout=120)
     await w.hub.close_all()
 
 

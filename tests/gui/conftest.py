@@ -103,7 +103,7 @@ def make_window(
             for name, session in list(w.hub.sessions.items()):
                 if name == "local" and session.state.phase == "connected":
                     for sid in list(session.sandboxes):
-                        await session.call("sandbox.delete", {"id": sid}, timeout=60)
+                        await session.api.delete(sid, timeout=60)
             w.close()  # as the person quits: hostd processes and connections end
             await until(lambda w=w: not w.hub.sessions and not w.tasks, what="the window to close")
 
