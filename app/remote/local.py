@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 DEFAULT_COMMAND = (sys.executable, "-m", "hostd")
 READ_CHUNK = 1 << 20
 # hostd exits within moments of end of input unless requests are under way;
-# its own limit for those is 5 minutes (hostd/server.py DRAIN_TIMEOUT_S). A
+# its own limit for those is 5 minutes (hostd/server/loop.py DRAIN_TIMEOUT_S). A
 # client that is closing does not wait that long: after this it kills hostd,
 # and hostd's next start cleans up whatever a half-done create left.
 CLOSE_WAIT_S = 10.0

@@ -2,7 +2,7 @@
 
 A :class:`SyncController` per sandbox holds its local folder (chosen once,
 kept in QSettings), runs push, pull and watch on the client library's
-:class:`~app.remote.sync.Syncer`, and keeps a status the tile and the
+:class:`~app.remote.sync.syncer.Syncer`, and keeps a status the tile and the
 :class:`SyncDialog` show: what runs, how far, the last result, conflicts.
 """
 

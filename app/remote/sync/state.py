@@ -38,7 +38,7 @@ from .plan import Base
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
-# The server's trash keeps the same week (hostd/fsmethods.py TRASH_KEEP_S).
+# The server's trash keeps the same week (hostd/fs/methods.py TRASH_KEEP_S).
 TRASH_KEEP_S = 7 * 24 * 3600.0
 
 
