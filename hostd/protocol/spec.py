@@ -15,6 +15,9 @@ from .params import Param
 DEFAULT_AGENT = "claude"
 DEFAULT_GEOMETRY = "1920x1080"
 DEFAULT_NETWORK = True
+# The person's SSH agent lets whoever holds it log in wherever the person can:
+# never handed to an agent unless asked for, sandbox by sandbox.
+DEFAULT_SSH_AGENT = False
 DEFAULT_SCREENSHOT_FORMAT = "png"
 
 _ID = Param(str)
@@ -31,6 +34,7 @@ METHODS: dict[str, dict[str, Param]] = {
         "agent": Param(str, DEFAULT_AGENT),
         "geometry": Param(str, DEFAULT_GEOMETRY),
         "client_token": Param(str, None, nullable=True),
+        "ssh_agent": Param(bool, DEFAULT_SSH_AGENT),
     },
     m.SANDBOX_STOP: {"id": _ID},
     m.SANDBOX_START: {"id": _ID},

@@ -30,7 +30,9 @@ class Sandbox(TypedDict):
     tmux_socket: str | None
     tmux_session: str | None
     qmp_socket: str | None
+    claude_config: str | None  # the sandbox's own Claude config folder on the host
     network: bool
+    ssh_agent: bool  # the person's SSH agent is forwarded into it
     agent: str
     geometry: str
     created_at: str

@@ -32,7 +32,7 @@ from treesync.files import flocked
 from ..protocol.errors import InvalidParams, InvalidState, NoSuchSandbox, ProcessFailed
 from ..protocol.methods import STATUS_EXITED, STATUS_RUNNING, STATUS_STOPPED
 from ..protocol.names import check_name
-from ..protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY, DEFAULT_NETWORK
+from ..protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY, DEFAULT_NETWORK, DEFAULT_SSH_AGENT
 from . import display, steps, tmux
 from .backends import BACKENDS
 from .paths import StatePaths, create_private_file, make_private_dir
@@ -101,6 +101,7 @@ class Manager:
         agent: str = DEFAULT_AGENT,
         geometry: str = DEFAULT_GEOMETRY,
         client_token: str | None = None,
+        ssh_agent: bool = DEFAULT_SSH_AGENT,
     ) -> dict[str, Any]:
         check_name(name)
         if backend not in BACKENDS:
@@ -139,7 +140,8 @@ class Manager:
             "tmux_socket": str(rundir / "tmux.sock"),
             "tmux_session": tmux.session_name_for(name),
             "qmp_socket": str(rundir / "qmp.sock") if backend == "vm" else None,
-            "network": network, "agent": agent, "geometry": f"{size[0]}x{size[1]}",
+            "network": network, "ssh_agent": ssh_agent, "agent": agent,
+            "geometry": f"{size[0]}x{size[1]}",
             "created_at": created, "started_at": None, "stopped_at": None,
             "client_token": client_token, "procs": {}, "pane_id": None,
         }  # fmt: skip
