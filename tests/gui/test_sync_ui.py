@@ -6,11 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.ui.create_dialog import CreateDialog
 from app.ui.sync_panel import SyncDialog
 from app.ui.window import MainWindow
 from tests.gui.conftest import until
-from tests.gui.test_window import create, local_connected, tile_named, top_dialog
+from tests.gui.test_window import (
+    create,
+    local_connected,
+    new_sandbox_dialog,
+    tile_named,
+    top_dialog,
+)
 
 
 def test_sync_button_pushes_pulls_watches_and_lists_conflicts(
@@ -127,12 +132,7 @@ def test_push_before_create_fills_the_new_project(
 
     async def body() -> None:
         await until(lambda: local_connected(w))
-        w.new_action.trigger()
-        dialog: CreateDialog = await until(lambda: top_dialog(CreateDialog))
-        qtbot.keyClicks(dialog.name, "seeded")
-        qtbot.keyClicks(dialog.project, str(target))
-        dialog.backend.setCurrentIndex(dialog.backend.findData("none"))
-        dialog.agent.setText("sleep 600")
+        dialog = await new_sandbox_dialog(w, qtbot, "seeded", target)
         dialog.push_first.setChecked(True)
         dialog.push_from.setText(str(here))
         dialog.create_button.click()

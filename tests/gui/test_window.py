@@ -54,6 +54,18 @@ async def create(w: MainWindow, name: str, project: Path, agent: str) -> dict[st
     )
 
 
+async def new_sandbox_dialog(w: MainWindow, qtbot: Any, name: str, project: Path) -> CreateDialog:
+    """Open the New sandbox dialog as a person does (Ctrl+N) and fill it in:
+    ``name``, ``project``, no isolation, an agent that waits."""
+    w.new_action.trigger()
+    dialog: CreateDialog = await until(lambda: top_dialog(CreateDialog))
+    qtbot.keyClicks(dialog.name, name)
+    qtbot.keyClicks(dialog.project, str(project))
+    dialog.backend.setCurrentIndex(dialog.backend.findData("none"))
+    dialog.agent.setText("sleep 600")
+    return dialog
+
+
 def top_dialog(kind: type, name: str | None = None) -> Any:
     for widget in QApplication.topLevelWidgets():
         visible = isinstance(widget, kind) and widget.isVisible()
@@ -226,12 +238,7 @@ def test_an_unexpected_error_leaves_the_tile_and_the_dialog_usable(
         assert tile_named(w, "sturdy").busy is None
 
         fail_unexpectedly(w, "sandbox.create", monkeypatch)
-        w.new_action.trigger()
-        dialog: CreateDialog = await until(lambda: top_dialog(CreateDialog))
-        qtbot.keyClicks(dialog.name, "later")
-        qtbot.keyClicks(dialog.project, str(project))
-        dialog.backend.setCurrentIndex(dialog.backend.findData("none"))
-        dialog.agent.setText("sleep 600")
+        dialog = await new_sandbox_dialog(w, qtbot, "later", project)
         dialog.create_button.click()
         await until(lambda: dialog.server_error.isVisible(), what="the dialog's error")
         assert "a bug in sandbox.create" in dialog.server_error.text()
