@@ -13,6 +13,13 @@ Nix cannot build here, so what can be checked without it is checked:
 * the bubblewrap launcher builds the bwrap command the contract needs: a
   ``bwrap`` stand-in first on PATH writes out the argv it got instead of
   sandboxing (a fake at a byte stream: the argv is the whole interface);
+* the bubblewrap launcher, run for real through bwrap with a probe agent,
+  holds the contract's rules from inside (no private key, no person's
+  Claude folder, the config entries read-only, .git protected, ...);
+* the container launcher's set-up, run as root for real up to
+  systemd-nspawn (which cannot run here; a stand-in records its argv and the
+  container tree it was given), takes nothing of a home full of symlinks to
+  root's files;
 * the script the NixOS VM test runs (nix/tests/drive_hostd.py) passes
   against this checkout's hostd.
 """
@@ -163,7 +170,12 @@ def test_vm_flags_only_for_the_vm_launcher(launcher: str, tmp_path: Path) -> Non
 # -- the bubblewrap launcher's command, through a bwrap stand-in ---------------------
 
 BWRAP_STAND_IN = """#!/bin/sh
-# Writes the argv it got, NUL-separated, where the test reads it.
+# Writes the argv it got, NUL-separated, where the test reads it; answers
+# --help as a bwrap with (or, BWRAP_OLD=1, without) --disable-userns.
+if [ "$1" = --help ]; then
+  [ -n "$BWRAP_OLD" ] || echo "    --disable-userns             Disable further use of user namespaces"
+  exit 0
+fi
 for a in "$@"; do printf '%s\\0' "$a"; done > "$ARGV_OUT"
 """
 
@@ -196,6 +208,8 @@ def test_bubblewrap_launcher_builds_the_contract_command(tmp_path: Path) -> None
     (home / ".claude").mkdir(parents=True)
     (home / ".claude.json").write_text("{}")
     (home / ".ssh").mkdir()
+    for name in ("id_ed25519", "id_ed25519.pub", "known_hosts", "config"):
+        (home / ".ssh" / name).write_text(name)
     project = tmp_path / 'a "quoted" project'
     project.mkdir()
     odd = ["arg with space", "it's", "$(no)"]
@@ -203,11 +217,16 @@ def test_bubblewrap_launcher_builds_the_contract_command(tmp_path: Path) -> None
     argv = bwrap_argv(tmp_path, home, "--no-network", "--agent", "my-agent", str(project),
                       "--", *odd)  # fmt: skip
     assert "--unshare-net" in argv
+    assert "--new-session" in argv
+    assert "--disable-userns" in argv and "--unshare-user" in argv
     assert (str(project), str(project)) in pairs(argv, "--bind")
     assert argv[argv.index("--chdir") + 1] == str(project)
-    assert (str(home / ".claude"), str(home / ".claude")) in pairs(argv, "--bind")
-    assert (str(home / ".ssh"), str(home / ".ssh")) in pairs(argv, "--ro-bind")
-    assert any(a == "--file" for a in argv) and str(home / ".claude.json") in argv
+    # Without --claude-config: nothing of the person's Claude config.
+    assert not any(".claude" in a for a in argv)
+    # ~/.ssh: public material only.
+    ssh_binds = {src for src, _ in pairs(argv, "--ro-bind") if "/.ssh/" in src}
+    assert ssh_binds == {str(home / ".ssh" / n) for n in ("id_ed25519.pub", "known_hosts", "config")}
+    assert not any(a.endswith("id_ed25519") for a in argv)
     assert argv[argv.index("--tmpfs", argv.index("--perms")) + 1] == str(home)
     # The agent and its arguments arrive intact after the constant checker script.
     tail = argv[argv.index("--") + 1 :]
@@ -219,10 +238,88 @@ def test_bubblewrap_launcher_builds_the_contract_command(tmp_path: Path) -> None
     env = dict(pairs(argv, "--setenv"))
     assert env["HOME"] == str(home) and env["PATH"] == "/nonexistent/sandbox_env/bin"
     assert "SECRET_TOKEN" not in env and env["TERM"] == "xterm"
+    assert "SSH_AUTH_SOCK" not in env and "CLAUDE_CONFIG_DIR" not in env
 
-    with_net = bwrap_argv(tmp_path, home, str(project))
+    with_net = bwrap_argv(tmp_path, home, str(project), BWRAP_OLD="1")
     assert "--unshare-net" not in with_net
+    assert "--new-session" in with_net and "--disable-userns" not in with_net
     assert with_net[with_net.index("--") + 4 :] == ["claude-sandbox", "claude"]
+
+
+def test_bubblewrap_launcher_claude_config_ssh_agent_and_git(tmp_path: Path) -> None:
+    import socket
+
+    home = tmp_path / "home"
+    person = home / ".claude"
+    (person / "agents").mkdir(parents=True)
+    (person / "projects").mkdir()
+    (person / "settings.json").write_text("{}")
+    (person / ".credentials.json").write_text("{}")
+    (home / ".claude.json").write_text('{"person": 1}')
+    project = tmp_path / "p"
+    (project / ".git").mkdir(parents=True)
+    (project / ".git" / "config").write_text("[core]\n")
+    config = tmp_path / "state" / "claude" / "sb1"
+    config.mkdir(parents=True)
+    sock_path = tmp_path / "agent.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    try:
+        argv = bwrap_argv(tmp_path, home, "--ssh-agent", "--claude-config", str(config),
+                          str(project), SSH_AUTH_SOCK=str(sock_path),
+                          CLAUDE_CONFIG_DIR="")  # fmt: skip
+        no_agent = bwrap_argv(tmp_path, home, str(project), SSH_AUTH_SOCK=str(sock_path))
+    finally:
+        sock.close()
+    binds, ro = pairs(argv, "--bind"), pairs(argv, "--ro-bind")
+    env = dict(pairs(argv, "--setenv"))
+    assert (str(config), str(config)) in binds and env["CLAUDE_CONFIG_DIR"] == str(config)
+    assert (str(person / "settings.json"), str(config / "settings.json")) in ro
+    assert (str(person / "agents"), str(config / "agents")) in ro
+    assert not any(src == str(person / "projects") for src, _ in ro + binds)  # sandbox state
+    assert (str(person / ".credentials.json"), str(config / ".credentials.json")) in binds
+    assert not any(src == str(person) for src, _ in ro + binds)
+    assert (config / ".claude.json").read_text() == '{"person": 1}'
+    assert str(home / ".claude.json") == argv[argv.index("--file") + 2]
+    assert (str(sock_path), "/run/claude-sandbox/ssh-agent.sock") in ro
+    assert env["SSH_AUTH_SOCK"] == "/run/claude-sandbox/ssh-agent.sock"
+    git = project / ".git"
+    assert (str(git), str(git)) in binds
+    assert {(str(git / "config"),) * 2, (str(git / "hooks"),) * 2} <= set(ro)
+    assert (git / "hooks").is_dir()
+    # .git after the project, so it wins.
+    assert argv.index(str(git)) > argv.index(str(project))
+    assert "SSH_AUTH_SOCK" not in dict(pairs(no_agent, "--setenv"))
+    assert not any("ssh-agent" in a for a in no_agent)
+
+
+def test_launchers_refuse_a_git_they_cannot_protect(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "p"
+    (project / "real-git").mkdir(parents=True)
+    (project / ".git").symlink_to("real-git")
+    env = {"PATH": os.environ["PATH"], "HOME": str(home)}
+    for launcher in ("claude-sandbox", "claude-sandbox-vm"):
+        res = run([str(assemble(launcher, tmp_path)), str(project)], env=env)
+        assert res.returncode == 2 and "is a symlink" in res.stderr, res.stderr
+
+
+def test_bubblewrap_launcher_worktree_git(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    main = tmp_path / "main" / ".git"
+    gitdir = main / "worktrees" / "wt"
+    (gitdir).mkdir(parents=True)
+    (main / "config").write_text("")
+    (main / "hooks").mkdir()
+    (gitdir / "commondir").write_text("../..\n")
+    project = tmp_path / "wt"
+    project.mkdir()
+    (project / ".git").write_text(f"gitdir: {gitdir}\n")
+    argv = bwrap_argv(tmp_path, home, str(project))
+    ro = {src for src, dst in pairs(argv, "--ro-bind") if src == dst}
+    assert {str(project / ".git"), str(main / "config"), str(main / "hooks")} <= ro
 
 
 def test_bubblewrap_launcher_forwards_only_the_sandbox_display(tmp_path: Path) -> None:
