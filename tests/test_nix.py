@@ -389,3 +389,147 @@ fi
         "--prefix", "QT_PLUGIN_PATH", ":", "/nix/store/qtbase/plugins",
         "--set", "QT_API", "pyside6",
     ]  # fmt: skip
+
+
+# -- the bubblewrap launcher run for real, with a probe agent -----------------------
+
+# Run through the real bwrap. What stands in for the Nix store: the sandbox's
+# programs (sandbox_env) are copies of the host's in a folder, and this shim,
+# first on PATH, hands bwrap the launcher's argv unchanged plus, just before
+# the command, the host's /usr/lib and /lib64 and that folder (what the store
+# paths would bring: the programs and their libraries).
+BWRAP_SHIM = """#!/bin/sh
+store=$STAND_IN_STORE
+n=$#
+i=0
+for a in "$@"; do
+  i=$((i + 1))
+  if [ "$a" = -- ] && [ -z "$done" ]; then
+    set -- "$@" --ro-bind /usr/lib /usr/lib --ro-bind /usr/lib64 /usr/lib64 \\
+      --symlink usr/lib /lib --symlink usr/lib64 /lib64 --ro-bind "$store" "$store"
+    done=1
+  fi
+  set -- "$@" "$a"
+done
+shift "$n"
+exec /usr/bin/bwrap "$@"
+"""
+
+PROBE = r"""#!/bin/sh
+# The probe agent: checks the contract's rules from inside and prints
+# name=yes|no lines.
+say() { if eval "$2"; then echo "$1=yes"; else echo "$1=no"; fi; }
+H=$HOME
+say private_key 'test -e "$H/.ssh/id_ed25519"'
+say known_hosts_read 'cat "$H/.ssh/known_hosts" >/dev/null'
+say known_hosts_write '(echo x >>"$H/.ssh/known_hosts") 2>/dev/null'
+say person_claude '[ -e "$H/.claude" ]'
+say config_dir_is_env '[ "$CLAUDE_CONFIG_DIR" = "$EXPECT_CONFIG" ]'
+say config_dir_write 'touch "$CLAUDE_CONFIG_DIR/made-inside" 2>/dev/null'
+say settings_read 'cat "$CLAUDE_CONFIG_DIR/settings.json" >/dev/null'
+say settings_write '(echo x >>"$CLAUDE_CONFIG_DIR/settings.json") 2>/dev/null'
+say person_state '[ -e "$CLAUDE_CONFIG_DIR/projects/person-session" ]'
+say credentials_write '(echo refreshed >"$CLAUDE_CONFIG_DIR/.credentials.json") 2>/dev/null'
+say home_claude_json '[ -f "$H/.claude.json" ]'
+say config_json_rename 'echo "{}" >"$CLAUDE_CONFIG_DIR/.claude.json.tmp" && mv "$CLAUDE_CONFIG_DIR/.claude.json.tmp" "$CLAUDE_CONFIG_DIR/.claude.json" 2>/dev/null'
+say ssh_agent '[ "${SSH_AUTH_SOCK:-}" = /run/claude-sandbox/ssh-agent.sock ] && [ -S "$SSH_AUTH_SOCK" ]'
+say git_config_write '(echo x >>.git/config) 2>/dev/null'
+say git_hook_write '(echo x >.git/hooks/pre-commit) 2>/dev/null'
+say git_rename 'mv .git .git-away 2>/dev/null'
+say git_inside_write 'touch .git/index 2>/dev/null'
+say project_write 'touch made-inside 2>/dev/null'
+say userns 'unshare -U true 2>/dev/null'
+say secret_env '[ -n "${SECRET_TOKEN:-}" ]'
+"""
+
+PROBE_TOOLS = ["dash", "cat", "touch", "mv", "mkdir", "env", "unshare", "ls", "rm"]
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bwrap")
+def test_bubblewrap_launcher_holds_the_rules_from_inside(tmp_path: Path) -> None:
+    import socket
+
+    store = tmp_path / "store"
+    (store / "bin").mkdir(parents=True)
+    for tool in PROBE_TOOLS:
+        src = shutil.which(tool)
+        assert src, tool
+        shutil.copy(src, store / "bin" / tool)
+    (store / "bin" / "sh").symlink_to("dash")
+    (store / "bin" / "probe").write_text(PROBE)
+    (store / "bin" / "probe").chmod(0o755)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "bwrap").write_text(BWRAP_SHIM)
+    (bindir / "bwrap").chmod(0o755)
+
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("PRIVATE")
+    (home / ".ssh" / "known_hosts").write_text("host ssh-ed25519 AAAA")
+    person = home / ".claude"
+    (person / "projects").mkdir(parents=True)
+    (person / "projects" / "person-session").write_text("")
+    (person / "settings.json").write_text("{}")
+    (person / ".credentials.json").write_text("token")
+    (home / ".claude.json").write_text("{}")
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / ".git" / "config").write_text("[core]\n")
+    config = tmp_path / "state" / "sb1"
+    config.mkdir(parents=True, mode=0o700)
+    sock_path = tmp_path / "agent.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+
+    text = assemble("claude-sandbox", tmp_path).read_text()
+    text = text.replace("sandbox_env=/nonexistent/sandbox_env", f"sandbox_env={store}")
+    text = text.replace("posix_sh=/bin/sh", f"posix_sh={store}/bin/dash")
+    launcher = tmp_path / "claude-sandbox"
+    launcher.write_text(text)
+    env = {
+        "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(home),
+        "STAND_IN_STORE": str(store),
+        "SSH_AUTH_SOCK": str(sock_path),
+        "SECRET_TOKEN": "do-not-pass",
+        # Forwarded (CLAUDE_*), so the probe knows what to expect.
+        "CLAUDE_SANDBOX_EXPECT": "1",
+    }
+    try:
+        res = run([str(launcher), "--ssh-agent", "--claude-config", str(config),
+                   "--agent", "env", str(project), "--", f"EXPECT_CONFIG={config}", "probe"],
+                  env=env)  # fmt: skip
+    finally:
+        sock.close()
+    assert res.returncode == 0, res.stdout + res.stderr
+    got = dict(line.split("=", 1) for line in res.stdout.split() if "=" in line)
+    assert got == {
+        "private_key": "no",
+        "known_hosts_read": "yes",
+        "known_hosts_write": "no",
+        "person_claude": "no",
+        "config_dir_is_env": "yes",
+        "config_dir_write": "yes",
+        "settings_read": "yes",
+        "settings_write": "no",
+        "person_state": "no",
+        "credentials_write": "yes",
+        "home_claude_json": "yes",
+        "config_json_rename": "yes",
+        "ssh_agent": "yes",
+        "git_config_write": "no",
+        "git_hook_write": "no",
+        "git_rename": "no",
+        "git_inside_write": "yes",
+        "project_write": "yes",
+        "userns": "no",
+        "secret_env": "no",
+    }, res.stderr
+    # What the sandbox wrote where it may; the person's files as they were.
+    assert (person / ".credentials.json").read_text() == "refreshed\n"
+    assert (person / "settings.json").read_text() == "{}"
+    assert (home / ".ssh" / "known_hosts").read_text() == "host ssh-ed25519 AAAA"
+    assert (config / "made-inside").exists() and (project / "made-inside").exists()
+    assert not (project / ".git" / "hooks" / "pre-commit").exists()
+    assert (project / ".git" / "config").read_text() == "[core]\n"
