@@ -136,6 +136,16 @@ def test_usage_names_every_flag_hostd_passes(launcher: str, tmp_path: Path) -> N
         assert re.search(rf"(^|[\s\[]){re.escape(flag)}\b", usage), f"{flag} not in usage"
 
 
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_usage_names_the_isolation_flags(launcher: str, tmp_path: Path) -> None:
+    """--ssh-agent and --claude-config DIR (the contract's; this checkout's
+    hostd may not pass them yet)."""
+    usage = run([str(assemble(launcher, tmp_path)), "--help"]).stdout
+    assert "[--ssh-agent]" in usage and "[--claude-config DIR]" in usage
+    res = run([str(assemble(launcher, tmp_path)), "--claude-config"])
+    assert res.returncode == 2 and "--claude-config needs a folder" in res.stderr
+
+
 def test_builtin_launcher_usage_names_every_flag_hostd_passes() -> None:
     res = run([sys.executable, "-I", str(BUILTIN_LAUNCHER), "--help"])
     assert res.returncode == 0
@@ -173,7 +183,7 @@ BWRAP_STAND_IN = """#!/bin/sh
 # Writes the argv it got, NUL-separated, where the test reads it; answers
 # --help as a bwrap with (or, BWRAP_OLD=1, without) --disable-userns.
 if [ "$1" = --help ]; then
-  [ -n "$BWRAP_OLD" ] || echo "    --disable-userns             Disable further use of user namespaces"
+  [ -n "$BWRAP_OLD" ] || echo "    --disable-userns    Disable further use of user namespaces"
   exit 0
 fi
 for a in "$@"; do printf '%s\\0' "$a"; done > "$ARGV_OUT"
@@ -225,7 +235,9 @@ def test_bubblewrap_launcher_builds_the_contract_command(tmp_path: Path) -> None
     assert not any(".claude" in a for a in argv)
     # ~/.ssh: public material only.
     ssh_binds = {src for src, _ in pairs(argv, "--ro-bind") if "/.ssh/" in src}
-    assert ssh_binds == {str(home / ".ssh" / n) for n in ("id_ed25519.pub", "known_hosts", "config")}
+    assert ssh_binds == {
+        str(home / ".ssh" / n) for n in ("id_ed25519.pub", "known_hosts", "config")
+    }
     assert not any(a.endswith("id_ed25519") for a in argv)
     assert argv[argv.index("--tmpfs", argv.index("--perms")) + 1] == str(home)
     # The agent and its arguments arrive intact after the constant checker script.
@@ -431,8 +443,10 @@ say settings_write '(echo x >>"$CLAUDE_CONFIG_DIR/settings.json") 2>/dev/null'
 say person_state '[ -e "$CLAUDE_CONFIG_DIR/projects/person-session" ]'
 say credentials_write '(echo refreshed >"$CLAUDE_CONFIG_DIR/.credentials.json") 2>/dev/null'
 say home_claude_json '[ -f "$H/.claude.json" ]'
-say config_json_rename 'echo "{}" >"$CLAUDE_CONFIG_DIR/.claude.json.tmp" && mv "$CLAUDE_CONFIG_DIR/.claude.json.tmp" "$CLAUDE_CONFIG_DIR/.claude.json" 2>/dev/null'
-say ssh_agent '[ "${SSH_AUTH_SOCK:-}" = /run/claude-sandbox/ssh-agent.sock ] && [ -S "$SSH_AUTH_SOCK" ]'
+C=$CLAUDE_CONFIG_DIR
+say config_json_rename 'echo "{}" >"$C/.cj.tmp" && mv "$C/.cj.tmp" "$C/.claude.json"'
+S=/run/claude-sandbox/ssh-agent.sock
+say ssh_agent '[ "${SSH_AUTH_SOCK:-}" = "$S" ] && [ -S "$SSH_AUTH_SOCK" ]'
 say git_config_write '(echo x >>.git/config) 2>/dev/null'
 say git_hook_write '(echo x >.git/hooks/pre-commit) 2>/dev/null'
 say git_rename 'mv .git .git-away 2>/dev/null'
@@ -533,3 +547,168 @@ def test_bubblewrap_launcher_holds_the_rules_from_inside(tmp_path: Path) -> None
     assert (config / "made-inside").exists() and (project / "made-inside").exists()
     assert not (project / ".git" / "hooks" / "pre-commit").exists()
     assert (project / ".git" / "config").read_text() == "[core]\n"
+
+
+# -- the container launcher's set-up, as root, against a home full of traps -----------
+
+# systemd-nspawn cannot run here (no systemd as PID 1, no machine to boot
+# into); this stand-in at its process boundary records the argv it got and a
+# copy of the container tree (--directory) it was handed, which is all the
+# launcher gives it.
+NSPAWN_STAND_IN = """#!/bin/sh
+for a in "$@"; do printf '%s\\0' "$a"; done > "$ARGV_OUT"
+for a in "$@"; do
+  case "$a" in --directory=*) cp -a "${a#--directory=}" "$TREE_OUT" ;; esac
+done
+"""
+
+needs_root_bwrap = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None or shutil.which("setpriv") is None,
+    reason="needs root, bwrap and setpriv",
+)
+
+
+@needs_root_bwrap
+def test_container_launcher_as_root_takes_nothing_through_symlinks(tmp_path: Path) -> None:
+    import tempfile
+
+    uid = 4242
+    # A folder the person can traverse (pytest's tmp_path is root's alone).
+    base = Path(tempfile.mkdtemp(dir="/tmp", prefix="csb-container-"))
+    try:
+        base.chmod(0o755)
+        secret = base / "secret"  # root's, 0600: stands in for /etc/shadow
+        secret.write_text("SECRET")
+        secret.chmod(0o600)
+        rootdir = base / "rootdir"  # a root-owned folder
+        rootdir.mkdir(mode=0o700)
+        (rootdir / "inside").write_text("SECRET")
+        home = base / "home"
+        project = home / "project"
+        (project / ".git").mkdir(parents=True)
+        (project / ".git" / "config").write_text("[core]\n")
+        (home / ".ssh").mkdir()
+        (home / ".ssh" / "id_ed25519").write_text("PRIVATE")
+        (home / ".ssh" / "known_hosts").write_text("host key")
+        (home / ".ssh" / "config").symlink_to(secret)
+        (home / ".claude.json").symlink_to(secret)
+        (home / ".claude").symlink_to(rootdir)
+        (home / ".gitconfig").symlink_to(secret)
+        config = base / "state" / "sb1"
+        config.mkdir(parents=True, mode=0o700)
+        for path in [home, *home.rglob("*"), config]:
+            os.lchown(path, uid, uid)
+        (base / "passwd").write_text(
+            f"root:x:0:0::/root:/bin/sh\nann:x:{uid}:{uid}::{home}:/bin/sh\n"
+        )
+        (base / "group").write_text(f"root:x:0:\nann:x:{uid}:\n")
+        bindir = tmp_path / "bin"
+        bindir.mkdir()
+        (bindir / "systemd-nspawn").write_text(NSPAWN_STAND_IN)
+        (bindir / "systemd-nspawn").chmod(0o755)
+        launcher = assemble("claude-sandbox-container", tmp_path)
+        argv_out, tree = tmp_path / "argv", tmp_path / "tree"
+        env = {
+            "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+            "SUDO_UID": str(uid),
+            "SUDO_USER": "root",  # never trusted
+            "HOME": str(rootdir),  # never trusted
+            "XDG_RUNTIME_DIR": str(rootdir),  # never trusted
+            "DISPLAY": ":7",
+            "XAUTHORITY": str(secret),  # read as the person: nothing
+            "SSH_AUTH_SOCK": str(secret),
+            "ARGV_OUT": str(argv_out),
+            "TREE_OUT": str(tree),
+        }
+        # A mount namespace of the test's own, where the person exists.
+        outer = ["bwrap", "--dev-bind", "/", "/", "--ro-bind", str(base / "passwd"), "/etc/passwd",
+                 "--ro-bind", str(base / "group"), "/etc/group", "--"]  # fmt: skip
+        res = run([*outer, str(launcher), "--ssh-agent", "--claude-config", str(config),
+                   str(project)], env=env)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        argv = argv_out.read_text().split("\0")[:-1]
+
+        # Nothing of root's became the person's, or readable to them.
+        assert (secret.stat().st_uid, secret.stat().st_mode & 0o777) == (0, 0o600)
+        assert (rootdir.stat().st_uid, rootdir.stat().st_mode & 0o777) == (0, 0o700)
+        assert (rootdir / "inside").stat().st_uid == 0
+        for path in tree.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                assert b"SECRET" not in path.read_bytes(), path
+                assert b"PRIVATE" not in path.read_bytes(), path
+        assert not any(str(secret) in a or str(rootdir) in a for a in argv), argv
+        assert not any("id_ed25519" in a for a in argv)
+        # The home and the user from passwd; the public SSH file copied.
+        assert "--user=ann" in argv and f"--setenv=HOME={home}" in argv
+        assert (tree / str(home).lstrip("/") / ".ssh" / "known_hosts").read_text() == "host key"
+        assert not (tree / str(home).lstrip("/") / ".ssh" / "id_ed25519").exists()
+        assert not (tree / str(home).lstrip("/") / ".claude.json").exists()
+        assert not any(a.startswith("--setenv=SSH_AUTH_SOCK") for a in argv)
+        assert not any(a.startswith("--setenv=XAUTHORITY") for a in argv)
+        # The contract's binds, as the person's.
+        assert f"--bind={config}" in argv and f"--setenv=CLAUDE_CONFIG_DIR={config}" in argv
+        assert f"--bind={project / '.git'}" in argv
+        assert f"--bind-ro={project / '.git' / 'config'}" in argv
+        assert f"--bind-ro={project / '.git' / 'hooks'}" in argv
+        assert (project / ".git" / "hooks").stat().st_uid == uid
+        assert "is a symlink" in res.stderr
+    finally:
+        shutil.rmtree(base)
+
+
+# -- the VM launcher's set-up, up to the VM ------------------------------------------
+
+# The VM cannot boot here (nothing of the guest is built); this stand-in for
+# the VM runner, a process boundary, records what the launcher gave the guest
+# (the exchange folder and the SSH share) and plays a guest that refreshed
+# the login.
+VM_RUNNER_STAND_IN = """#!/bin/sh
+cp -RL "$TMPDIR/xchg" "$XCHG_OUT"
+cp -RL "$CLAUDE_SANDBOX_VM_SSH" "$SSH_OUT"
+readlink "$CLAUDE_SANDBOX_VM_CLAUDE_CONFIG" > "$CONFIG_OUT" || true
+printf refreshed > "$TMPDIR/xchg/credentials.json"
+printf 0 > "$TMPDIR/xchg/exit-status"
+"""
+
+
+def test_vm_launcher_gives_the_guest_copies_and_copies_the_login_back(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("PRIVATE")
+    (home / ".ssh" / "id_ed25519.pub").write_text("public")
+    (home / ".config" / "git").mkdir(parents=True)
+    (home / ".config" / "git" / "credentials").write_text("https://token@host")
+    (home / ".config" / "git" / "ignore").write_text("*.o")
+    person = home / ".claude"
+    (person / "projects").mkdir(parents=True)
+    (person / "settings.json").write_text("{}")
+    (person / ".credentials.json").write_text("token")
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    config = tmp_path / "state" / "sb1"
+    config.mkdir(parents=True)
+    runner = tmp_path / "runner"
+    runner.write_text(VM_RUNNER_STAND_IN)
+    runner.chmod(0o755)
+    text = assemble("claude-sandbox-vm", tmp_path).read_text()
+    launcher = tmp_path / "claude-sandbox-vm"
+    launcher.write_text(text.replace("vm_runner=/nonexistent/vm_runner", f"vm_runner={runner}"))
+    out = {k: tmp_path / k.lower() for k in ("XCHG_OUT", "SSH_OUT", "CONFIG_OUT")}
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_RUNTIME_DIR": str(tmp_path),
+           **{k: str(v) for k, v in out.items()}}  # fmt: skip
+    res = run([str(launcher), "--ssh-agent", "--claude-config", str(config), str(project)],
+              env=env, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "the VM cannot take the SSH agent" in res.stderr
+    xchg, ssh = out["XCHG_OUT"], out["SSH_OUT"]
+    assert sorted(p.name for p in ssh.iterdir()) == ["id_ed25519.pub"]
+    assert sorted(p.name for p in (xchg / "home" / ".config" / "git").iterdir()) == ["ignore"]
+    assert sorted(p.name for p in (xchg / "claude-ro").iterdir()) == ["settings.json"]
+    assert (xchg / "claude-config").read_text() == str(config)
+    assert f"CLAUDE_CONFIG_DIR={config}" in (xchg / "env").read_text().split("\0")
+    assert out["CONFIG_OUT"].read_text().strip() == str(config)
+    assert (xchg / "git-self").read_text() == f"{project / '.git'}\0"
+    assert (xchg / "git-ro").read_text().split("\0")[:-1] == [str(project / ".git" / "hooks")]
+    # The guest's refresh came back into the person's file.
+    assert (person / ".credentials.json").read_text() == "refreshed"
+    assert not any(b"PRIVATE" in p.read_bytes() for p in xchg.rglob("*") if p.is_file())
