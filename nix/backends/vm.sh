@@ -108,8 +108,10 @@ done < <(forwarded_env)
 touch "$xchg/env"
 # What the guest's set-up mounts onto itself, or read-only, over the project
 # share (only paths under the project exist in the guest).
-printf '%s\0' "${git_self[@]}" >"$xchg/git-self"
-printf '%s\0' "${git_ro[@]}" >"$xchg/git-ro"
+: >"$xchg/git-self"
+: >"$xchg/git-ro"
+for path in "${git_self[@]}"; do printf '%s\0' "$path" >>"$xchg/git-self"; done
+for path in "${git_ro[@]}"; do printf '%s\0' "$path" >>"$xchg/git-ro"; done
 if [ -t 0 ]; then
   # A serial console has no window size; the guest sets this one on it.
   stty size >"$xchg/tty-size" || true
