@@ -13,6 +13,13 @@ Nix cannot build here, so what can be checked without it is checked:
 * the bubblewrap launcher builds the bwrap command the contract needs: a
   ``bwrap`` stand-in first on PATH writes out the argv it got instead of
   sandboxing (a fake at a byte stream: the argv is the whole interface);
+* the bubblewrap launcher, run for real through bwrap with a probe agent,
+  holds the contract's rules from inside (no private key, no person's
+  Claude folder, the config entries read-only, .git protected, ...);
+* the container launcher's set-up, run as root for real up to
+  systemd-nspawn (which cannot run here; a stand-in records its argv and the
+  container tree it was given), takes nothing of a home full of symlinks to
+  root's files;
 * the script the NixOS VM test runs (nix/tests/drive_hostd.py) passes
   against this checkout's hostd.
 """
@@ -129,6 +136,16 @@ def test_usage_names_every_flag_hostd_passes(launcher: str, tmp_path: Path) -> N
         assert re.search(rf"(^|[\s\[]){re.escape(flag)}\b", usage), f"{flag} not in usage"
 
 
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_usage_names_the_isolation_flags(launcher: str, tmp_path: Path) -> None:
+    """--ssh-agent and --claude-config DIR (the contract's; this checkout's
+    hostd may not pass them yet)."""
+    usage = run([str(assemble(launcher, tmp_path)), "--help"]).stdout
+    assert "[--ssh-agent]" in usage and "[--claude-config DIR]" in usage
+    res = run([str(assemble(launcher, tmp_path)), "--claude-config"])
+    assert res.returncode == 2 and "--claude-config needs a folder" in res.stderr
+
+
 def test_builtin_launcher_usage_names_every_flag_hostd_passes() -> None:
     res = run([sys.executable, "-I", str(BUILTIN_LAUNCHER), "--help"])
     assert res.returncode == 0
@@ -163,7 +180,12 @@ def test_vm_flags_only_for_the_vm_launcher(launcher: str, tmp_path: Path) -> Non
 # -- the bubblewrap launcher's command, through a bwrap stand-in ---------------------
 
 BWRAP_STAND_IN = """#!/bin/sh
-# Writes the argv it got, NUL-separated, where the test reads it.
+# Writes the argv it got, NUL-separated, where the test reads it; answers
+# --help as a bwrap with (or, BWRAP_OLD=1, without) --disable-userns.
+if [ "$1" = --help ]; then
+  [ -n "$BWRAP_OLD" ] || echo "    --disable-userns    Disable further use of user namespaces"
+  exit 0
+fi
 for a in "$@"; do printf '%s\\0' "$a"; done > "$ARGV_OUT"
 """
 
@@ -196,6 +218,8 @@ def test_bubblewrap_launcher_builds_the_contract_command(tmp_path: Path) -> None
     (home / ".claude").mkdir(parents=True)
     (home / ".claude.json").write_text("{}")
     (home / ".ssh").mkdir()
+    for name in ("id_ed25519", "id_ed25519.pub", "known_hosts", "config"):
+        (home / ".ssh" / name).write_text(name)
     project = tmp_path / 'a "quoted" project'
     project.mkdir()
     odd = ["arg with space", "it's", "$(no)"]
@@ -203,11 +227,18 @@ def test_bubblewrap_launcher_builds_the_contract_command(tmp_path: Path) -> None
     argv = bwrap_argv(tmp_path, home, "--no-network", "--agent", "my-agent", str(project),
                       "--", *odd)  # fmt: skip
     assert "--unshare-net" in argv
+    assert "--new-session" in argv
+    assert "--disable-userns" in argv and "--unshare-user" in argv
     assert (str(project), str(project)) in pairs(argv, "--bind")
     assert argv[argv.index("--chdir") + 1] == str(project)
-    assert (str(home / ".claude"), str(home / ".claude")) in pairs(argv, "--bind")
-    assert (str(home / ".ssh"), str(home / ".ssh")) in pairs(argv, "--ro-bind")
-    assert any(a == "--file" for a in argv) and str(home / ".claude.json") in argv
+    # Without --claude-config: nothing of the person's Claude config.
+    assert not any(".claude" in a for a in argv)
+    # ~/.ssh: public material only.
+    ssh_binds = {src for src, _ in pairs(argv, "--ro-bind") if "/.ssh/" in src}
+    assert ssh_binds == {
+        str(home / ".ssh" / n) for n in ("id_ed25519.pub", "known_hosts", "config")
+    }
+    assert not any(a.endswith("id_ed25519") for a in argv)
     assert argv[argv.index("--tmpfs", argv.index("--perms")) + 1] == str(home)
     # The agent and its arguments arrive intact after the constant checker script.
     tail = argv[argv.index("--") + 1 :]
@@ -219,10 +250,88 @@ def test_bubblewrap_launcher_builds_the_contract_command(tmp_path: Path) -> None
     env = dict(pairs(argv, "--setenv"))
     assert env["HOME"] == str(home) and env["PATH"] == "/nonexistent/sandbox_env/bin"
     assert "SECRET_TOKEN" not in env and env["TERM"] == "xterm"
+    assert "SSH_AUTH_SOCK" not in env and "CLAUDE_CONFIG_DIR" not in env
 
-    with_net = bwrap_argv(tmp_path, home, str(project))
+    with_net = bwrap_argv(tmp_path, home, str(project), BWRAP_OLD="1")
     assert "--unshare-net" not in with_net
+    assert "--new-session" in with_net and "--disable-userns" not in with_net
     assert with_net[with_net.index("--") + 4 :] == ["claude-sandbox", "claude"]
+
+
+def test_bubblewrap_launcher_claude_config_ssh_agent_and_git(tmp_path: Path) -> None:
+    import socket
+
+    home = tmp_path / "home"
+    person = home / ".claude"
+    (person / "agents").mkdir(parents=True)
+    (person / "projects").mkdir()
+    (person / "settings.json").write_text("{}")
+    (person / ".credentials.json").write_text("{}")
+    (home / ".claude.json").write_text('{"person": 1}')
+    project = tmp_path / "p"
+    (project / ".git").mkdir(parents=True)
+    (project / ".git" / "config").write_text("[core]\n")
+    config = tmp_path / "state" / "claude" / "sb1"
+    config.mkdir(parents=True)
+    sock_path = tmp_path / "agent.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    try:
+        argv = bwrap_argv(tmp_path, home, "--ssh-agent", "--claude-config", str(config),
+                          str(project), SSH_AUTH_SOCK=str(sock_path),
+                          CLAUDE_CONFIG_DIR="")  # fmt: skip
+        no_agent = bwrap_argv(tmp_path, home, str(project), SSH_AUTH_SOCK=str(sock_path))
+    finally:
+        sock.close()
+    binds, ro = pairs(argv, "--bind"), pairs(argv, "--ro-bind")
+    env = dict(pairs(argv, "--setenv"))
+    assert (str(config), str(config)) in binds and env["CLAUDE_CONFIG_DIR"] == str(config)
+    assert (str(person / "settings.json"), str(config / "settings.json")) in ro
+    assert (str(person / "agents"), str(config / "agents")) in ro
+    assert not any(src == str(person / "projects") for src, _ in ro + binds)  # sandbox state
+    assert (str(person / ".credentials.json"), str(config / ".credentials.json")) in binds
+    assert not any(src == str(person) for src, _ in ro + binds)
+    assert (config / ".claude.json").read_text() == '{"person": 1}'
+    assert str(home / ".claude.json") == argv[argv.index("--file") + 2]
+    assert (str(sock_path), "/run/claude-sandbox/ssh-agent.sock") in ro
+    assert env["SSH_AUTH_SOCK"] == "/run/claude-sandbox/ssh-agent.sock"
+    git = project / ".git"
+    assert (str(git), str(git)) in binds
+    assert {(str(git / "config"),) * 2, (str(git / "hooks"),) * 2} <= set(ro)
+    assert (git / "hooks").is_dir()
+    # .git after the project, so it wins.
+    assert argv.index(str(git)) > argv.index(str(project))
+    assert "SSH_AUTH_SOCK" not in dict(pairs(no_agent, "--setenv"))
+    assert not any("ssh-agent" in a for a in no_agent)
+
+
+def test_launchers_refuse_a_git_they_cannot_protect(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "p"
+    (project / "real-git").mkdir(parents=True)
+    (project / ".git").symlink_to("real-git")
+    env = {"PATH": os.environ["PATH"], "HOME": str(home)}
+    for launcher in ("claude-sandbox", "claude-sandbox-vm"):
+        res = run([str(assemble(launcher, tmp_path)), str(project)], env=env)
+        assert res.returncode == 2 and "is a symlink" in res.stderr, res.stderr
+
+
+def test_bubblewrap_launcher_worktree_git(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    main = tmp_path / "main" / ".git"
+    gitdir = main / "worktrees" / "wt"
+    (gitdir).mkdir(parents=True)
+    (main / "config").write_text("")
+    (main / "hooks").mkdir()
+    (gitdir / "commondir").write_text("../..\n")
+    project = tmp_path / "wt"
+    project.mkdir()
+    (project / ".git").write_text(f"gitdir: {gitdir}\n")
+    argv = bwrap_argv(tmp_path, home, str(project))
+    ro = {src for src, dst in pairs(argv, "--ro-bind") if src == dst}
+    assert {str(project / ".git"), str(main / "config"), str(main / "hooks")} <= ro
 
 
 def test_bubblewrap_launcher_forwards_only_the_sandbox_display(tmp_path: Path) -> None:
@@ -292,3 +401,314 @@ fi
         "--prefix", "QT_PLUGIN_PATH", ":", "/nix/store/qtbase/plugins",
         "--set", "QT_API", "pyside6",
     ]  # fmt: skip
+
+
+# -- the bubblewrap launcher run for real, with a probe agent -----------------------
+
+# Run through the real bwrap. What stands in for the Nix store: the sandbox's
+# programs (sandbox_env) are copies of the host's in a folder, and this shim,
+# first on PATH, hands bwrap the launcher's argv unchanged plus, just before
+# the command, the host's /usr/lib and /lib64 and that folder (what the store
+# paths would bring: the programs and their libraries).
+BWRAP_SHIM = """#!/bin/sh
+store=$STAND_IN_STORE
+n=$#
+i=0
+for a in "$@"; do
+  i=$((i + 1))
+  if [ "$a" = -- ] && [ -z "$done" ]; then
+    set -- "$@" --ro-bind /usr/lib /usr/lib --ro-bind /usr/lib64 /usr/lib64 \\
+      --symlink usr/lib /lib --symlink usr/lib64 /lib64 --ro-bind "$store" "$store"
+    done=1
+  fi
+  set -- "$@" "$a"
+done
+shift "$n"
+exec /usr/bin/bwrap "$@"
+"""
+
+PROBE = r"""#!/bin/sh
+# The probe agent: checks the contract's rules from inside and prints
+# name=yes|no lines.
+say() { if eval "$2"; then echo "$1=yes"; else echo "$1=no"; fi; }
+H=$HOME
+say private_key 'test -e "$H/.ssh/id_ed25519"'
+say known_hosts_read 'cat "$H/.ssh/known_hosts" >/dev/null'
+say known_hosts_write '(echo x >>"$H/.ssh/known_hosts") 2>/dev/null'
+say person_claude '[ -e "$H/.claude" ]'
+say config_dir_is_env '[ "$CLAUDE_CONFIG_DIR" = "$EXPECT_CONFIG" ]'
+say config_dir_write 'touch "$CLAUDE_CONFIG_DIR/made-inside" 2>/dev/null'
+say settings_read 'cat "$CLAUDE_CONFIG_DIR/settings.json" >/dev/null'
+say settings_write '(echo x >>"$CLAUDE_CONFIG_DIR/settings.json") 2>/dev/null'
+say person_state '[ -e "$CLAUDE_CONFIG_DIR/projects/person-session" ]'
+say credentials_write '(echo refreshed >"$CLAUDE_CONFIG_DIR/.credentials.json") 2>/dev/null'
+say home_claude_json '[ -f "$H/.claude.json" ]'
+C=$CLAUDE_CONFIG_DIR
+say config_json_rename 'echo "{}" >"$C/.cj.tmp" && mv "$C/.cj.tmp" "$C/.claude.json"'
+S=/run/claude-sandbox/ssh-agent.sock
+say ssh_agent '[ "${SSH_AUTH_SOCK:-}" = "$S" ] && [ -S "$SSH_AUTH_SOCK" ]'
+say git_config_write '(echo x >>.git/config) 2>/dev/null'
+say git_hook_write '(echo x >.git/hooks/pre-commit) 2>/dev/null'
+say git_rename 'mv .git .git-away 2>/dev/null'
+say git_inside_write 'touch .git/index 2>/dev/null'
+say project_write 'touch made-inside 2>/dev/null'
+say userns 'unshare -U true 2>/dev/null'
+say secret_env '[ -n "${SECRET_TOKEN:-}" ]'
+"""
+
+PROBE_TOOLS = ["dash", "cat", "touch", "mv", "mkdir", "env", "unshare", "ls", "rm"]
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bwrap")
+def test_bubblewrap_launcher_holds_the_rules_from_inside(tmp_path: Path) -> None:
+    import socket
+
+    store = tmp_path / "store"
+    (store / "bin").mkdir(parents=True)
+    for tool in PROBE_TOOLS:
+        src = shutil.which(tool)
+        assert src, tool
+        shutil.copy(src, store / "bin" / tool)
+    (store / "bin" / "sh").symlink_to("dash")
+    (store / "bin" / "probe").write_text(PROBE)
+    (store / "bin" / "probe").chmod(0o755)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "bwrap").write_text(BWRAP_SHIM)
+    (bindir / "bwrap").chmod(0o755)
+
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("PRIVATE")
+    (home / ".ssh" / "known_hosts").write_text("host ssh-ed25519 AAAA")
+    person = home / ".claude"
+    (person / "projects").mkdir(parents=True)
+    (person / "projects" / "person-session").write_text("")
+    (person / "settings.json").write_text("{}")
+    (person / ".credentials.json").write_text("token")
+    (home / ".claude.json").write_text("{}")
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / ".git" / "config").write_text("[core]\n")
+    config = tmp_path / "state" / "sb1"
+    config.mkdir(parents=True, mode=0o700)
+    sock_path = tmp_path / "agent.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+
+    text = assemble("claude-sandbox", tmp_path).read_text()
+    text = text.replace("sandbox_env=/nonexistent/sandbox_env", f"sandbox_env={store}")
+    text = text.replace("posix_sh=/bin/sh", f"posix_sh={store}/bin/dash")
+    launcher = tmp_path / "claude-sandbox"
+    launcher.write_text(text)
+    env = {
+        "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(home),
+        "STAND_IN_STORE": str(store),
+        "SSH_AUTH_SOCK": str(sock_path),
+        "SECRET_TOKEN": "do-not-pass",
+        # Forwarded (CLAUDE_*), so the probe knows what to expect.
+        "CLAUDE_SANDBOX_EXPECT": "1",
+    }
+    try:
+        res = run([str(launcher), "--ssh-agent", "--claude-config", str(config),
+                   "--agent", "env", str(project), "--", f"EXPECT_CONFIG={config}", "probe"],
+                  env=env)  # fmt: skip
+    finally:
+        sock.close()
+    assert res.returncode == 0, res.stdout + res.stderr
+    got = dict(line.split("=", 1) for line in res.stdout.split() if "=" in line)
+    assert got == {
+        "private_key": "no",
+        "known_hosts_read": "yes",
+        "known_hosts_write": "no",
+        "person_claude": "no",
+        "config_dir_is_env": "yes",
+        "config_dir_write": "yes",
+        "settings_read": "yes",
+        "settings_write": "no",
+        "person_state": "no",
+        "credentials_write": "yes",
+        "home_claude_json": "yes",
+        "config_json_rename": "yes",
+        "ssh_agent": "yes",
+        "git_config_write": "no",
+        "git_hook_write": "no",
+        "git_rename": "no",
+        "git_inside_write": "yes",
+        "project_write": "yes",
+        "userns": "no",
+        "secret_env": "no",
+    }, res.stderr
+    # What the sandbox wrote where it may; the person's files as they were.
+    assert (person / ".credentials.json").read_text() == "refreshed\n"
+    assert (person / "settings.json").read_text() == "{}"
+    assert (home / ".ssh" / "known_hosts").read_text() == "host ssh-ed25519 AAAA"
+    assert (config / "made-inside").exists() and (project / "made-inside").exists()
+    assert not (project / ".git" / "hooks" / "pre-commit").exists()
+    assert (project / ".git" / "config").read_text() == "[core]\n"
+
+
+# -- the container launcher's set-up, as root, against a home full of traps -----------
+
+# systemd-nspawn cannot run here (no systemd as PID 1, no machine to boot
+# into); this stand-in at its process boundary records the argv it got and a
+# copy of the container tree (--directory) it was handed, which is all the
+# launcher gives it.
+NSPAWN_STAND_IN = """#!/bin/sh
+for a in "$@"; do printf '%s\\0' "$a"; done > "$ARGV_OUT"
+for a in "$@"; do
+  case "$a" in --directory=*) cp -a "${a#--directory=}" "$TREE_OUT" ;; esac
+done
+"""
+
+needs_root_bwrap = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None or shutil.which("setpriv") is None,
+    reason="needs root, bwrap and setpriv",
+)
+
+
+@needs_root_bwrap
+def test_container_launcher_as_root_takes_nothing_through_symlinks(tmp_path: Path) -> None:
+    import tempfile
+
+    uid = 4242
+    # A folder the person can traverse (pytest's tmp_path is root's alone).
+    base = Path(tempfile.mkdtemp(dir="/tmp", prefix="csb-container-"))
+    try:
+        base.chmod(0o755)
+        secret = base / "secret"  # root's, 0600: stands in for /etc/shadow
+        secret.write_text("SECRET")
+        secret.chmod(0o600)
+        rootdir = base / "rootdir"  # a root-owned folder
+        rootdir.mkdir(mode=0o700)
+        (rootdir / "inside").write_text("SECRET")
+        home = base / "home"
+        project = home / "project"
+        (project / ".git").mkdir(parents=True)
+        (project / ".git" / "config").write_text("[core]\n")
+        (home / ".ssh").mkdir()
+        (home / ".ssh" / "id_ed25519").write_text("PRIVATE")
+        (home / ".ssh" / "known_hosts").write_text("host key")
+        (home / ".ssh" / "config").symlink_to(secret)
+        (home / ".claude.json").symlink_to(secret)
+        (home / ".claude").symlink_to(rootdir)
+        (home / ".gitconfig").symlink_to(secret)
+        config = base / "state" / "sb1"
+        config.mkdir(parents=True, mode=0o700)
+        for path in [home, *home.rglob("*"), config]:
+            os.lchown(path, uid, uid)
+        (base / "passwd").write_text(
+            f"root:x:0:0::/root:/bin/sh\nann:x:{uid}:{uid}::{home}:/bin/sh\n"
+        )
+        (base / "group").write_text(f"root:x:0:\nann:x:{uid}:\n")
+        bindir = tmp_path / "bin"
+        bindir.mkdir()
+        (bindir / "systemd-nspawn").write_text(NSPAWN_STAND_IN)
+        (bindir / "systemd-nspawn").chmod(0o755)
+        launcher = assemble("claude-sandbox-container", tmp_path)
+        argv_out, tree = tmp_path / "argv", tmp_path / "tree"
+        env = {
+            "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}",
+            "SUDO_UID": str(uid),
+            "SUDO_USER": "root",  # never trusted
+            "HOME": str(rootdir),  # never trusted
+            "XDG_RUNTIME_DIR": str(rootdir),  # never trusted
+            "DISPLAY": ":7",
+            "XAUTHORITY": str(secret),  # read as the person: nothing
+            "SSH_AUTH_SOCK": str(secret),
+            "ARGV_OUT": str(argv_out),
+            "TREE_OUT": str(tree),
+        }
+        # A mount namespace of the test's own, where the person exists.
+        outer = ["bwrap", "--dev-bind", "/", "/", "--ro-bind", str(base / "passwd"), "/etc/passwd",
+                 "--ro-bind", str(base / "group"), "/etc/group", "--"]  # fmt: skip
+        res = run([*outer, str(launcher), "--ssh-agent", "--claude-config", str(config),
+                   str(project)], env=env)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        argv = argv_out.read_text().split("\0")[:-1]
+
+        # Nothing of root's became the person's, or readable to them.
+        assert (secret.stat().st_uid, secret.stat().st_mode & 0o777) == (0, 0o600)
+        assert (rootdir.stat().st_uid, rootdir.stat().st_mode & 0o777) == (0, 0o700)
+        assert (rootdir / "inside").stat().st_uid == 0
+        for path in tree.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                assert b"SECRET" not in path.read_bytes(), path
+                assert b"PRIVATE" not in path.read_bytes(), path
+        assert not any(str(secret) in a or str(rootdir) in a for a in argv), argv
+        assert not any("id_ed25519" in a for a in argv)
+        # The home and the user from passwd; the public SSH file copied.
+        assert "--user=ann" in argv and f"--setenv=HOME={home}" in argv
+        assert (tree / str(home).lstrip("/") / ".ssh" / "known_hosts").read_text() == "host key"
+        assert not (tree / str(home).lstrip("/") / ".ssh" / "id_ed25519").exists()
+        assert not (tree / str(home).lstrip("/") / ".claude.json").exists()
+        assert not any(a.startswith("--setenv=SSH_AUTH_SOCK") for a in argv)
+        assert not any(a.startswith("--setenv=XAUTHORITY") for a in argv)
+        # The contract's binds, as the person's.
+        assert f"--bind={config}" in argv and f"--setenv=CLAUDE_CONFIG_DIR={config}" in argv
+        assert f"--bind={project / '.git'}" in argv
+        assert f"--bind-ro={project / '.git' / 'config'}" in argv
+        assert f"--bind-ro={project / '.git' / 'hooks'}" in argv
+        assert (project / ".git" / "hooks").stat().st_uid == uid
+        assert "is a symlink" in res.stderr
+    finally:
+        shutil.rmtree(base)
+
+
+# -- the VM launcher's set-up, up to the VM ------------------------------------------
+
+# The VM cannot boot here (nothing of the guest is built); this stand-in for
+# the VM runner, a process boundary, records what the launcher gave the guest
+# (the exchange folder and the SSH share) and plays a guest that refreshed
+# the login.
+VM_RUNNER_STAND_IN = """#!/bin/sh
+cp -RL "$TMPDIR/xchg" "$XCHG_OUT"
+cp -RL "$CLAUDE_SANDBOX_VM_SSH" "$SSH_OUT"
+readlink "$CLAUDE_SANDBOX_VM_CLAUDE_CONFIG" > "$CONFIG_OUT" || true
+printf refreshed > "$TMPDIR/xchg/credentials.json"
+printf 0 > "$TMPDIR/xchg/exit-status"
+"""
+
+
+def test_vm_launcher_gives_the_guest_copies_and_copies_the_login_back(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("PRIVATE")
+    (home / ".ssh" / "id_ed25519.pub").write_text("public")
+    (home / ".config" / "git").mkdir(parents=True)
+    (home / ".config" / "git" / "credentials").write_text("https://token@host")
+    (home / ".config" / "git" / "ignore").write_text("*.o")
+    person = home / ".claude"
+    (person / "projects").mkdir(parents=True)
+    (person / "settings.json").write_text("{}")
+    (person / ".credentials.json").write_text("token")
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    config = tmp_path / "state" / "sb1"
+    config.mkdir(parents=True)
+    runner = tmp_path / "runner"
+    runner.write_text(VM_RUNNER_STAND_IN)
+    runner.chmod(0o755)
+    text = assemble("claude-sandbox-vm", tmp_path).read_text()
+    launcher = tmp_path / "claude-sandbox-vm"
+    launcher.write_text(text.replace("vm_runner=/nonexistent/vm_runner", f"vm_runner={runner}"))
+    out = {k: tmp_path / k.lower() for k in ("XCHG_OUT", "SSH_OUT", "CONFIG_OUT")}
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_RUNTIME_DIR": str(tmp_path),
+           **{k: str(v) for k, v in out.items()}}  # fmt: skip
+    res = run([str(launcher), "--ssh-agent", "--claude-config", str(config), str(project)],
+              env=env, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "the VM cannot take the SSH agent" in res.stderr
+    xchg, ssh = out["XCHG_OUT"], out["SSH_OUT"]
+    assert sorted(p.name for p in ssh.iterdir()) == ["id_ed25519.pub"]
+    assert sorted(p.name for p in (xchg / "home" / ".config" / "git").iterdir()) == ["ignore"]
+    assert sorted(p.name for p in (xchg / "claude-ro").iterdir()) == ["settings.json"]
+    assert (xchg / "claude-config").read_text() == str(config)
+    assert f"CLAUDE_CONFIG_DIR={config}" in (xchg / "env").read_text().split("\0")
+    assert out["CONFIG_OUT"].read_text().strip() == str(config)
+    assert (xchg / "git-self").read_text() == f"{project / '.git'}\0"
+    assert (xchg / "git-ro").read_text().split("\0")[:-1] == [str(project / ".git" / "hooks")]
+    # The guest's refresh came back into the person's file.
+    assert (person / ".credentials.json").read_text() == "refreshed"
+    assert not any(b"PRIVATE" in p.read_bytes() for p in xchg.rglob("*") if p.is_file())

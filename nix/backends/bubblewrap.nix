@@ -1,6 +1,7 @@
 # claude-sandbox: the bubblewrap launcher.
 #
-#   claude-sandbox [--no-network] [--shell] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+#   claude-sandbox [--no-network] [--shell] [--ssh-agent] [--claude-config DIR]
+#                  [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 #
 # callPackage-able. The agent is whatever --agent names (default `claude`),
 # found on the sandbox's PATH, which holds agentPackages, Chromium,
@@ -14,6 +15,7 @@
   writeShellApplication,
   bubblewrap,
   coreutils,
+  findutils,
   getent,
 
   # Programs that provide the agent (the flake passes Claude Code).
@@ -22,15 +24,32 @@
   extraPackages ? [ ],
   defaultAgent ? "claude",
   withChromium ? true,
+  # The X display hostd gives the sandbox (its own Xvfb): the socket of that
+  # display and its cookie only.
   withX11 ? true,
-  withWayland ? true,
-  # Off by default: the session bus reaches systemd --user, which can start
-  # processes outside the sandbox.
+  # The switches below are off by default: each hands the agent something of
+  # the person's desktop or of the host beyond its sandbox.
+  # Wayland: the agent can read the clipboard and draw windows on the
+  # person's desktop (the compositor's socket is the whole session's).
+  withWayland ? false,
+  # D-Bus session bus: it reaches systemd --user, which can start processes
+  # outside the sandbox.
   withDbus ? false,
-  withGpu ? true,
-  withAudio ? true,
+  # GPU (/dev/dri, NVIDIA devices, /run/opengl-driver): the drivers' kernel
+  # interfaces, a large attack surface, and what other programs leave in
+  # GPU memory.
+  withGpu ? false,
+  # Audio (PulseAudio, PipeWire sockets): it can play sound and record from
+  # the microphone, and the sound server's other clients are reachable.
+  withAudio ? false,
+  # Allows --ssh-agent (the agent socket only when hostd asks for it, per
+  # sandbox): while it runs the agent can sign with every key the SSH agent
+  # holds. false: --ssh-agent is ignored with a message.
   withSshAgent ? true,
-  withNixDaemon ? true,
+  # The Nix daemon's socket (and nix inside): the agent can build and run
+  # derivations as the daemon's build users, fetch from the network through
+  # the daemon even with --no-network, and fill the store.
+  withNixDaemon ? false,
 }:
 
 let
@@ -64,6 +83,7 @@ writeShellApplication {
   runtimeInputs = [
     bubblewrap
     coreutils
+    findutils
     getent
   ];
   text = settings + builtins.readFile ./common.sh + builtins.readFile ./bubblewrap.sh;

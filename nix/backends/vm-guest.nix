@@ -5,8 +5,13 @@
 # exchange folder (/tmp/xchg): it gives the `agent` user the host user's uid
 # and gid (so files it writes in the shares are the person's), mounts the
 # project at the same path as on the host (Claude's session folders are
-# named after that path, and hostd finds them by it), ~/.claude read-write
-# and ~/.ssh read-only, and copies ~/.claude.json and the git config in.
+# named after that path, and hostd finds them by it) with .git onto itself
+# and .git/config, .git/hooks read-only over it, the sandbox's Claude config
+# folder (--claude-config) at its own path with the person's entries
+# read-only in it, ~/.ssh (copies of its public files) read-only, and copies
+# ~/.claude.json and the git config in. These mounts are the guest's: they
+# hold against the agent, an unprivileged user here (no sudo, no wheel), not
+# against root in the guest, to whom the 9p shares are writable.
 # claude-sandbox-agent then runs the agent on the serial console (the
 # launcher's terminal), with the VM's X display, and powers the VM off when
 # the agent ends, leaving its exit status in the exchange folder.
@@ -44,8 +49,8 @@ let
       # the home's contents, and must not reach into the host's folders.
       groupmod -o -g "$gid" ${user}
       usermod -o -u "$uid" -g "$gid" ${user}
-      install -d -m 0700 -o "$uid" -g "$gid" ${home}/.claude ${home}/.ssh
-      mount --bind ${shares}/claude ${home}/.claude
+      install -d -m 0700 -o "$uid" -g "$gid" ${home}/.ssh
+      # Copies of known_hosts, config and *.pub only (a read-only share).
       mount --bind ${shares}/ssh ${home}/.ssh
       if [ -d ${xchg}/home ]; then
         cp -R --no-preserve=ownership ${xchg}/home/. ${home}/
@@ -54,6 +59,68 @@ let
       project=$(cat ${xchg}/project)
       mkdir -p -- "$project"
       mount --bind /tmp/shared "$project"
+
+      # read_only PATH: PATH (a mount point already) read-only.
+      read_only() {
+        mount -o remount,bind,ro -- "$1"
+      }
+      # The project's .git (the lists the launcher computed): onto itself, so
+      # the agent cannot rename it away, and config, hooks read-only, so that
+      # nothing it writes runs when the person uses git outside. Only what
+      # is under the project exists here.
+      under_project() {
+        case "$1" in
+          "$project"/*) [ -e "$1" ] && [ ! -L "$1" ] ;;
+          *) return 1 ;;
+        esac
+      }
+      mapfile -d "" -t git_self <${xchg}/git-self
+      for path in "''${git_self[@]}"; do
+        if under_project "$path"; then
+          mount --bind -- "$path" "$path"
+        fi
+      done
+      mapfile -d "" -t git_ro <${xchg}/git-ro
+      for path in "''${git_ro[@]}"; do
+        if under_project "$path"; then
+          mount --bind -- "$path" "$path"
+          read_only "$path"
+        fi
+      done
+
+      # The sandbox's own Claude config folder (--claude-config), at its path.
+      if [ -s ${xchg}/claude-config ]; then
+        dir=$(cat ${xchg}/claude-config)
+        mkdir -p -- "$dir"
+        mount --bind ${shares}/claude-config "$dir"
+        # The person's entries, copied by the launcher, read-only over
+        # DIR/<name> from a copy of the guest's own (root's).
+        if [ -d ${xchg}/claude-ro ]; then
+          install -d -m 0755 /run/claude-sandbox
+          cp -R --no-preserve=ownership ${xchg}/claude-ro /run/claude-sandbox/claude-ro
+          chmod -R a+rX,go-w /run/claude-sandbox/claude-ro
+          for source in /run/claude-sandbox/claude-ro/* /run/claude-sandbox/claude-ro/.[!.]*; do
+            [ -e "$source" ] || continue
+            dest=$dir/''${source##*/}
+            # What the sandbox left at that name: a symlink is never followed.
+            [ -L "$dest" ] && continue
+            if [ -d "$source" ]; then
+              [ -e "$dest" ] || mkdir -- "$dest"
+              [ -d "$dest" ] || continue
+            else
+              [ -e "$dest" ] || touch -- "$dest"
+              [ -f "$dest" ] || continue
+            fi
+            mount --bind -- "$source" "$dest"
+            read_only "$dest"
+          done
+        fi
+        # The login: the launcher's copy, read-write, copied back after the VM.
+        if [ -f ${xchg}/credentials.json ] && [ ! -L "$dir/.credentials.json" ]; then
+          [ -e "$dir/.credentials.json" ] || touch -- "$dir/.credentials.json"
+          mount --bind ${xchg}/credentials.json "$dir/.credentials.json"
+        fi
+      fi
     '';
   };
 
@@ -94,11 +161,14 @@ in
     # the agent's alone.
     qemu.consoles = [ "tty0" ];
     sharedDirectories = {
-      claude = {
-        source = ''"$CLAUDE_SANDBOX_VM_CLAUDE"'';
-        target = "${shares}/claude";
+      # The sandbox's own Claude config folder (an empty folder of the run's
+      # without --claude-config, then not mounted further).
+      claude-config = {
+        source = ''"$CLAUDE_SANDBOX_VM_CLAUDE_CONFIG"'';
+        target = "${shares}/claude-config";
         securityModel = "none";
       };
+      # Copies of ~/.ssh's known_hosts, config and *.pub: no private key.
       ssh = {
         source = ''"$CLAUDE_SANDBOX_VM_SSH"'';
         target = "${shares}/ssh";
@@ -154,7 +224,7 @@ in
     unitConfig.RequiresMountsFor = [
       xchg
       "/tmp/shared"
-      "${shares}/claude"
+      "${shares}/claude-config"
       "${shares}/ssh"
     ];
     serviceConfig = {

@@ -1,6 +1,12 @@
 # claude-sandbox-vm: the QEMU launcher, booting a NixOS VM.
 #
-#   claude-sandbox-vm [--headless] [--qmp SOCKET] [--no-network] [--shell] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+#   claude-sandbox-vm [--headless] [--qmp SOCKET] [--no-network] [--shell] [--ssh-agent]
+#                     [--claude-config DIR] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+#
+# The guest has no Wayland, audio, GPU or host Nix daemon (its own screen,
+# a virtual GPU, its own daemon on the shared store), so this launcher has
+# none of the other launchers' with* switches; --ssh-agent is ignored with a
+# message (a socket cannot cross 9p).
 #
 # callPackage-able. The guest (vm-guest.nix) is built from this nixpkgs with
 # the agent (agentPackages), Chromium and extraPackages installed, plus any
@@ -11,6 +17,8 @@
   nixos,
   writeShellApplication,
   coreutils,
+  diffutils,
+  findutils,
   getent,
 
   agentPackages ? [ ],
@@ -55,6 +63,8 @@ writeShellApplication {
   name = "claude-sandbox-vm";
   runtimeInputs = [
     coreutils
+    diffutils
+    findutils
     getent
   ];
   text = settings + builtins.readFile ./common.sh + builtins.readFile ./vm.sh;

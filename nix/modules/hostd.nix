@@ -10,7 +10,9 @@
 # claude-sandbox-hostd`) and it lives as long as that connection. So this
 # module only puts hostd, Xvfb, tmux and the chosen launchers on the PATH
 # that SSH sessions get, and, if asked, lets hostd run the container
-# launcher through sudo without a password.
+# launcher through sudo without a password. What the launchers may forward
+# of the host (Wayland, audio, GPU, the Nix daemon: all off by default) is
+# programs.claude-sandbox.with* (sandbox.nix), which this module imports.
 {
   config,
   lib,
@@ -23,12 +25,13 @@ let
   inherit (lib) mkOption types;
   container = config.programs.claude-sandbox.packages.container or null;
   # What the container launcher needs from the caller's environment; sudo's
-  # env_reset would drop it.
+  # env_reset would drop it. It takes no path from it as root but the X
+  # cookie (read as the caller) and the agent socket (one the caller owns);
+  # the runtime folder it derives from the caller's uid.
   keptEnv = [
     "DISPLAY"
     "XAUTHORITY"
     "WAYLAND_DISPLAY"
-    "XDG_RUNTIME_DIR"
     "SSH_AUTH_SOCK"
     "CLAUDE_SANDBOX_ID"
     "CLAUDE_SANDBOX_NAME"

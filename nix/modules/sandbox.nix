@@ -23,9 +23,23 @@ let
   shared = {
     inherit (cfg) agentPackages extraPackages defaultAgent;
   };
+  # The host resources the bubblewrap and container launchers may forward
+  # (the VM has none of them); settings can still override each launcher.
+  desktop = {
+    inherit (cfg)
+      withWayland
+      withAudio
+      withGpu
+      withNixDaemon
+      ;
+  };
   launchers = {
-    bubblewrap = pkgs.callPackage ../backends/bubblewrap.nix (shared // cfg.bubblewrap.settings);
-    container = pkgs.callPackage ../backends/container.nix (shared // cfg.container.settings);
+    bubblewrap = pkgs.callPackage ../backends/bubblewrap.nix (
+      shared // desktop // cfg.bubblewrap.settings
+    );
+    container = pkgs.callPackage ../backends/container.nix (
+      shared // desktop // cfg.container.settings
+    );
     vm = pkgs.callPackage ../backends/vm.nix (
       shared
       // {
@@ -89,6 +103,27 @@ in
       example = lib.literalExpression "[ pkgs.nodejs pkgs.python3 pkgs.gnumake ]";
       description = "More programs on the PATH inside every sandbox.";
     };
+
+    # Off by default, each: what it hands the agent is in its description.
+    # For the bubblewrap and container launchers (the VM has none of them).
+    withWayland = lib.mkEnableOption ''
+      the person's Wayland socket in the sandboxes. The agent can then read
+      the clipboard and draw windows on the person's desktop
+    '';
+    withAudio = lib.mkEnableOption ''
+      the PulseAudio and PipeWire sockets in the sandboxes. The agent can
+      then play sound and record from the microphone
+    '';
+    withGpu = lib.mkEnableOption ''
+      the GPU (/dev/dri, NVIDIA devices, /run/opengl-driver) in the
+      sandboxes. The agent then reaches the drivers' kernel interfaces, a
+      large attack surface, and what other programs leave in GPU memory
+    '';
+    withNixDaemon = lib.mkEnableOption ''
+      the Nix daemon's socket (and nix) in the sandboxes. The agent can then
+      build and run derivations as the daemon's build users, fetch through
+      the daemon even without network, and fill the store
+    '';
 
     bubblewrap.settings = settingsOption "bubblewrap.nix";
     container.settings = settingsOption "container.nix";
