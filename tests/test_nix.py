@@ -299,6 +299,9 @@ def test_bubblewrap_launcher_claude_config_ssh_agent_and_git(tmp_path: Path) -> 
     assert (str(git), str(git)) in binds
     assert {(str(git / "config"),) * 2, (str(git / "hooks"),) * 2} <= set(ro)
     assert (git / "hooks").is_dir()
+    # git takes config and hooks from the folder a commondir names, in any
+    # repository: one naming .git itself is made, and kept read-only.
+    assert (str(git / "commondir"),) * 2 in ro and (git / "commondir").read_text() == ".\n"
     # .git after the project, so it wins.
     assert argv.index(str(git)) > argv.index(str(project))
     assert "SSH_AUTH_SOCK" not in dict(pairs(no_agent, "--setenv"))
@@ -450,6 +453,7 @@ say ssh_agent '[ "${SSH_AUTH_SOCK:-}" = "$S" ] && [ -S "$SSH_AUTH_SOCK" ]'
 say git_config_write '(echo x >>.git/config) 2>/dev/null'
 say git_hook_write '(echo x >.git/hooks/pre-commit) 2>/dev/null'
 say git_rename 'mv .git .git-away 2>/dev/null'
+say git_commondir_write '(echo evil >.git/commondir) 2>/dev/null'
 say git_inside_write 'touch .git/index 2>/dev/null'
 say project_write 'touch made-inside 2>/dev/null'
 say userns 'unshare -U true 2>/dev/null'
@@ -535,6 +539,7 @@ def test_bubblewrap_launcher_holds_the_rules_from_inside(tmp_path: Path) -> None
         "git_config_write": "no",
         "git_hook_write": "no",
         "git_rename": "no",
+        "git_commondir_write": "no",
         "git_inside_write": "yes",
         "project_write": "yes",
         "userns": "no",
@@ -708,7 +713,8 @@ def test_vm_launcher_gives_the_guest_copies_and_copies_the_login_back(tmp_path: 
     assert f"CLAUDE_CONFIG_DIR={config}" in (xchg / "env").read_text().split("\0")
     assert out["CONFIG_OUT"].read_text().strip() == str(config)
     assert (xchg / "git-self").read_text() == f"{project / '.git'}\0"
-    assert (xchg / "git-ro").read_text().split("\0")[:-1] == [str(project / ".git" / "hooks")]
+    git_ro = (xchg / "git-ro").read_text().split("\0")[:-1]
+    assert git_ro == [str(project / ".git" / "hooks"), str(project / ".git" / "commondir")]
     # The guest's refresh came back into the person's file.
     assert (person / ".credentials.json").read_text() == "refreshed"
     assert not any(b"PRIVATE" in p.read_bytes() for p in xchg.rglob("*") if p.is_file())

@@ -313,7 +313,8 @@ ssh_agent_inside=/run/claude-sandbox/ssh-agent.sock
 #   git_ro    files and folders bound read-only at their own paths (config
 #             and hooks: what git runs or obeys).
 # .git as a folder: itself in git_self; .git/config, .git/hooks (made, empty,
-# when missing) and .git/config.worktree (when present) in git_ro.
+# when missing), .git/commondir (made, ".", when missing) and
+# .git/config.worktree (when present) in git_ro.
 # .git as a file (a worktree): that file, and the config, config.worktree and
 # hooks of the gitdir it names and of that gitdir's commondir, when they are
 # folders the caller reaches, in git_ro.
@@ -336,9 +337,18 @@ git_protection() {
     if [ ! -e "$git/hooks" ]; then
       as_caller mkdir -m 0755 -- "$git/hooks" || die "could not make $git/hooks"
     fi
+    # git reads $GIT_DIR/commondir in any repository, a main one too, and then
+    # takes config and hooks from the folder it names: an agent that wrote one
+    # pointing at a folder of its own would have its hooks run outside. A
+    # commondir of "." names the .git folder itself (git's own meaning for a
+    # main repository), so one is made when missing and kept read-only.
+    if [ ! -e "$git/commondir" ]; then
+      printf '.\n' | as_caller tee -- "$git/commondir" >/dev/null || die "could not make $git/commondir"
+    fi
     git_self+=("$git")
     [ -f "$git/config" ] && git_ro+=("$git/config")
     git_ro+=("$git/hooks")
+    [ -f "$git/commondir" ] && git_ro+=("$git/commondir")
     [ -f "$git/config.worktree" ] && git_ro+=("$git/config.worktree")
   elif [ -f "$git" ]; then
     git_ro+=("$git")
