@@ -29,7 +29,7 @@ from typing import Any
 
 from hostd.protocol import Notification
 from hostd.protocol import methods as m
-from treesync.rules import ALWAYS_EXCLUDED, merged
+from treesync.rules import has_git_part, merged
 from treesync.tree import signature
 
 from ..client import ConnectionState
@@ -92,7 +92,7 @@ class LocalWatcher:
             if not text.startswith(prefix):
                 return None
             r = text[len(prefix) :]
-            if not r or any(part in ALWAYS_EXCLUDED for part in r.split("/")):
+            if not r or has_git_part(r):
                 return None
             return r
 
