@@ -210,7 +210,7 @@ async def cmd_create(client: Client, args: argparse.Namespace) -> int:
         out.print_json(sandbox)
     else:
         print(f"created {out.describe(sandbox)} on {client.host.describe()}")
-        print(f"attach: claude-remote {host_flag(client)}attach {sandbox['name']}")
+        print(f"attach: claude-remote {out.host_flag(client)}attach {sandbox['name']}")
     return OK
 
 
@@ -318,12 +318,6 @@ COMMANDS = {
     "sync": cli_sync.cmd_sync,
     "watch": cli_sync.cmd_watch,
 }
-
-
-def host_flag(client: Client) -> str:
-    """How to name this host again on a later command line. Local mode says
-    --local: without it, CLAUDE_REMOTE_HOST or the config file may pick a host."""
-    return "--local " if isinstance(client.host, LocalHost) else f"--host {client.host.name} "
 
 
 # -- hosts (no connection) ----------------------------------------------------------------

@@ -14,10 +14,17 @@ from hostd.protocol import methods as m
 
 from .remote.api import HostApi
 from .remote.client import Client, ConnectionState
+from .remote.local import LocalHost
 from .remote.probes import Tool
 from .remote.profiles import Profile
 
 SHORT_ID = 8  # like git's short hashes: unique enough to type, short enough to read
+
+
+def host_flag(client: Client) -> str:
+    """How to name this host again on a later command line. Local mode says
+    --local: without it, CLAUDE_REMOTE_HOST or the config file may pick a host."""
+    return "--local " if isinstance(client.host, LocalHost) else f"--host {client.host.name} "
 
 
 def print_json(value: Any) -> None:
