@@ -5,8 +5,11 @@
         await run_watch(syncer)               # app.remote.sync.watch: until cancelled
 
 A round lists both sides (this machine's folder directly, the server's
-through hostd's ``fs.list``), decides with the base of the last sync what
-moves (:mod:`app.remote.sync.plan`), moves files aside, transfers with
+through hostd's ``fs.list``, checked by :mod:`app.remote.sync.check`),
+decides with the base of the last sync what moves
+(:mod:`app.remote.sync.plan`), holds back the incoming changes to files
+that configure or run code here until the person accepts them
+(:mod:`app.remote.sync.review`), moves files aside, transfers with
 rsync, checks what arrived (:mod:`app.remote.sync.apply`), and saves the
 new base. Nothing is printed:
 progress goes to ``on_progress``, and each round returns a
