@@ -25,6 +25,7 @@ from hostd.protocol.version import __version__
 from . import cli_output as out
 from . import cli_sync
 from .cli_terminal import attach_over_ssh, have_tty, terminal_prompts
+from .cli_text import strip_controls
 from .remote.api import HostApi
 from .remote.client import Client
 from .remote.create_flow import create_sandbox
@@ -79,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--geometry", metavar="WxH", help=f"display size (default {DEFAULT_GEOMETRY})")
     p.add_argument(
+        "--ssh-agent",
+        action="store_true",
+        help="forward your SSH agent into the sandbox: while it runs, the agent can log in "
+        "as you wherever your keys let you (it never sees the keys); off without it",
+    )
+    p.add_argument(
         "--sync",
         metavar="LOCAL",
         help="push this folder here into DIR (made if missing) before the sandbox starts",
@@ -95,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="a unique id prefix or the name")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
     p.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="the output exactly as the terminal got it, escape sequences and all "
+        "(by default they are removed: they would act on this terminal)",
+    )
     p = cmd("metrics", "the host's load (or a sandbox's, where hostd offers it)")
     p.add_argument("id", nargs="?", help="a sandbox (id prefix or name)")
     cmd("doctor", "what the host has: hostd, tools, backends and why not")
@@ -201,6 +214,7 @@ async def cmd_create(client: Client, args: argparse.Namespace) -> int:
             network=not args.no_network,
             agent=args.agent,
             geometry=args.geometry,
+            ssh_agent=True if args.ssh_agent else None,
             push_from=args.sync,
             on_pushed=pushed,
         )
@@ -210,7 +224,8 @@ async def cmd_create(client: Client, args: argparse.Namespace) -> int:
         out.print_json(sandbox)
     else:
         print(f"created {out.describe(sandbox)} on {client.host.describe()}")
-        print(f"attach: claude-remote {host_flag(client)}attach {sandbox['name']}")
+        out.print_where(sandbox)
+        print(f"attach: claude-remote {out.host_flag(client)}attach {sandbox['name']}")
     return OK
 
 
@@ -258,13 +273,15 @@ async def cmd_logs(client: Client, args: argparse.Namespace) -> int:
     api = HostApi(client)
     if not args.follow:
         result = await api.logs(args.id, args.tail)
+        if not args.raw:
+            result = {**result, "text": strip_controls(str(result.get("text", "")))}
         if args.json:
             out.print_json(result)
         else:
             out.write_text(result["text"])
         return OK
     sandbox = await api.get(args.id)
-    return await out.follow_logs(client, sandbox, args.tail, args.json)
+    return await out.follow_logs(client, sandbox, args.tail, args.json, raw=args.raw)
 
 
 async def cmd_metrics(client: Client, args: argparse.Namespace) -> int:
@@ -276,8 +293,15 @@ async def cmd_metrics(client: Client, args: argparse.Namespace) -> int:
                 "(sandbox.metrics) yet; `claude-remote metrics` without an id shows the host's.",
                 REFUSED,
             )
-        result = await HostApi(client).metrics(args.id)
-        out.print_json(result) if args.json else out.print_sandbox_metrics(result)
+        api = HostApi(client)
+        result = await api.metrics(args.id)
+        if args.json:
+            out.print_json(result)
+            return OK
+        sandbox = await api.get(args.id)
+        print(f"sandbox   {out.describe(sandbox)}")
+        out.print_where(sandbox, label_width=10)
+        out.print_sandbox_metrics(result)
         return OK
     result = await HostApi(client).system_metrics()
     out.print_json(result) if args.json else out.print_system_metrics(
@@ -318,12 +342,6 @@ COMMANDS = {
     "sync": cli_sync.cmd_sync,
     "watch": cli_sync.cmd_watch,
 }
-
-
-def host_flag(client: Client) -> str:
-    """How to name this host again on a later command line. Local mode says
-    --local: without it, CLAUDE_REMOTE_HOST or the config file may pick a host."""
-    return "--local " if isinstance(client.host, LocalHost) else f"--host {client.host.name} "
 
 
 # -- hosts (no connection) ----------------------------------------------------------------

@@ -12,12 +12,20 @@ from typing import Any
 from hostd.protocol import Notification, wire
 from hostd.protocol import methods as m
 
+from .cli_text import Cleaner
 from .remote.api import HostApi
 from .remote.client import Client, ConnectionState
+from .remote.local import LocalHost
 from .remote.probes import Tool
 from .remote.profiles import Profile
 
 SHORT_ID = 8  # like git's short hashes: unique enough to type, short enough to read
+
+
+def host_flag(client: Client) -> str:
+    """How to name this host again on a later command line. Local mode says
+    --local: without it, CLAUDE_REMOTE_HOST or the config file may pick a host."""
+    return "--local " if isinstance(client.host, LocalHost) else f"--host {client.host.name} "
 
 
 def print_json(value: Any) -> None:
@@ -38,6 +46,16 @@ def describe(sb: wire.Sandbox) -> str:
     if sb.get("network") is False:
         parts.append("no network")
     return f"{sb.get('name')} ({str(sb.get('id', ''))[:SHORT_ID]}): " + ", ".join(parts)
+
+
+def print_where(sb: wire.Sandbox, label_width: int = 0) -> None:
+    """Where the sandbox keeps its own Claude config and sessions, when hostd
+    says (hostd fills ``claude_config`` for sandboxes it makes; older ones, or
+    an older hostd, have none, and nothing is printed)."""
+    folder = sb.get("claude_config")
+    if folder:
+        label = "claude config".ljust(label_width) if label_width else "claude config:"
+        print(f"{label} {folder} (its sessions: {str(folder).rstrip('/')}/projects)")
 
 
 def status(sb: wire.Sandbox) -> str:
@@ -186,19 +204,25 @@ def print_hosts(
 
 
 async def follow_logs(
-    client: Client, sandbox: wire.Sandbox, tail: int | None, as_json: bool
+    client: Client, sandbox: wire.Sandbox, tail: int | None, as_json: bool, raw: bool = False
 ) -> int:
     """Print the log so far, then new output as it comes, until the sandbox is
-    deleted or the connection is given up. Survives reconnections."""
+    deleted or the connection is given up. Survives reconnections. Control
+    sequences are removed (:mod:`app.cli_text`) unless ``raw``."""
     sid = sandbox["id"]
+    cleaner = None if raw else Cleaner()
     done = asyncio.Event()
     early: list[str] = []
     live = False
     failed: list[str] = []
     reader_gone = False
 
-    def emit(data: str) -> None:
+    def emit(data: str, last: bool = False) -> None:
         nonlocal reader_gone
+        if cleaner is not None:
+            data = cleaner.feed(data) + (cleaner.flush() if last else "")
+        if not data:
+            return  # nothing, or only (part of) a control sequence so far
         try:
             if as_json:
                 sys.stdout.write(json.dumps({"id": sid, "data": data}) + "\n")
@@ -248,11 +272,8 @@ async def follow_logs(
     await client.subscribe([f"{m.TOPIC_LOGS_PREFIX}{sid}", m.TOPIC_SANDBOXES])
     result = await HostApi(client).logs(sid, tail)
     text = str(result.get("text", ""))
-    if as_json:
-        if text:
-            emit(text)
-    else:
-        write_text(text)
+    if text:
+        emit(text)
     # Output that arrived between subscribing and the log read is usually in
     # the text already; print it only when it is not its end.
     joined = "".join(early)
@@ -260,6 +281,8 @@ async def follow_logs(
         emit(joined)
     live = True
     await done.wait()
+    if not reader_gone:
+        emit("", last=True)  # what a cut sequence held back
     if reader_gone:
         raise BrokenPipeError  # main() ends quietly
     if failed:

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import shlex
 import signal
 import sys
 from typing import Any
@@ -19,6 +20,7 @@ from . import cli_output as out
 from .remote.client import Client
 from .remote.sync.plan import Mode
 from .remote.sync.result import SyncProgress, SyncResult
+from .remote.sync.review import WHY
 from .remote.sync.state import SyncError, SyncRefused
 from .remote.sync.syncer import Syncer
 from .remote.sync.targets import resolve_remote
@@ -43,10 +45,22 @@ def add_parsers(cmd: Any) -> None:
     way.add_argument("--push", action="store_true", help="only this machine to the host")
     way.add_argument("--pull", action="store_true", help="only the host to this machine")
     _allow_delete_all(p)
+    _accept_config(p)
     p = cmd("watch", "keep a folder here and one on the host in sync until Ctrl+C")
     p.add_argument("local_dir", metavar="LOCAL", help="the folder on this machine")
     p.add_argument("remote", metavar="REMOTE", nargs="?", help="as for sync")
     _allow_delete_all(p)
+    _accept_config(p)
+
+
+def _accept_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--accept-config",
+        action="store_true",
+        help="also take the host's changes to files that configure or run code here "
+        "(.claude/settings*.json, .claude/commands/, .mcp.json, .envrc, .vscode/tasks.json); "
+        "without it they are held back, named, and the exit status is 1",
+    )
 
 
 def _allow_delete_all(p: argparse.ArgumentParser) -> None:
@@ -84,7 +98,7 @@ async def cmd_sync(client: Client, args: argparse.Namespace) -> int:
         remote = await resolve_remote(client, args.remote, args.local_dir)
         async with Syncer(
             client, args.local_dir, remote, on_progress=_progress(args),
-            allow_delete_all=args.allow_delete_all,
+            allow_delete_all=args.allow_delete_all, accept_config=args.accept_config,
         ) as syncer:  # fmt: skip
             result = await syncer.run(mode)
     except SyncError as exc:
@@ -93,22 +107,28 @@ async def cmd_sync(client: Client, args: argparse.Namespace) -> int:
     finally:
         _end_progress(args)
     out.print_json(result.to_obj()) if args.json else print_result(result, client)
+    if result.held:
+        _held_notice(result, client, args)
+        return REFUSED
     return OK
 
 
 async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
+    # The held changes last reported: a watch says so once, not every round.
+    shown: set[tuple[str, Any]] = set()
     try:
         remote = await resolve_remote(client, args.remote, args.local_dir)
         async with Syncer(
-            client, args.local_dir, remote, allow_delete_all=args.allow_delete_all
-        ) as syncer:
+            client, args.local_dir, remote, allow_delete_all=args.allow_delete_all,
+            accept_config=args.accept_config,
+        ) as syncer:  # fmt: skip
             if not args.json:
                 print(
                     f"watching {syncer.local} and {_where(client, syncer.remote)} (Ctrl+C stops)",
                     flush=True,
                 )
             task = asyncio.ensure_future(
-                run_watch(syncer, lambda r: _round(r, client, args), lambda e: _err(str(e)))
+                run_watch(syncer, lambda r: _round(r, client, args, shown), lambda e: _err(str(e)))
             )
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -124,7 +144,7 @@ async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
         return _fail(exc)
     if not args.json:
         print("stopped", flush=True)
-    return OK
+    return REFUSED if shown else OK
 
 
 def push_failed(exc: SyncError) -> int:
@@ -134,12 +154,51 @@ def push_failed(exc: SyncError) -> int:
     return _code(exc)
 
 
-def _round(result: SyncResult, client: Client, args: argparse.Namespace) -> None:
+def _round(
+    result: SyncResult, client: Client, args: argparse.Namespace, shown: set[tuple[str, Any]]
+) -> None:
+    held = {h.key for h in result.held}
+    news = held != shown
+    shown.clear()
+    shown.update(held)
     if args.json:
         sys.stdout.write(json.dumps(result.to_obj(), sort_keys=True) + "\n")
         sys.stdout.flush()
-    elif result.changed:
+    elif news or (result.changed and not (held and _only_held(result))):
         print_result(result, client, stamp=True)
+    if news and held:
+        _held_notice(result, client, args)
+
+
+def _only_held(result: SyncResult) -> bool:
+    """Whether a round did nothing but hold changes back again."""
+    return not (
+        result.sent
+        or result.received
+        or result.deleted_local
+        or result.deleted_remote
+        or result.conflicts
+    )
+
+
+def _held_notice(result: SyncResult, client: Client, args: argparse.Namespace) -> None:
+    """Which incoming changes were held back, why, and how to take them."""
+    n = len(result.held)
+    watching = args.command == "watch"
+    # One sync round takes them; a watch holds the pair's lock, so it stops first.
+    command = ["claude-remote", *out.host_flag(client).split(), "sync"]
+    command += [result.local, result.remote]
+    if getattr(args, "pull", False):
+        command.append("--pull")
+    lines = [
+        f"claude-remote: held back {n} change{'s' * (n != 1)} from the host, because {WHY}:",
+        *(f"  {h.describe()}" for h in result.held),
+        "  The rest of the sync was carried out; these files here are as they were.",
+        f"  Look at them first, on the host in {_where(client, result.remote)}; to take "
+        f"them: {shlex.join([*command, '--accept-config'])}"
+        + (" (after stopping this watch, or watch with --accept-config)" if watching else ""),
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
 
 
 def _where(client: Client, remote: str) -> str:
@@ -173,6 +232,10 @@ def print_result(result: SyncResult, client: Client, stamp: bool = False) -> Non
             print(f"  conflict: {c.path}: {c.detail}")
     if result.deferred:
         print(f"  changed while syncing, left for the next round: {', '.join(result.deferred)}")
+    if result.held:
+        shown = ", ".join(h.path for h in result.held[:MAX_LISTED])
+        more = f" and {len(result.held) - MAX_LISTED} more" if len(result.held) > MAX_LISTED else ""
+        print(f"  held back {len(result.held)} (config files, to review): {shown}{more}")
     sys.stdout.flush()
 
 

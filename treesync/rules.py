@@ -1,4 +1,5 @@
-"""Which paths a sync considers: ``.git`` never, ``.gitignore``'d ones never.
+"""Which paths a sync considers: ``.git`` never (in any case or Unicode
+spelling a disk may take for it), ``.gitignore``'d ones never.
 
 Part of the contract of ``fs.list`` and the ``fs:<path>`` topic: hostd and
 the client apply the same rules to their own side, and the client applies
@@ -20,13 +21,51 @@ per-clone settings, not part of the project).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 GITIGNORE = ".gitignore"
 # Never synced, at any depth: a repository's own database (a folder, or a
-# file in worktrees and submodules).
+# file in worktrees and submodules). Matched by :func:`is_git_name`, not by
+# equality: see there.
 ALWAYS_EXCLUDED = frozenset({".git"})
+
+# Code points HFS+ leaves out when it compares names (git's is_hfs_dotgit
+# skips the same ones): ".g\u200cit" names .git there.
+_HFS_IGNORED = frozenset(
+    [*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF]
+)
+_FORMS: tuple[Literal["NFC", "NFD", "NFKC", "NFKD"], ...] = ("NFC", "NFD", "NFKC", "NFKD")
+
+
+def spellings(name: str) -> set[str]:
+    """The forms a case-insensitive, normalisation-insensitive disk (macOS's
+    APFS and HFS+, Windows' NTFS) may reduce ``name`` to when it compares
+    names: HFS+'s ignored code points dropped, then each Unicode
+    normalisation, casefolded and normalised again (casefolding can
+    denormalise)."""
+    kept = "".join(c for c in name if ord(c) not in _HFS_IGNORED)
+    return {unicodedata.normalize(f, unicodedata.normalize(f, kept).casefold()) for f in _FORMS}
+
+
+def is_git_name(name: str) -> bool:
+    """Whether a folder entry called ``name`` is, or could be taken by some
+    disk for, ``.git``. The person's machine may be a Mac: there ``.GIT`` or
+    ``.Git`` *is* ``.git``, and a ``.GIT/hooks/x`` synced from the host would
+    land in the real repository's hooks and run at the next commit. Also
+    NTFS's readings (trailing dots and spaces dropped; the short name
+    ``GIT~1``)."""
+    if name.isascii():  # the common case, cheaply: listings call this per entry
+        low = name.lower()
+        return low.rstrip(" .") in ALWAYS_EXCLUDED or low == "git~1"
+    return any(s.rstrip(" .") in ALWAYS_EXCLUDED or s == "git~1" for s in spellings(name))
+
+
+def has_git_part(path: str) -> bool:
+    """Whether any part of the relative ``path`` is :func:`is_git_name`."""
+    return any(is_git_name(part) for part in path.split("/"))
 
 
 @dataclass(frozen=True)
@@ -130,7 +169,7 @@ class Rules:
         a walk that prunes ignored directories never asks about their insides;
         use :meth:`excluded` for an arbitrary path)."""
         name = path.rpartition("/")[2]
-        if name in ALWAYS_EXCLUDED:
+        if is_git_name(name):
             return True
         verdict = False
         parts = path.split("/")
@@ -171,6 +210,6 @@ class _Union(Rules):
             self.files.update(part.files)
 
     def ignored(self, path: str, is_dir: bool) -> bool:
-        return any(p.ignored(path, is_dir) for p in self._parts) or (
-            path.rpartition("/")[2] in ALWAYS_EXCLUDED
+        return any(p.ignored(path, is_dir) for p in self._parts) or is_git_name(
+            path.rpartition("/")[2]
         )

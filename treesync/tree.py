@@ -22,6 +22,7 @@ plus ``"target"`` for a link. Its *signature* (:func:`signature`) is what
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import stat
@@ -99,55 +100,115 @@ def entry_of(path: str, st: os.stat_result, target: str | None = None) -> Entry 
 def list_tree(root: str, max_entries: int = 2_000_000) -> tuple[list[Entry], dict[str, str]]:
     """Every entry under ``root`` that the sync rules keep, and the text of
     each ``.gitignore`` found (by relative path). Ignored folders are not
-    entered. Raises :class:`OverflowError` past ``max_entries``."""
+    entered. Raises :class:`OverflowError` past ``max_entries``.
+
+    The walk holds each folder open and reaches the next one through it
+    (``openat`` with ``O_NOFOLLOW | O_DIRECTORY``), never by a path string:
+    a folder swapped for a symlink between its listing and its walk (an
+    agent racing the sync) is listed as the link it now is, and never
+    followed. Only the folders from the root to the one being read are open
+    at a time."""
     rules = Rules()
     entries: list[Entry] = []
-    stack = [""]
-    while stack:
-        rel_dir = stack.pop()
-        full_dir = os.path.join(root, rel_dir) if rel_dir else root
-        try:
-            with os.scandir(full_dir) as it:
-                found = list(it)
-        except (FileNotFoundError, NotADirectoryError):
-            if not rel_dir:
-                raise
-            continue  # gone since its parent was read
-        except OSError as exc:
-            # Never leave out a folder that exists: a sync would take its
-            # files for deleted on this side and delete them on the other.
-            raise OSError(exc.errno, f"cannot read {full_dir}: {exc.strerror}") from None
-        names = {e.name: e for e in found}
-        ign = names.get(GITIGNORE)
-        if ign is not None and ign.is_file(follow_symlinks=False):
-            rel = f"{rel_dir}/{GITIGNORE}" if rel_dir else GITIGNORE
-            text = read_small(ign.path)
-            if text is not None:
-                rules.add(rel, text)
-        for e in sorted(found, key=lambda e: e.name):
-            rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
-            try:
-                st = e.stat(follow_symlinks=False)
-                target = os.readlink(e.path) if stat.S_ISLNK(st.st_mode) else None
-            except OSError:
-                continue  # gone since the scan
-            ent = entry_of(rel, st, target)
-            if ent is None or rules.ignored(rel, ent["type"] == "dir"):
+    # Depth first: each open folder with its sub-folders still to walk (each
+    # with its index in ``entries``). Pushed before it is read, so that the
+    # finally closes it whatever the read raises.
+    stack: list[tuple[int, list[tuple[str, int]]]] = [(os.open(root, _DIR_FLAGS), [])]
+    try:
+        stack[0][1].extend(_read_dir(stack[0][0], "", root, rules, entries, max_entries))
+        while stack:
+            fd, todo = stack[-1]
+            if not todo:
+                stack.pop()
+                os.close(fd)
                 continue
-            entries.append(ent)
-            if len(entries) > max_entries:
-                raise OverflowError(f"more than {max_entries} entries under {root}")
-            if ent["type"] == "dir":
-                stack.append(rel)
+            rel, index = todo.pop()
+            sub = _open_subdir(fd, rel, index, entries, root, rules)
+            if sub is not None:
+                stack.append((sub, []))
+                stack[-1][1].extend(_read_dir(sub, rel, root, rules, entries, max_entries))
+    finally:
+        for fd, _todo in stack:
+            os.close(fd)
+    entries = [e for e in entries if e]  # those found gone meanwhile are emptied
     entries.sort(key=lambda e: e["path"])
     return entries, rules.files
+
+
+def _open_subdir(
+    fd: int, rel: str, index: int, entries: list[Entry], root: str, rules: Rules
+) -> int | None:
+    """Open the folder ``rel`` (listed at ``entries[index]``) through its
+    parent's ``fd``; None, with its entry made what the name is now, if it is
+    no longer a folder (a symlink, a file: not followed, not entered) or gone."""
+    name = rel.rpartition("/")[2]
+    try:
+        sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
+    except OSError as exc:
+        # ELOOP: a symlink now (EMLINK on FreeBSD); ENOTDIR: a file now.
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EMLINK):
+            # Never leave out a folder that exists: a sync would take its
+            # files for deleted on this side and delete them on the other.
+            where = os.path.join(root, rel)
+            raise OSError(exc.errno, f"cannot read {where}: {exc.strerror}") from None
+        now = _entry_at(fd, name, rel)
+        keep = now is not None and not rules.ignored(rel, now["type"] == "dir")
+        entries[index] = now if now is not None and keep else {}
+        return None
+    entries[index] = entry_of(rel, os.fstat(sub)) or {}  # the folder actually opened
+    return sub
+
+
+def _entry_at(fd: int, name: str, rel: str) -> Entry | None:
+    try:
+        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        target = os.readlink(name, dir_fd=fd) if stat.S_ISLNK(st.st_mode) else None
+    except OSError:
+        return None  # gone since the scan
+    return entry_of(rel, st, target)
+
+
+def _read_dir(
+    fd: int, rel_dir: str, root: str, rules: Rules, entries: list[Entry], max_entries: int
+) -> list[tuple[str, int]]:
+    """List the open folder ``fd`` (``rel_dir``) into ``entries``; its
+    sub-folders to walk, each with its index in ``entries``."""
+    try:
+        # Given an fd, scandir reads a duplicate of it and closes only that.
+        with os.scandir(fd) as it:
+            names = sorted(e.name for e in it)
+    except OSError as exc:
+        where = os.path.join(root, rel_dir) if rel_dir else root
+        raise OSError(exc.errno, f"cannot read {where}: {exc.strerror}") from None
+    if GITIGNORE in names:
+        text = _read_small_at(fd, GITIGNORE)
+        if text is not None:
+            rules.add(f"{rel_dir}/{GITIGNORE}" if rel_dir else GITIGNORE, text)
+    subdirs: list[tuple[str, int]] = []
+    for name in names:
+        rel = f"{rel_dir}/{name}" if rel_dir else name
+        ent = _entry_at(fd, name, rel)
+        if ent is None or rules.ignored(rel, ent["type"] == "dir"):
+            continue
+        entries.append(ent)
+        if len(entries) > max_entries:
+            raise OverflowError(f"more than {max_entries} entries under {root}")
+        if ent["type"] == "dir":
+            subdirs.append((rel, len(entries) - 1))
+    subdirs.reverse()  # popped from the end: walked in name order
+    return subdirs
 
 
 def read_small(path: str) -> str | None:
     """A small regular file's text (a .gitignore), or None: a link, a FIFO
     (which would block the open), a file over the cap, or unreadable."""
+    return _read_small_at(None, path)
+
+
+def _read_small_at(dir_fd: int | None, name: str) -> str | None:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(name, flags, dir_fd=dir_fd)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as f:

@@ -87,6 +87,7 @@ class HostApi:
         agent: str | None = None,
         geometry: str | None = None,
         client_token: str | None = None,
+        ssh_agent: bool | None = None,
         timeout: float = LIFECYCLE_TIMEOUT_S,
     ) -> wire.Sandbox:
         """Create a sandbox and start its agent, exactly once even across a
@@ -96,6 +97,9 @@ class HostApi:
         the link drops before the answer came, the create is sent again with
         the same token after the reconnection, and hostd answers with the
         sandbox the first one made. ``timeout`` bounds all tries together.
+        ``ssh_agent=True`` forwards the SSH agent of hostd's environment into
+        the sandbox (the agent can then log in as the person wherever their
+        keys let it, while it runs); None leaves it to hostd's default (off).
         """
         params: dict[str, Any] = {
             "name": name,
@@ -105,6 +109,7 @@ class HostApi:
             "agent": agent,
             "geometry": geometry,
             "client_token": client_token or str(uuid.uuid4()),
+            "ssh_agent": ssh_agent,
         }
         client = self.client
         loop = asyncio.get_running_loop()

@@ -33,6 +33,7 @@ async def create_sandbox(
     network: bool | None = None,
     agent: str | None = None,
     geometry: str | None = None,
+    ssh_agent: bool | None = None,
     push_from: str | Path | None = None,
     on_progress: ProgressCallback | None = None,
     on_pushed: Callable[[SyncResult], None] | None = None,
@@ -43,8 +44,8 @@ async def create_sandbox(
     would (:func:`~app.remote.create_check.check_create`), then make
     ``project_dir`` if missing and push the folder into it, reporting the
     push's progress to ``on_progress`` and its result to ``on_pushed``
-    (before the create is sent). ``network``, ``agent`` and ``geometry``
-    left at None take hostd's defaults.
+    (before the create is sent). ``network``, ``agent``, ``geometry`` and
+    ``ssh_agent`` left at None take hostd's defaults.
 
     Raises :class:`~app.remote.sync.state.SyncError` when the push failed
     (nothing was created), :class:`~hostd.protocol.RpcError` when hostd
@@ -61,5 +62,11 @@ async def create_sandbox(
         if on_pushed is not None:
             on_pushed(result)
     return await HostApi(client).create(
-        name, backend, project_dir, network=network, agent=agent, geometry=geometry
+        name,
+        backend,
+        project_dir,
+        network=network,
+        agent=agent,
+        geometry=geometry,
+        ssh_agent=ssh_agent,
     )

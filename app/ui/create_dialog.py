@@ -95,6 +95,15 @@ class CreateDialog(QDialog):
         self.project_error = _error_label()
         self.network = QCheckBox("Network access")
         self.network.setChecked(True)
+        # Off unless asked for: a forwarded agent lets code in the sandbox act
+        # as the person on every host their keys open.
+        self.ssh_agent = QCheckBox("Forward my SSH agent")
+        self.ssh_agent.setChecked(False)
+        self.ssh_agent.setToolTip(
+            "Lets the agent in the sandbox use your SSH agent: while it runs it can log in, "
+            "as you, wherever your keys let you (git push, other servers). It never sees "
+            "the keys themselves. Leave it off unless the agent needs that."
+        )
         self.push_first = QCheckBox("Push a folder from this machine first")
         self.push_first.setToolTip(
             "Copies the folder into the project directory (made if missing) before the "
@@ -139,6 +148,7 @@ class CreateDialog(QDialog):
         form.addRow("", push_row)
         form.addRow("", self.push_error)
         form.addRow("", self.network)
+        form.addRow("", self.ssh_agent)
         form.addRow("Agent", self.agent)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Cancel | QDialogButtonBox.StandardButton.Ok
@@ -187,6 +197,7 @@ class CreateDialog(QDialog):
             "backend": self.backend.currentData(),
             "project_dir": self.project.text().strip(),
             "network": self.network.isChecked(),
+            "ssh_agent": self.ssh_agent.isChecked(),
             "agent": self.agent.text().strip() or DEFAULT_AGENT,
             "push_from": self.push_from.text().strip() if self.push_first.isChecked() else None,
         }
@@ -263,7 +274,7 @@ class CreateDialog(QDialog):
 
     def _busy(self, busy: bool) -> None:
         for w in (self.host, self.name, self.backend, self.project, self.browse, self.network,
-                  self.agent, self.create_button, self.push_first):  # fmt: skip
+                  self.ssh_agent, self.agent, self.create_button, self.push_first):  # fmt: skip
             w.setEnabled(not busy)
         for w in (self.push_from, self.push_browse):
             w.setEnabled(not busy and self.push_first.isChecked())

@@ -93,6 +93,11 @@ class SandboxModel(QAbstractListModel):
                 f"{sb.get('backend')} · {sb.get('status')}",
             ]
             lines.append(str(sb.get("project_dir", "")))
+            if sb.get("ssh_agent"):
+                lines.append("Your SSH agent is forwarded into it")
+            if sb.get("claude_config"):
+                # Where its Claude Code sessions are (its own config, not yours).
+                lines.append(f"Claude config and sessions: {sb['claude_config']}")
             if tile.error:
                 lines.append(f"Error: {tile.error}")
             return "\n".join(lines)

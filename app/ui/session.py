@@ -138,6 +138,7 @@ class HostSession(QObject):
             params["project_dir"],
             network=params.get("network"),
             agent=params.get("agent"),
+            ssh_agent=params.get("ssh_agent") or None,
             push_from=push_from,
             on_progress=on_progress,
             on_pushed=on_pushed,

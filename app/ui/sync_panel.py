@@ -32,10 +32,13 @@ from PySide6.QtWidgets import (
 from app.remote.client import Client
 from app.remote.errors import RemoteError
 from app.remote.sync.result import SyncProgress, SyncResult
+from app.remote.sync.review import Held
 from app.remote.sync.state import SyncError, SyncRefused
 from app.remote.sync.syncer import Syncer, saved_summary
 from app.remote.sync.watch import run_watch
 from hostd.protocol import RpcError
+
+from .sync_review import HeldReview
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +149,10 @@ class SyncController(QObject):
         # a restart, read from the pair's saved state (load_last).
         self.last: str = ""
         self.conflicts: list[str] = []
+        # The last round's held config changes, waiting for Accept or Keep mine.
+        self.held: list[Held] = []
+        self._decision: tuple[str, list[Held]] | None = None  # for the next round
+        self._mode = "both"  # the last round's way, for the round a decision runs
         self.error: str = ""
         self._syncer: Syncer | None = None
         self._task: asyncio.Task[Any] | None = None
@@ -163,6 +170,8 @@ class SyncController(QObject):
             return f"syncing {self.percent}%" if self.percent is not None else "syncing"
         if self.watching:
             return "⇅ watching" + (" (syncing)" if self.phase else "")
+        if self.held:
+            return f"{len(self.held)} to review"
         if self.conflicts:
             n = len(self.conflicts)
             return f"{n} sync conflict{'s' * (n > 1)}"
@@ -201,7 +210,28 @@ class SyncController(QObject):
         client = self._client()
         if self.busy or not self.local or client is None:
             return
+        self._mode = mode
         self._start(self._round(client, mode))
+
+    def accept_held(self) -> None:
+        """Take the host's versions of the held files (those shown)."""
+        self._decide("accept")
+
+    def keep_held(self) -> None:
+        """Leave this machine's versions of the held files."""
+        self._decide("keep")
+
+    def _decide(self, kind: str) -> None:
+        held, self.held = self.held, []
+        if not held:
+            return
+        if self.watching and self._syncer is not None:
+            # The watch's syncer runs a round for it at once.
+            (self._syncer.accept if kind == "accept" else self._syncer.keep_mine)(held)
+        else:
+            self._decision = (kind, held)
+            self.run(self._mode)  # when a round runs now, the next one carries it out
+        self.changed.emit()
 
     def watch(self, on: bool) -> None:
         client = self._client() if on else None
@@ -249,6 +279,10 @@ class SyncController(QObject):
         try:
             async with self._syncer_for(client) as syncer:
                 self._syncer = syncer
+                if self._decision is not None:
+                    kind, held = self._decision
+                    self._decision = None
+                    (syncer.accept if kind == "accept" else syncer.keep_mine)(held)
                 result = await syncer.run(mode)  # type: ignore[arg-type]
             self._done(result)
         except (SyncError, RemoteError, RpcError, OSError) as exc:
@@ -285,6 +319,7 @@ class SyncController(QObject):
 
     def _done(self, result: SyncResult) -> None:
         self.error = ""
+        self.held = list(result.held)
         if result.changed or not self.watching:
             self.last = last_text(result.finished_at, result.mode, summary(result))
         for c in result.conflicts:
@@ -334,6 +369,9 @@ class SyncDialog(QDialog):
         self.error.setStyleSheet("color: #d32f2f;")
         self.conflicts = QListWidget()
         self.conflicts.setToolTip("Both sides changed these; both versions were kept.")
+        self.held = HeldReview()
+        self.held.accepted.connect(controller.accept_held)
+        self.held.kept.connect(controller.keep_held)
         row = QHBoxLayout()
         row.addWidget(self.local, 1)
         row.addWidget(choose)
@@ -350,6 +388,7 @@ class SyncDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.last)
         layout.addWidget(self.error)
+        layout.addWidget(self.held)
         layout.addWidget(QLabel("Conflicts (both versions kept)"))
         layout.addWidget(self.conflicts)
         self.push.clicked.connect(lambda: controller.run("push"))
@@ -386,6 +425,7 @@ class SyncDialog(QDialog):
         self.last.setText(f"Last sync {c.last}" if c.last else "Not synced yet.")
         self.error.setText(c.error)
         self.error.setVisible(bool(c.error))
+        self.held.show_for(c)
         if self.conflicts.count() != len(c.conflicts):
             self.conflicts.clear()
             self.conflicts.addItems(c.conflicts)

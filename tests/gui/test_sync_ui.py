@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
+
 from app.ui.sync_panel import SyncDialog
 from app.ui.window import MainWindow
 from tests.gui.conftest import until
@@ -142,5 +144,55 @@ def test_push_before_create_fills_the_new_project(
         # The tile can come (pushed by hostd) just before the create's reply.
         await until(lambda: w.settings.value(f"sync/local/{sid}/local") == str(here),
                     what="the folder remembered")  # fmt: skip
+
+    run(body())
+
+
+def test_the_panel_shows_held_config_changes_and_pulls_them_once_accepted(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], short_tmp: Path,
+    project: Path, qtbot: Any,
+) -> None:  # fmt: skip
+    here = short_tmp / "here"
+    here.mkdir()
+    (project / ".claude").mkdir()
+    (project / ".claude" / "settings.json").write_text('{"hooks": "from the agent"}')
+    (project / ".envrc").write_text("export EVIL=1\n")
+    (project / "work.py").write_text("the agent's work\n")
+    w = make_window()
+    w.open_hosts(["local"])
+
+    async def body() -> None:
+        await create(w, "review", project, "sleep 600")
+        tile = await until(lambda: tile_named(w, "review"))
+        dialog = w.sandbox_actions.open_sync(tile)
+        assert dialog is not None
+        assert not dialog.held.isVisible()
+        dialog._chosen(str(here))
+        dialog.pull.click()
+        await until(lambda: "1 received" in dialog.last.text(), what="the pull")
+        assert (here / "work.py").exists()
+        assert not (here / ".claude" / "settings.json").exists()  # the folder alone is no harm
+        assert not (here / ".envrc").exists()
+        # Shown, with what they are and a choice, before anything lands.
+        await until(lambda: dialog.held.isVisible(), what="the review")
+        items = [dialog.held.items.item(i).text() for i in range(dialog.held.items.count())]
+        assert items == [".claude/settings.json (new)", ".envrc (new)"]
+        assert "configure or run code on this machine" in dialog.held.title.text()
+        assert tile_named(w, "review").extra.get("sync") == "2 to review"
+        qtbot.mouseClick(dialog.held.accept, Qt.MouseButton.LeftButton)
+        await until(lambda: (here / ".envrc").exists(), what="the accepted files")
+        assert (here / ".claude" / "settings.json").read_text() == '{"hooks": "from the agent"}'
+        await until(lambda: not dialog.held.isVisible() and not dialog.c.busy)
+        # Keep mine: a new change of the agent's is shown, and left out.
+        (project / ".envrc").write_text("export EVIL=2\n")
+        dialog.pull.click()
+        await until(lambda: dialog.held.isVisible(), what="the second review")
+        qtbot.mouseClick(dialog.held.keep, Qt.MouseButton.LeftButton)
+        await until(lambda: not dialog.held.isVisible() and not dialog.c.busy)
+        assert (here / ".envrc").read_text() == "export EVIL=1\n"
+        dialog.pull.click()
+        await until(lambda: not dialog.c.busy and "already in step" in dialog.last.text())
+        assert not dialog.held.isVisible()
+        dialog.close()
 
     run(body())

@@ -88,7 +88,10 @@ def test_doctor_and_metrics_over_ssh(remote: Remote) -> None:
     res = remote.cli("--host", "testhost", "metrics", "busy")
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
-    assert lines[0].startswith("activity  ")
+    # Which sandbox (and, once hostd fills it, its own Claude config), then its figures.
+    assert lines[0].startswith("sandbox   busy (") and "running" in lines[0]
+    assert lines[1].startswith(("activity  ", "claude config "))
+    assert any(line.startswith("activity  ") for line in lines)
     assert any(line.startswith("processes ") and "processes" in line for line in lines)
     assert any(line.startswith("tokens    ") and "not Claude Code" in line for line in lines)
     data = json.loads(remote.cli("--host", "testhost", "metrics", "busy", "--json").stdout)

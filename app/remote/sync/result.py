@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .plan import Conflict, Mode
+from .review import Held
 from .rsync import Progress
 
 
@@ -44,13 +45,16 @@ class SyncResult:
     trash: dict[str, str] = field(default_factory=dict)
     # Left for the next round: changed again while this one ran.
     deferred: list[str] = field(default_factory=list)
+    # Incoming changes to files that configure or run code here, not carried
+    # out: they wait for the person (app.remote.sync.review).
+    held: list[Held] = field(default_factory=list)
     cancelled: bool = False
 
     @property
     def changed(self) -> bool:
         return bool(
             self.sent or self.received or self.deleted_local or self.deleted_remote
-        ) or bool(self.conflicts)
+        ) or bool(self.conflicts or self.held)
 
     def to_obj(self) -> dict[str, Any]:
         return {
@@ -67,6 +71,7 @@ class SyncResult:
             "conflicts": [c.to_obj() for c in self.conflicts],
             "trash": self.trash,
             "deferred": self.deferred,
+            "held": [h.to_obj() for h in self.held],
             "cancelled": self.cancelled,
         }
 

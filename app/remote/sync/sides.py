@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from hostd.protocol import RpcError
+from hostd.protocol import methods as m
 from treesync import moves, tree
 from treesync.tree import Entry
 
 from ..api import HostApi
 from ..client import Client
+from . import check
 from .state import PairState, SyncError
 
 T = TypeVar("T")
@@ -83,20 +85,29 @@ class RemoteSide:
         self.pair = pair
         self._api = HostApi(client)
 
+    # Every answer is checked (app.remote.sync.check) before the round uses
+    # it: the host is where the agent runs.
+
     async def listing(self) -> Listing:
         res = await self._call(self._api.fs_list(self.root, timeout=FS_TIMEOUT_S))
-        return Listing({e["path"]: e for e in res["entries"]}, res["ignore_files"])
+        return Listing(*check.listing(res, self._where))
 
     async def stat(self, paths: list[str]) -> dict[str, Entry]:
         if not paths:
             return {}
         res = await self._call(self._api.fs_list(self.root, paths, FS_TIMEOUT_S))
-        return {e["path"]: e for e in res["entries"]}
+        return check.stat(res, paths, self._where)
 
     async def hash(self, paths: list[str]) -> dict[str, str | None]:
         if not paths:
             return {}
-        return await self._call(self._api.fs_hash(self.root, paths, FS_TIMEOUT_S))
+        params = {"root": self.root, "paths": paths}
+        res = await self._call(self._api.call(m.FS_HASH, params, FS_TIMEOUT_S))
+        return check.hashes(res, paths, self._where)
+
+    @property
+    def _where(self) -> str:
+        return f"hostd on {self.client.host.describe()} (for {self.root})"
 
     async def trash(self, items: list[Entry], stamp: str) -> Trashed:
         res = await self._call(self._api.fs_trash(self.root, self.pair, stamp, items, FS_TIMEOUT_S))

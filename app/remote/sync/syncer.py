@@ -5,8 +5,11 @@
         await run_watch(syncer)               # app.remote.sync.watch: until cancelled
 
 A round lists both sides (this machine's folder directly, the server's
-through hostd's ``fs.list``), decides with the base of the last sync what
-moves (:mod:`app.remote.sync.plan`), moves files aside, transfers with
+through hostd's ``fs.list``, checked by :mod:`app.remote.sync.check`),
+decides with the base of the last sync what moves
+(:mod:`app.remote.sync.plan`), holds back the incoming changes to files
+that configure or run code here until the person accepts them
+(:mod:`app.remote.sync.review`), moves files aside, transfers with
 rsync, checks what arrived (:mod:`app.remote.sync.apply`), and saves the
 new base. Nothing is printed:
 progress goes to ``on_progress``, and each round returns a
@@ -48,9 +51,12 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from treesync.tree import signature
 
 from ..client import Client
 from ..errors import RemoteError
@@ -58,6 +64,7 @@ from ..ssh.host import SshHost
 from .apply import Applier
 from .plan import Base, Mode, Plan, Side, make_plan, other
 from .result import ProgressCallback, SyncProgress, SyncResult, now
+from .review import Held, Key, hold_config
 from .rsync import Progress, Ssh
 from .sides import Listing, LocalSide, RemoteSide
 from .state import PairState, SyncError, SyncRefused, state_home
@@ -81,6 +88,7 @@ class Syncer:
         state_dir: Path | None = None,
         create_remote: bool = False,
         allow_delete_all: bool = False,
+        accept_config: bool = False,
     ) -> None:
         self.client = client
         self.local = local_root(local)
@@ -91,6 +99,14 @@ class Syncer:
         self._create_remote = create_remote
         # Carry the deletions of a side with no file left (see _refuse_emptied).
         self.allow_delete_all = allow_delete_all
+        # Take every incoming change to a config file (app.remote.sync.review)
+        # without asking; else they are held, and each round reports them.
+        self.accept_config = accept_config
+        # The person's word on held changes, for the next round (accept, keep_mine).
+        self._accepted: set[Key] = set()
+        self._kept: list[Held] = []
+        # Called when the person decides (a watch runs a round for it).
+        self.on_decision: Callable[[], None] | None = None
         self._ssh: Ssh | None = None
         self._state: PairState | None = None
         self._local_side: LocalSide | None = None
@@ -187,6 +203,22 @@ class Syncer:
         finally:
             self._round = None
 
+    def accept(self, held: Iterable[Held]) -> None:
+        """Let the next round take these held changes (as they were when held:
+        one changed on the host since is held again)."""
+        self._accepted.update(h.key for h in held)
+        if self.on_decision is not None:
+            self.on_decision()
+
+    def keep_mine(self, held: Iterable[Held]) -> None:
+        """Keep this machine's version of these held paths: the next round
+        records the host's version as seen, so it is not asked about again
+        (until the host changes it again) and nothing moves either way;
+        this machine's next edit of it is carried over as usual."""
+        self._kept.extend(held)
+        if self.on_decision is not None:
+            self.on_decision()
+
     def cancel(self) -> None:
         """Stop the running round (rsync is ended; what it finished stays)."""
         if self._round is not None and not self._round.done():
@@ -215,6 +247,7 @@ class Syncer:
         lo, re_ = await asyncio.gather(self.side("local").listing(), self.side("remote").listing())
         self._ignore = (lo.ignore_files, re_.ignore_files)
         self._report("comparing")
+        self._apply_kept(lo, re_)
         plan = self._plan(lo, re_, mode, None, stamp)
         if plan.need_hash:
             hl, hr = await asyncio.gather(
@@ -222,6 +255,8 @@ class Syncer:
                 self.side("remote").hash(plan.need_hash),
             )
             plan = self._plan(lo, re_, mode, {"local": hl, "remote": hr}, stamp)
+        accepted, self._accepted = self._accepted, set()
+        result.held = hold_config(plan, lo.entries, re_.entries, self.accept_config or accepted)
         if plan.emptied is not None and not self.allow_delete_all:
             raise self._refusal(plan.emptied.side, plan.emptied.deletes)
         base = dict(self._base)
@@ -261,12 +296,23 @@ class Syncer:
             "deleted_local": len(result.deleted_local),
             "deleted_remote": len(result.deleted_remote),
             "conflicts": [c.to_obj() for c in result.conflicts],
+            "held": [h.path for h in result.held],
         }
         state = self._state
         last = dict(self._last)
         await asyncio.get_running_loop().run_in_executor(None, lambda: state.save(base, last))
         self._base = base
         return result
+
+    def _apply_kept(self, lo: Listing, re_: Listing) -> None:
+        """Record the host's version of each path the person kept theirs of,
+        if both sides are still what they were when it was held."""
+        kept, self._kept = self._kept, []
+        for h in kept:
+            if signature(lo.entries.get(h.path)) == h.local and (
+                signature(re_.entries.get(h.path)) == h.remote
+            ):
+                self._base[h.path] = Base(h.local, h.remote)
 
     def _refusal(self, empty: Side, deletes: int) -> SyncRefused:
         """The error of a round that would carry over the emptying of a side."""

@@ -29,7 +29,7 @@ from typing import Any
 
 from hostd.protocol import Notification
 from hostd.protocol import methods as m
-from treesync.rules import ALWAYS_EXCLUDED, merged
+from treesync.rules import has_git_part, merged
 from treesync.tree import signature
 
 from ..client import ConnectionState
@@ -92,7 +92,7 @@ class LocalWatcher:
             if not text.startswith(prefix):
                 return None
             r = text[len(prefix) :]
-            if not r or any(part in ALWAYS_EXCLUDED for part in r.split("/")):
+            if not r or has_git_part(r):
                 return None
             return r
 
@@ -141,6 +141,8 @@ async def run_watch(
 
     remove_listener = client.add_listener(m.FS_CHANGED, on_remote)
     remove_state = client.add_state_listener(on_state)
+    # The person accepted or kept held config changes: a round carries that out.
+    syncer.on_decision = lambda: changes.add("local", [], full=True)
     watcher = LocalWatcher(syncer.local, lambda paths: changes.add("local", paths))
     try:
         await client.subscribe([topic])
@@ -172,6 +174,7 @@ async def run_watch(
             if on_result is not None:
                 on_result(result)
     finally:
+        syncer.on_decision = None
         remove_listener()
         remove_state()
         await asyncio.get_running_loop().run_in_executor(None, watcher.stop)
