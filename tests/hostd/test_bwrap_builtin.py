@@ -301,6 +301,8 @@ def test_launcher_help_lists_every_flag(fake_home: Path) -> None:
     for flag in (
         "--no-network",
         "--shell",
+        "--ssh-agent",
+        "--claude-config DIR",
         "--agent CMD",
         "PROJECT_DIR",
         "-- AGENT_ARGS",
@@ -318,6 +320,9 @@ def test_launcher_help_lists_every_flag(fake_home: Path) -> None:
         (["relative/dir"], "must be an absolute path"),
         (["/nonexistent/dir"], "is not an existing directory"),
         (["/tmp", "extra"], "agent arguments go after --"),
+        (["--claude-config"], "--claude-config needs a folder"),
+        (["--claude-config", "rel", "/usr"], "--claude-config must be an absolute path"),
+        (["--claude-config", "/nonexistent", "/usr"], "is not an existing directory"),
     ],
 )
 def test_launcher_refuses_bad_input_with_usage(
@@ -325,6 +330,19 @@ def test_launcher_refuses_bad_input_with_usage(
 ) -> None:
     res = launcher(*args, home=fake_home)
     assert res.returncode == 2 and message in res.stderr
+
+
+def test_launcher_refuses_a_claude_folder_that_is_the_persons_or_a_link(
+    fake_home: Path, short_tmp: Path
+) -> None:
+    project = short_tmp / "p"
+    project.mkdir()
+    link = short_tmp / "link"
+    link.symlink_to(fake_home / ".claude")
+    res = launcher("--claude-config", str(fake_home / ".claude"), str(project), home=fake_home)
+    assert res.returncode == 2 and "must be a folder of its own" in res.stderr
+    res = launcher("--claude-config", str(link), str(project), home=fake_home)
+    assert res.returncode == 2 and "not a link" in res.stderr
 
 
 def test_launcher_refuses_the_home_itself_as_project(fake_home: Path) -> None:
