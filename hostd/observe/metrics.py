@@ -72,10 +72,11 @@ class MetricsService:
         self.sampler = ProcessSampler()
         self._watches: dict[str, SandboxWatch] = {}
         self._failing: set[str] = set()
-        # The Claude config folder the sandboxes write to: the built-in and Nix
-        # launchers bind the person's ~/.claude (or $CLAUDE_CONFIG_DIR) into
-        # the sandbox, and `none` uses it directly.
-        self.config_dir = claude_config_dir(Path.home(), dict(os.environ))
+        # Each sandbox writes its sessions to its own Claude config folder
+        # (its record's claude_config). A record made before there was one
+        # (claude_config null) still runs with the person's folder: the
+        # launchers of then bound ~/.claude (or $CLAUDE_CONFIG_DIR) inside.
+        self.legacy_config_dir = claude_config_dir(Path.home(), dict(os.environ))
 
     def activity_of(self, sid: str) -> dict[str, Any] | None:
         """The last activity seen for a sandbox (None if never looked at)."""
@@ -120,18 +121,24 @@ class MetricsService:
             reader = None
             if is_claude(rec["agent"]):
                 since = parse_iso(rec.get("started_at") or rec["created_at"]) or 0.0
-                reader = SessionReader(rec["project_dir"], self.config_dir, since)
+                config = rec.get("claude_config") or self.legacy_config_dir
+                reader = SessionReader(rec["project_dir"], config, since)
             watch = self._watches[rec["id"]] = SandboxWatch(rec.get("started_at"), reader)
         return watch
 
     def _shared(self, records: dict[str, Record]) -> dict[str, list[str]]:
         """Sandbox id -> the other live Claude sandboxes reading the same sessions.
 
-        Claude Code keeps one folder per project *slug*, so /x/my-app and
-        /x/my_app share sessions as surely as two sandboxes on one path.
+        Only records made before each sandbox had a Claude config folder of
+        its own (claude_config null) can share: they all wrote to the
+        person's folder, where Claude Code keeps one folder per project
+        *slug*, so /x/my-app and /x/my_app share sessions as surely as two
+        sandboxes on one path. A sandbox with its own folder shares with none.
         """
         by_key: dict[object, list[str]] = {}
         for rec in records.values():
+            if rec.get("claude_config"):
+                continue
             if rec["status"] in LIVE and is_claude(rec["agent"]):
                 reader = self._watch(rec).reader
                 if reader is not None:

@@ -3,7 +3,8 @@
 Launcher contract, the same for every launcher, so hostd runs the Nix ones
 and its built-in one alike (docs/protocol.md, ``sandbox.create``):
 
-    LAUNCHER [--no-network] [--shell] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+    LAUNCHER [--no-network] [--shell] [--ssh-agent] [--claude-config DIR]
+             [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 
 and the VM launcher adds ``--headless --qmp SOCKET``. ``none`` runs the
 agent itself with no isolation and is labelled so wherever it is shown.
@@ -109,8 +110,16 @@ def launcher_argv(
     agent_argv: list[str],
     network: bool,
     qmp_socket: str | None = None,
+    *,
+    ssh_agent: bool = False,
+    claude_config: str | None = None,
 ) -> list[str]:
-    """The argv that the sandbox's tmux pane runs."""
+    """The argv that the sandbox's tmux pane runs.
+
+    ``claude_config`` is the sandbox's own Claude config folder (None for a
+    record made before there was one); ``none`` gets it through its pane's
+    environment instead.
+    """
     if backend.name == "none":
         return list(agent_argv)
     assert backend.launcher is not None
@@ -121,6 +130,10 @@ def launcher_argv(
         argv += ["--headless", "--qmp", qmp_socket]
     if not network:
         argv.append("--no-network")
+    if ssh_agent:
+        argv.append("--ssh-agent")
+    if claude_config is not None:
+        argv += ["--claude-config", claude_config]
     argv += ["--agent", agent_argv[0], project_dir]
     if len(agent_argv) > 1:
         argv += ["--", *agent_argv[1:]]

@@ -1,9 +1,14 @@
 """A private X display per sandbox: Xvfb with an authority cookie.
 
-Xvfb picks a free display number itself (``-displayfd``), so two hostd
-processes creating sandboxes at once never race for the same number. It only
+hostd picks a free display number by claiming its abstract socket name
+(:func:`_claim_number`), so two hostd processes creating sandboxes at once
+never race for the same number, and waits for Xvfb on ``-displayfd``. It only
 accepts clients that present the sandbox's cookie (``-auth``, never ``-ac``),
-so other users of the server cannot connect to a sandbox's display.
+so other users of the server cannot connect to a sandbox's display. It
+listens on its path socket only (``-nolisten tcp -nolisten local``): the
+abstract socket ``@/tmp/.X11-unix/X<n>`` would be reachable from every
+sandbox that shares the host's network namespace, while the path socket is
+bound only into the sandbox it belongs to.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import os
 import secrets
 import select
+import socket
 import struct
 import subprocess
 import time
@@ -25,6 +31,10 @@ from .tools import require
 # Xvfb is ready in 0.1-0.3 s here; on a loaded machine with twenty starting at
 # once it has been seen to take a few seconds. 20 s is far beyond both.
 XVFB_READY_TIMEOUT_S = 20.0
+# Display numbers tried when another X server, in a mount namespace of its
+# own, has the one picked; and the highest number looked at (Xvfb's own).
+DISPLAY_TRIES = 8
+MAX_DISPLAY = 32768
 
 # Xauthority entry (libXau format): big-endian family, then four
 # length-prefixed fields. FamilyWild with an empty display number matches any
@@ -69,22 +79,71 @@ def start(runtime_dir: Path, geometry: tuple[int, int]) -> Display:
     xauth = runtime_dir / "xauthority"
     create_private_file(xauth, xauth_entry(secrets.token_bytes(16)))
     err_path = runtime_dir / "xvfb.log"
+    create_private_file(err_path)  # 0600 from the start, like every file here
+    lowest = 0
+    for _ in range(DISPLAY_TRIES):
+        number, holder = _claim_number(lowest)
+        try:
+            proc = _start_xvfb(xvfb, number, holder, xauth, err_path, geometry)
+        except _Taken:
+            lowest = number + 1  # an X server of another mount namespace has it
+            continue
+        finally:
+            holder.close()
+        return Display(f":{number}", xauth, proc)
+    raise ProcessFailed(f"found no free X display number in {DISPLAY_TRIES} tries")
+
+
+class _Taken(Exception):
+    pass
+
+
+def _claim_number(lowest: int) -> tuple[int, socket.socket]:
+    """The lowest free display number from ``lowest``, and its abstract name, held.
+
+    Xvfb listens on its path socket only, but X clients try the abstract name
+    ``@/tmp/.X11-unix/X<n>`` first: whoever held it would get the sandbox's
+    clients, and their cookie. So hostd binds the name (bound, never
+    listening: a connection is refused) and hands it to Xvfb, which holds it
+    as long as it runs. Binding it is atomic, so two hostd processes never
+    pick one number.
+    """
+    for number in range(lowest, MAX_DISPLAY):
+        if os.path.lexists(f"/tmp/.X{number}-lock") or os.path.lexists(f"/tmp/.X11-unix/X{number}"):
+            continue
+        holder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            holder.bind(f"\0/tmp/.X11-unix/X{number}")
+        except OSError:
+            holder.close()
+            continue
+        return number, holder
+    raise ProcessFailed("found no free X display number")
+
+
+def _start_xvfb(
+    xvfb: str,
+    number: int,
+    holder: socket.socket,
+    xauth: Path,
+    err_path: Path,
+    geometry: tuple[int, int],
+) -> ProcRef:
     w, h = geometry
+    rfd, wfd = os.pipe()
     argv = [
-        xvfb, "-displayfd", "", "-auth", str(xauth), "-nolisten", "tcp", "-noreset",
+        xvfb, f":{number}", "-displayfd", str(wfd), "-auth", str(xauth),
+        "-nolisten", "tcp", "-nolisten", "local", "-noreset",
         "-screen", "0", f"{w}x{h}x24",
     ]  # fmt: skip
-    rfd, wfd = os.pipe()
-    argv[2] = str(wfd)
     try:
-        create_private_file(err_path)  # 0600 from the start, like every file here
-        with open(err_path, "wb") as err:
+        with open(err_path, "ab") as err:
             proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
                 stdout=err,
                 stderr=err,
-                pass_fds=(wfd,),
+                pass_fds=(wfd, holder.fileno()),
                 start_new_session=True,  # outlives hostd and the SSH session
                 cwd="/",
             )
@@ -94,15 +153,22 @@ def start(runtime_dir: Path, geometry: tuple[int, int]) -> Display:
         raise ProcessFailed(f"could not start Xvfb: {exc}") from exc
     os.close(wfd)
     try:
-        number = _read_display_number(rfd, proc, err_path)
-        ref = ProcRef.of(proc.pid)
-    except BaseException:
+        got = _read_display_number(rfd, proc, err_path)
+        if got != number:
+            raise ProcessFailed(f"Xvfb took display :{got}, not :{number}")
+        return ProcRef.of(proc.pid)
+    except ProcessFailed as exc:
         proc.kill()  # Xvfb has no children of its own
+        proc.wait()
+        if "already active" in str(exc):
+            raise _Taken from None
+        raise
+    except BaseException:
+        proc.kill()
         proc.wait()
         raise
     finally:
         os.close(rfd)
-    return Display(f":{number}", xauth, ref)
 
 
 def stop(display_proc: ProcRef | None) -> None:

@@ -33,7 +33,7 @@ from ..protocol.errors import InvalidParams, InvalidState, NoSuchSandbox, Proces
 from ..protocol.methods import STATUS_EXITED, STATUS_RUNNING, STATUS_STOPPED
 from ..protocol.names import check_name
 from ..protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY, DEFAULT_NETWORK, DEFAULT_SSH_AGENT
-from . import display, steps, tmux
+from . import claude_folder, display, steps, tmux
 from .backends import BACKENDS
 from .paths import StatePaths, create_private_file, make_private_dir
 from .procs import ProcRef
@@ -41,6 +41,7 @@ from .reconcile import Reconciler
 from .records import (
     Record,
     check_project_dir,
+    check_project_place,
     newest_first,
     now_iso,
     public_view,
@@ -109,6 +110,7 @@ class Manager:
                 f"unknown backend {backend!r}; one of: {', '.join(BACKENDS)}", "backend"
             )
         project = check_project_dir(project_dir)
+        check_project_place(project, str(Path.home()), str(self.paths.root))
         agent_argv = split_agent(agent)
         try:
             size = display.parse_geometry(geometry)
@@ -140,6 +142,7 @@ class Manager:
             "tmux_socket": str(rundir / "tmux.sock"),
             "tmux_session": tmux.session_name_for(name),
             "qmp_socket": str(rundir / "qmp.sock") if backend == "vm" else None,
+            "claude_config": str(self.paths.claude_config(sid)),
             "network": network, "ssh_agent": ssh_agent, "agent": agent,
             "geometry": f"{size[0]}x{size[1]}",
             "created_at": created, "started_at": None, "stopped_at": None,
@@ -152,6 +155,7 @@ class Manager:
         with flocked(self.paths.op_lock(sid)):
             try:
                 make_private_dir(rundir)
+                claude_folder.make(self.paths.claude_config(sid))
                 create_private_file(self.paths.log_file(sid), exclusive=True)
                 up = steps.bring_up(
                     self.paths,
@@ -186,6 +190,8 @@ class Manager:
             be = steps.available(rec["backend"])
             agent_argv = split_agent(rec["agent"])
             make_private_dir(self.paths.runtime_dir(sid))
+            if rec.get("claude_config") is None:
+                rec = self._give_claude_folder(sid)
             try:
                 up = steps.bring_up(
                     self.paths,
@@ -316,6 +322,19 @@ class Manager:
                     "a create with this client_token is still in progress", {"client_token": token}
                 )
             time.sleep(0.1)
+
+    def _give_claude_folder(self, sid: str) -> Record:
+        """A record made before sandboxes had a Claude config folder gets one
+        at its next start: the launchers no longer show the person's own."""
+        folder = self.paths.claude_config(sid)
+        claude_folder.make(folder)
+
+        def note(state: State) -> Record:
+            r: Record = state["sandboxes"][sid]
+            r["claude_config"] = str(folder)
+            return r
+
+        return self.store.update(note)
 
     def _fresh(self, sid: str) -> Record:
         rec: Record | None = self.store.read()["sandboxes"].get(sid)

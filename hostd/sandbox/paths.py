@@ -77,6 +77,14 @@ class StatePaths:
     def locks_dir(self) -> Path:
         return self.root / "locks"
 
+    @property
+    def claude_dir(self) -> Path:
+        return self.root / "claude"
+
+    def claude_config(self, sandbox_id: str) -> Path:
+        """The sandbox's own Claude config folder (CLAUDE_CONFIG_DIR inside it)."""
+        return self.claude_dir / sandbox_id
+
     def log_file(self, sandbox_id: str) -> Path:
         return self.logs_dir / f"{sandbox_id}.log"
 
@@ -87,7 +95,7 @@ class StatePaths:
         return self.locks_dir / f"{sandbox_id}.lock"
 
     def ensure(self) -> None:
-        for d in (self.root, self.logs_dir, self.run_dir, self.locks_dir):
+        for d in (self.root, self.logs_dir, self.run_dir, self.locks_dir, self.claude_dir):
             make_private_dir(d)
 
     def socket_room(self) -> int:

@@ -54,6 +54,41 @@ def check_project_dir(path: str) -> str:
     return real
 
 
+def check_project_place(project: str, home: str, state_dir: str) -> None:
+    """Refuse a project directory from which the agent could reach outside.
+
+    ``project`` is resolved; ``home`` and ``state_dir`` are resolved here.
+    The project is writable inside every sandbox, so it must not be:
+    the home or a folder holding it (all of the home would be writable); a
+    dot folder of the home or anything in one (``~/.config``, ``~/.ssh``,
+    ``~/.local``: what the person's programs read and run); nor hold, or lie
+    in, hostd's state folder (its tmux sockets and records: ``tmux -S ...
+    run-shell`` runs outside any sandbox).
+    """
+    home, state_dir = os.path.realpath(home), os.path.realpath(state_dir)
+
+    def within(path: str, root: str) -> bool:
+        return path == root or path.startswith(root.rstrip("/") + "/")
+
+    reason = None
+    if within(home, project):
+        reason = "is your home or holds it: all of your home would be writable inside"
+    elif within(project, home) and os.path.relpath(project, home).startswith("."):
+        top = os.path.relpath(project, home).split("/")[0]
+        reason = (
+            f"is in ~/{top}, a hidden folder of your home that holds what your own "
+            "programs read and run"
+        )
+    elif within(state_dir, project):
+        reason = f"holds hostd's state folder {state_dir} (its records and tmux sockets)"
+    elif within(project, state_dir):
+        reason = f"is inside hostd's state folder {state_dir}"
+    if reason is not None:
+        raise InvalidParams(
+            f"project_dir {project!r} {reason}; choose the project's own folder", "project_dir"
+        )
+
+
 def split_agent(agent: str) -> list[str]:
     try:
         argv = shlex.split(agent)

@@ -10,6 +10,7 @@ the decisions (which step, under which lock) are :mod:`.lifecycle`'s and
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from ..protocol.errors import BackendUnavailable
 from ..protocol.methods import STATUS_STOPPED
-from . import display, tmux
+from . import claude_folder, display, environ, tmux
 from .backends import Backend, launcher_argv, probe
 from .paths import StatePaths
 from .procs import ProcRef, mentioning, tagged, terminate, tree
@@ -57,10 +58,18 @@ def bring_up(
     sid = rec["id"]
     rundir = paths.runtime_dir(sid)
     procs: dict[str, Any] = {}
+    ssh_agent = bool(rec.get("ssh_agent"))
+    # The allow-list, never hostd's whole environment (see .environ).
+    server_env = environ.sandbox_env(os.environ, ssh_agent=ssh_agent)
     env = {SANDBOX_ID_VAR: sid, SANDBOX_NAME_VAR: rec["name"]}
+    config: str | None = rec.get("claude_config")
     disp: display.Display | None = None
     try:
         tmux.require_tmux()
+        if config is not None and be.name == "none":
+            # No launcher to seed it: hostd links the person's set-up in.
+            claude_folder.seed_for_none(Path(config), os.environ, str(Path.home()))
+            env["CLAUDE_CONFIG_DIR"] = config
         if be.uses_xvfb:
             w, h = (int(v) for v in rec["geometry"].split("x"))
             disp = display.start(rundir, (w, h))
@@ -68,10 +77,14 @@ def bring_up(
             note(procs)
             env["DISPLAY"] = disp.name
             env["XAUTHORITY"] = str(disp.xauthority)
-        argv = launcher_argv(be, rec["project_dir"], agent_argv, rec["network"], rec["qmp_socket"])
+        argv = launcher_argv(
+            be, rec["project_dir"], agent_argv, rec["network"], rec["qmp_socket"],
+            ssh_agent=ssh_agent, claude_config=config,
+        )  # fmt: skip
         session = tmux.start(
-            rundir, rec["tmux_session"], argv, env, rec["project_dir"], paths.log_file(sid)
-        )
+            rundir, rec["tmux_session"], argv, env, rec["project_dir"], paths.log_file(sid),
+            server_env,
+        )  # fmt: skip
         procs["tmux"] = session.server.to_obj()
         procs["pane"] = session.pane.to_obj()
         note(procs)
@@ -161,3 +174,4 @@ def mark_stopped(state: State, sid: str, status: str) -> Record:
 def remove_files(paths: StatePaths, sid: str) -> None:
     paths.log_file(sid).unlink(missing_ok=True)
     shutil.rmtree(paths.runtime_dir(sid), ignore_errors=True)
+    claude_folder.remove(paths.claude_config(sid))

@@ -11,12 +11,20 @@ The pane's first process is a fixed gate script that waits on a tmux
 pipe (``pipe-pane``) and only then opens the gate, so the log holds every byte
 the launcher writes, even one that prints and exits immediately. The launcher
 argv is passed as arguments, never spliced into a shell string.
+
+The server starts with the environment it is given (:mod:`.environ`'s
+allow-list), never hostd's: a tmux server hands its own environment to every
+pane, and libtmux would start it with hostd's. So the first command, which
+starts the server, is run here with that environment; later ones only talk
+to the running server.
 """
 
 from __future__ import annotations
 
 import shlex
+import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +43,10 @@ CONFIG = """\
 set -g remain-on-exit on
 set -g history-limit 50000
 set -g exit-empty off
+# A client that attaches later (the person, from their desktop or an SSH
+# login) must not copy its SSH_AUTH_SOCK, DISPLAY and the like into the
+# session, where a new pane would inherit them.
+set -g update-environment ""
 # Panes get DISPLAY and XAUTHORITY from their session (new-session -e) or not
 # at all: never hostd's own, which may name the person's desktop display.
 set-environment -gu DISPLAY
@@ -50,6 +62,9 @@ _GATE_CHANNEL = "claude-sandbox-go"
 # when it reaps the child. Two seconds is an order of magnitude beyond that,
 # with the nudge below.
 DEAD_STATUS_WAIT_S = 2.0
+
+# tmux starts a server and a session in milliseconds; a minute means it hangs.
+START_TIMEOUT_S = 60.0
 
 DEFAULT_SIZE = (200, 50)  # columns, rows; an attaching client resizes it
 
@@ -94,11 +109,14 @@ def start(
     env: dict[str, str],
     cwd: str,
     log_file: Path,
+    server_env: Mapping[str, str],
     size: tuple[int, int] = DEFAULT_SIZE,
 ) -> Session:
     """Start the sandbox's tmux server and session running ``argv``.
 
-    On any failure the tmux server is killed before the error is raised.
+    ``server_env`` is the whole environment of the server (and so of the
+    pane), ``env`` what the session adds. On any failure the tmux server is
+    killed before the error is raised.
     """
     tmux_bin = require_tmux()
     socket = runtime_dir / "tmux.sock"
@@ -109,17 +127,28 @@ def start(
     for key, value in env.items():
         env_args += ["-e", f"{key}={value}"]
     cols, rows = size
-    res = server.cmd(
+    first = [
+        tmux_bin, "-S", str(socket), "-f", str(config),
         "new-session", "-d", "-P", "-F", "#{pane_id} #{pane_pid} #{pid}",
         "-s", session, "-x", str(cols), "-y", str(rows), "-c", cwd, *env_args,
         "--", "sh", "-c", _GATE, "claude-sandbox-gate",
         tmux_bin, str(socket), _GATE_CHANNEL, *argv,
-    )  # fmt: skip
-    if res.returncode != 0 or not res.stdout:
-        kill_server(socket)
-        raise ProcessFailed("tmux could not start the session: " + _err(res))
+    ]  # fmt: skip
     try:
-        pane_id, pane_pid, server_pid = res.stdout[0].split()
+        res = subprocess.run(
+            first, env=dict(server_env), capture_output=True, text=True,
+            stdin=subprocess.DEVNULL, timeout=START_TIMEOUT_S, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        kill_server(socket)
+        raise ProcessFailed(f"tmux could not start the session: {exc}") from None
+    lines = res.stdout.splitlines()
+    if res.returncode != 0 or not lines:
+        kill_server(socket)
+        err = res.stderr.strip() or f"exit status {res.returncode}"
+        raise ProcessFailed(f"tmux could not start the session: {err}")
+    try:
+        pane_id, pane_pid, server_pid = lines[0].split()
         result = Session(
             socket, session, pane_id, ProcRef.of(int(server_pid)), ProcRef.of(int(pane_pid))
         )

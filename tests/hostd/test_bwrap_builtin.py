@@ -64,9 +64,14 @@ out["gitconfig"] = open(os.path.join(home, ".gitconfig")).read()
 out["gitconfig_write"] = attempt_write(os.path.join(home, ".gitconfig"))
 out["ssh_config"] = open(os.path.join(home, ".ssh", "config")).read()
 out["ssh_write"] = attempt_write(os.path.join(home, ".ssh", "new"))
-with open(os.path.join(home, ".claude", "from-sandbox.txt"), "w") as f:
+config = os.environ["CLAUDE_CONFIG_DIR"]
+out["config"] = config
+with open(os.path.join(config, "from-sandbox.txt"), "w") as f:
     f.write("kept")
+out["config_entries"] = listing(config)
+out["settings_write"] = attempt_write(os.path.join(config, "settings.json"))
 out["claude_json"] = json.load(open(os.path.join(home, ".claude.json")))
+out["config_claude_json"] = json.load(open(os.path.join(config, ".claude.json")))
 # Claude rewrites the file by rename; the copy inside must take that.
 with open(os.path.join(home, ".claude.json.tmp"), "w") as f:
     json.dump({"changed": "inside"}, f)
@@ -152,6 +157,7 @@ def run_probe(h: Hostd, project: Path, port: int, network: bool, *args: str) -> 
     assert done["exit_code"] == 0, logs
     result: dict[str, Any] = json.loads((project / "result.json").read_text())
     result["display"] = sb["display"]
+    result["claude_config"] = sb["claude_config"]
     return result
 
 
@@ -176,12 +182,18 @@ def test_agent_sees_its_project_and_private_home_and_no_network(
     # The project is writable, at its own path, with odd characters intact.
     assert r["cwd"] == str(odd_project) and r["argv"] == odd_args
     assert (odd_project / "written-inside.txt").read_text() == "from the sandbox"
-    # The home is private: ~/.claude is the real one, the rest is hidden.
+    # The home is private: the person's ~/.claude is not there, the rest is hidden.
     assert r["home"] == str(fake_home)
     assert r["secret"] == "ENOENT" and "secret" not in r["home_entries"]
-    assert (fake_home / ".claude" / "from-sandbox.txt").read_text() == "kept"
+    assert ".claude" not in r["home_entries"]
+    # The sandbox's own Claude config folder: its files are kept on the host,
+    # the person's settings are there read-only.
+    assert r["config"] == r["claude_config"]
+    assert Path(r["config"], "from-sandbox.txt").read_text() == "kept"
+    assert not (fake_home / ".claude" / "from-sandbox.txt").exists()
+    assert "settings.json" in r["config_entries"] and r["settings_write"] == "EROFS"
     # ~/.claude.json is a copy: the agent reads it, its rewrite stays inside.
-    assert r["claude_json"] == {"userID": "abc"}
+    assert r["claude_json"] == r["config_claude_json"] == {"userID": "abc"}
     assert json.loads((fake_home / ".claude.json").read_text()) == {"userID": "abc"}
     # Git and SSH config are readable and read-only.
     assert "name = Ann" in r["gitconfig"] and r["gitconfig_write"] == "EROFS"
@@ -289,6 +301,8 @@ def test_launcher_help_lists_every_flag(fake_home: Path) -> None:
     for flag in (
         "--no-network",
         "--shell",
+        "--ssh-agent",
+        "--claude-config DIR",
         "--agent CMD",
         "PROJECT_DIR",
         "-- AGENT_ARGS",
@@ -306,6 +320,9 @@ def test_launcher_help_lists_every_flag(fake_home: Path) -> None:
         (["relative/dir"], "must be an absolute path"),
         (["/nonexistent/dir"], "is not an existing directory"),
         (["/tmp", "extra"], "agent arguments go after --"),
+        (["--claude-config"], "--claude-config needs a folder"),
+        (["--claude-config", "rel", "/usr"], "--claude-config must be an absolute path"),
+        (["--claude-config", "/nonexistent", "/usr"], "is not an existing directory"),
     ],
 )
 def test_launcher_refuses_bad_input_with_usage(
@@ -313,6 +330,19 @@ def test_launcher_refuses_bad_input_with_usage(
 ) -> None:
     res = launcher(*args, home=fake_home)
     assert res.returncode == 2 and message in res.stderr
+
+
+def test_launcher_refuses_a_claude_folder_that_is_the_persons_or_a_link(
+    fake_home: Path, short_tmp: Path
+) -> None:
+    project = short_tmp / "p"
+    project.mkdir()
+    link = short_tmp / "link"
+    link.symlink_to(fake_home / ".claude")
+    res = launcher("--claude-config", str(fake_home / ".claude"), str(project), home=fake_home)
+    assert res.returncode == 2 and "must be a folder of its own" in res.stderr
+    res = launcher("--claude-config", str(link), str(project), home=fake_home)
+    assert res.returncode == 2 and "not a link" in res.stderr
 
 
 def test_launcher_refuses_the_home_itself_as_project(fake_home: Path) -> None:

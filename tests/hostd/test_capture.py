@@ -191,8 +191,11 @@ def test_a_stopped_xvfb_times_out_without_holding_up_anything_else(
 
 
 def vm_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    # The stub's switches reach its pane as a person's own names would: a
+    # sandbox starts from an allow-list, not hostd's whole environment.
     return {
         "PATH": f"{STUBS / 'vm'}{os.pathsep}{STUBS}{os.pathsep}{os.environ['PATH']}",
+        "CLAUDE_SANDBOX_PASS_ENV": " ".join(extra or {}),
         **(extra or {}),
     }
 

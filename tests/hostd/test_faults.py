@@ -174,6 +174,7 @@ def test_xvfb_that_fails_gives_its_stderr_and_leaves_nothing(
     assert state["pending"] == {} and state["sandboxes"] == {}
     assert list((state_dir / "run").iterdir()) == []
     assert list((state_dir / "logs").iterdir()) == []
+    assert list((state_dir / "claude").iterdir()) == []
 
 
 def test_tmux_that_fails_after_xvfb_started_leaves_nothing(
@@ -191,6 +192,7 @@ def test_tmux_that_fails_after_xvfb_started_leaves_nothing(
     assert err.code == -32005 and "simulated failure" in err.message
     assert h.call("sandbox.list") == []
     assert list((state_dir / "run").iterdir()) == []
+    assert list((state_dir / "claude").iterdir()) == []
     assert not processes_mentioning(str(state_dir)) or all(
         p.pid == h.proc.pid for p in processes_mentioning(str(state_dir))
     )
@@ -229,6 +231,7 @@ def test_hostd_killed_mid_create_is_cleaned_up_by_the_next(
     assert state["pending"] == {}
     assert not processes_mentioning(str(state_dir / "run"))
     assert list((state_dir / "run").iterdir()) == []
+    assert list((state_dir / "claude").iterdir()) == []
     # The name is free again.
     assert (
         h2.call("sandbox.create", **sandbox_params(project, "interrupted"))["status"] == "running"

@@ -164,7 +164,7 @@ def test_launcher_gets_the_contract_argv(hostd: Hostd, project: Path) -> None:
     text = wait_for(
         lambda: "agent-ran" in (t := hostd.call("sandbox.logs", id=sb["id"])["text"]) and t
     )
-    assert "launcher=claude-sandbox flags=[ --no-network ] agent=sh" in text
+    assert "launcher=claude-sandbox flags=[ --no-network --claude-config ] agent=sh" in text
 
 
 def test_container_backend_runs_its_launcher(hostd: Hostd, project: Path) -> None:

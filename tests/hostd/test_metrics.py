@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from hostd.claude.files import sanitize_path
+from hostd.sandbox.paths import StatePaths
+from hostd.sandbox.state import State, StateStore
 from tests.claude_transcripts import Transcript
 from tests.helpers import Hostd, wait_for
 
@@ -25,8 +27,9 @@ def hd(hostd_factory, home: Path) -> Hostd:
     return hostd_factory(env={"HOME": str(home)})
 
 
-def session_path(home: Path, project: Path, name: str = "s1") -> Path:
-    return home / ".claude" / "projects" / sanitize_path(str(project)) / f"{name}.jsonl"
+def session_path(config: Path | str, project: Path, name: str = "s1") -> Path:
+    """Where Claude Code, with CLAUDE_CONFIG_DIR=config, writes a session of ``project``."""
+    return Path(config) / "projects" / sanitize_path(str(project)) / f"{name}.jsonl"
 
 
 def test_claude_tokens_are_exact_and_grow_by_exactly_what_is_appended(
@@ -34,7 +37,7 @@ def test_claude_tokens_are_exact_and_grow_by_exactly_what_is_appended(
 ) -> None:
     sb = hd.call("sandbox.create", name="c1", backend="none", project_dir=str(project))
     assert sb["agent"] == "claude"
-    t = Transcript(session_path(home, project), str(project), time.time())
+    t = Transcript(session_path(sb["claude_config"], project), str(project), time.time())
     t.prompt("fix the failing test")
     t.response(["thinking", "text", ("tool_use", "Bash")], input_tokens=100, output_tokens=40,
                cache_creation=1000, cache_read=5000, stop_reason="tool_use")  # fmt: skip
@@ -63,12 +66,39 @@ def test_claude_tokens_are_exact_and_grow_by_exactly_what_is_appended(
     assert m2["malformed_lines"] == 0  # the partial line waits for its end
 
 
-def test_two_sandboxes_on_one_project_say_their_sessions_are_shared(
-    hd: Hostd, project: Path
+def test_two_sandboxes_on_one_project_count_only_their_own_sessions(
+    hd: Hostd, home: Path, project: Path
 ) -> None:
     a = hd.call("sandbox.create", name="a", backend="none", project_dir=str(project))
     b = hd.call("sandbox.create", name="b", backend="none", project_dir=str(project))
-    assert hd.call("sandbox.metrics", id="a")["claude"]["shared_with"] == [b["id"]]
+    assert a["claude_config"] != b["claude_config"]
+    t = Transcript(session_path(a["claude_config"], project), str(project), time.time())
+    t.prompt("only in a")
+    t.response(["text"], input_tokens=5, output_tokens=3)
+    # What the person's own Claude writes is no sandbox's.
+    mine = Transcript(session_path(home / ".claude", project), str(project), time.time())
+    mine.response(["text"], input_tokens=1000, output_tokens=1000)
+    ma = hd.call("sandbox.metrics", id="a")["claude"]
+    mb = hd.call("sandbox.metrics", id="b")["claude"]
+    assert (ma["input_tokens"], ma["output_tokens"], ma["shared_with"]) == (5, 3, [])
+    assert (mb["input_tokens"], mb["output_tokens"], mb["shared_with"]) == (0, 0, [])
+
+
+def test_sandboxes_made_before_claude_config_still_read_and_share_the_persons(
+    hd: Hostd, home: Path, project: Path, state_dir: Path
+) -> None:
+    a = hd.call("sandbox.create", name="a", backend="none", project_dir=str(project))
+    b = hd.call("sandbox.create", name="b", backend="none", project_dir=str(project))
+
+    def as_before(state: State) -> None:
+        for r in state["sandboxes"].values():
+            r["claude_config"] = None
+
+    StateStore(StatePaths(state_dir)).update(as_before)
+    t = Transcript(session_path(home / ".claude", project), str(project), time.time())
+    t.response(["text"], input_tokens=7, output_tokens=2)
+    ma = hd.call("sandbox.metrics", id="a")["claude"]
+    assert (ma["input_tokens"], ma["shared_with"]) == (7, [b["id"]])
     assert hd.call("sandbox.metrics", id="b")["claude"]["shared_with"] == [a["id"]]
 
 
