@@ -126,9 +126,8 @@ def main(argv: list[str]) -> int:
             "the agent's output",
             lambda: "agent-ran" in (t := c.call("sandbox.logs", id="drive")["text"]) and t,
         )
-        assert "launcher=claude-sandbox flags=[ --no-network --claude-config ] agent=sh" in text, (
-            text
-        )
+        launched = "launcher=claude-sandbox flags=[ --no-network --claude-config ] agent=sh"
+        assert launched in text, text
         assert f"agent-ran in {project}" in text, text
         assert [s["name"] for s in c.call("sandbox.list")] == ["drive"]
 
