@@ -176,7 +176,7 @@ def git_args(project: str) -> list[str]:
         )
     if stat.S_ISDIR(st.st_mode):
         # Bound onto itself: a mount point cannot be renamed away or replaced.
-        return ["--bind", dotgit, dotgit, *_gitdir_args(dotgit, project)]
+        return ["--bind", dotgit, dotgit, *_gitdir_args(dotgit, project), *_commondir_args(dotgit)]
     # A worktree's .git file, read-only: it names the git dir that applies.
     args = ["--ro-bind", dotgit, dotgit]
     gitdir = _read_pointer(dotgit, "gitdir: ", project)
@@ -215,6 +215,30 @@ def _gitdir_args(gitdir: str, project: str) -> list[str]:
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
     return args
+
+
+def _commondir_args(dotgit: str) -> list[str]:
+    """A main repository's ``commondir``: made (``.``) when missing, read-only.
+
+    git reads ``$GIT_DIR/commondir`` in every repository, a main one too, and
+    takes config and hooks from the folder it names; with the top of .git
+    writable (git renames its lock files there), an agent could write one
+    naming a folder of its own, whose hooks the person's git would run. A
+    commondir of ``.`` names .git itself, which is what git assumes anyway.
+    """
+    path = os.path.join(dotgit, "commondir")
+    if os.path.islink(path):
+        raise UsageError(
+            f"{path} is a symbolic link, which the sandbox cannot keep read-only; "
+            "remove it (a main repository needs none)"
+        )
+    if not os.path.lexists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        try:
+            os.write(fd, b".\n")
+        finally:
+            os.close(fd)
+    return ["--ro-bind", path, path] if os.path.isfile(path) else []
 
 
 def _read_pointer(path: str, prefix: str, base: str) -> str | None:

@@ -131,12 +131,22 @@ def judge(
             changed(project / ".git" / "config")),
         row("write .git/hooks/pre-commit", ".git/hooks/pre-commit",
             hook.exists() or moved_hook.exists()),
+        row("write .git/commondir (naming a .git of its own)", ".git/commondir",
+            _names_elsewhere(project / ".git" / "commondir")),
         row("mv .git .git-old", "mv .git", (project / ".git-old").exists()),
         row("connect to another sandbox's display (path socket)", "display path",
             result.get("display path") == "connected"),
         row("connect to another sandbox's display (abstract socket)", "display abstract",
             result.get("display abstract") == "connected"),
     ]  # fmt: skip
+
+
+def _names_elsewhere(commondir: Path) -> bool:
+    """A commondir that sends git anywhere but the .git folder it is in."""
+    try:
+        return commondir.read_text().strip() != "."
+    except OSError:
+        return False
 
 
 def table(verdicts: list[Verdict]) -> str:
