@@ -225,9 +225,14 @@ def test_bubblewrap_launcher_builds_the_contract_command(tmp_path: Path) -> None
     odd = ["arg with space", "it's", "$(no)"]
 
     argv = bwrap_argv(tmp_path, home, "--no-network", "--agent", "my-agent", str(project),
-                      "--", *odd)  # fmt: skip
+                      "--", *odd, CLAUDE_SANDBOX_PASS_ENV="HTTP_PROXY,SSH_AUTH_SOCK",
+                      HTTP_PROXY="http://proxy:3128", SSH_AUTH_SOCK="/tmp/agent")  # fmt: skip
     assert "--unshare-net" in argv
     assert "--new-session" in argv
+    assert argv[argv.index("--cap-drop") + 1] == "ALL"  # root keeps no capability inside
+    # What the person names for the host passes; the agent socket never does that way.
+    named = dict(pairs(argv, "--setenv"))
+    assert named["HTTP_PROXY"] == "http://proxy:3128" and "SSH_AUTH_SOCK" not in named
     assert "--disable-userns" in argv and "--unshare-user" in argv
     assert (str(project), str(project)) in pairs(argv, "--bind")
     assert argv[argv.index("--chdir") + 1] == str(project)

@@ -65,8 +65,11 @@ run_user=/run/user/$uid
 # --new-session: the sandbox is not in the terminal's session, so it cannot
 # push keystrokes into the terminal outside (TIOCSTI). --disable-userns (bwrap
 # 0.8 and later, with --unshare-user) keeps it from making user namespaces of
-# its own, the way into much of the kernel's attack surface.
-args=(--die-with-parent --new-session --unshare-pid --unshare-ipc --unshare-cgroup-try)
+# its own, the way into much of the kernel's attack surface. --cap-drop ALL:
+# run by root, bwrap would otherwise keep every capability inside, and
+# CAP_SYS_ADMIN remounts a read-only bind read-write (seen with the built-in
+# launcher's probe); for anyone else it is what bwrap does anyway.
+args=(--die-with-parent --new-session --unshare-pid --unshare-ipc --unshare-cgroup-try --cap-drop ALL)
 bwrap_help=$(bwrap --help 2>&1 || true)
 if [[ "$bwrap_help" == *--disable-userns* ]]; then
   args+=(--unshare-user --disable-userns)

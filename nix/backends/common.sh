@@ -403,16 +403,25 @@ sandbox_command() {
 
 # forwarded_env: NAME=VALUE lines of the caller's environment that the
 # sandbox keeps (terminal, locale, the sandbox's own variables, Claude and
-# Anthropic settings); everything else stays out, secrets included.
+# Anthropic settings, and the names the person lists for this host in
+# CLAUDE_SANDBOX_PASS_ENV, as hostd does); everything else stays out,
+# secrets included.
 forwarded_env() {
-  local name
+  local name list=${CLAUDE_SANDBOX_PASS_ENV:-}
+  local named=" ${list//,/ } "
   for name in $(compgen -e); do
     case "$name" in
       # The person's own Claude folder is no business of the sandbox's: with
       # --claude-config the launcher sets CLAUDE_CONFIG_DIR to the sandbox's.
-      CLAUDE_CONFIG_DIR) ;;
+      # The list itself, and what the launcher sets, can never be passed.
+      CLAUDE_CONFIG_DIR | CLAUDE_SANDBOX_PASS_ENV | SSH_AUTH_SOCK | DISPLAY | XAUTHORITY | HOME) ;;
       TERM | COLORTERM | TERM_PROGRAM | LANG | LANGUAGE | TZ | EDITOR | VISUAL | PAGER | NO_COLOR | FORCE_COLOR | LC_* | CLAUDE_* | ANTHROPIC_*)
         printf '%s=%s\0' "$name" "${!name}"
+        ;;
+      *)
+        if [[ "$named" == *" $name "* ]]; then
+          printf '%s=%s\0' "$name" "${!name}"
+        fi
         ;;
     esac
   done
