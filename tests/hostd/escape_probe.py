@@ -132,7 +132,8 @@ def judge(
         row("write .git/hooks/pre-commit", ".git/hooks/pre-commit",
             hook.exists() or moved_hook.exists()),
         row("write .git/commondir (naming a .git of its own)", ".git/commondir",
-            _names_elsewhere(project / ".git" / "commondir")),
+            _names_elsewhere(project / ".git" / "commondir")
+            or _names_elsewhere(project / ".git-old" / "commondir")),
         row("mv .git .git-old", "mv .git", (project / ".git-old").exists()),
         row("connect to another sandbox's display (path socket)", "display path",
             result.get("display path") == "connected"),
