@@ -14,7 +14,7 @@ from app.ui.create_dialog import CreateDialog
 from app.ui.model import SandboxModel
 from app.ui.window import MainWindow
 from tests.gui.conftest import until
-from tests.gui.test_window import local_connected, tile_named, top_dialog
+from tests.gui.test_window import local_connected, new_sandbox_dialog, tile_named, top_dialog
 
 
 def test_the_ssh_agent_is_off_unless_ticked_and_the_tooltip_says_what_it_allows(
@@ -26,16 +26,11 @@ def test_the_ssh_agent_is_off_unless_ticked_and_the_tooltip_says_what_it_allows(
     async def body() -> None:
         await until(lambda: local_connected(w))
         for name, tick in (("plain", False), ("forwarded", True)):
-            w.new_action.trigger()
-            dialog: CreateDialog = await until(lambda: top_dialog(CreateDialog))
+            dialog = await new_sandbox_dialog(w, qtbot, name, project)
             box = dialog.ssh_agent
             assert box.text() == "Forward my SSH agent" and not box.isChecked()
             tip = box.toolTip()
             assert "log in" in tip and "as you" in tip and "wherever your keys" in tip
-            qtbot.keyClicks(dialog.name, name)
-            qtbot.keyClicks(dialog.project, str(project))
-            dialog.backend.setCurrentIndex(dialog.backend.findData("none"))
-            dialog.agent.setText("sleep 600")
             if tick:
                 qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
             assert dialog.params()["ssh_agent"] is tick
