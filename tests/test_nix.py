@@ -723,3 +723,15 @@ def test_vm_launcher_gives_the_guest_copies_and_copies_the_login_back(tmp_path: 
     # The guest's refresh came back into the person's file.
     assert (person / ".credentials.json").read_text() == "refreshed"
     assert not any(b"PRIVATE" in p.read_bytes() for p in xchg.rglob("*") if p.is_file())
+
+
+def test_every_launcher_keeps_the_same_claude_state_as_the_built_in_one() -> None:
+    """The sandbox's own part of a Claude config folder is listed twice, in
+    bash for the Nix launchers and in Python for hostd's: they must agree, or
+    one backend would show the person's transcripts, or hide their settings."""
+    from hostd.sandbox.bwrap_binds import CLAUDE_STATE
+
+    text = (REPO / "nix" / "backends" / "common.sh").read_text()
+    match = re.search(r"^claude_state_names=\(([^)]*)\)", text, re.M)
+    assert match is not None
+    assert set(match.group(1).split()) == CLAUDE_STATE

@@ -25,8 +25,9 @@ class UsageError(Exception):
 
 
 # The sandbox's own part of a Claude config folder: never taken from the
-# person's folder, kept in the sandbox's folder across stop/start
-# (/work/iso/CONTRACT.md). Everything else of the person's folder is shown
+# person's folder, kept in the sandbox's folder across stop/start (the
+# same list in nix/backends/common.sh, checked by tests/test_nix.py: every
+# launcher agrees). Everything else of the person's folder is shown
 # read-only, and .credentials.json read-write as that one file.
 CLAUDE_STATE = frozenset(
     {

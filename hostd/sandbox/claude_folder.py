@@ -3,10 +3,11 @@
 hostd makes it (0700) at create, keeps it across stop and start, and removes
 it with the sandbox. Every launcher gets it as ``--claude-config DIR`` and
 shows it inside as ``CLAUDE_CONFIG_DIR``, seeded read-only from the person's
-own folder (/work/iso/CONTRACT.md; :mod:`.bwrap_binds` for the built-in
-launcher). Claude Code writes the sandbox's sessions there, so hostd reads a
-sandbox's transcripts from its own folder and never counts one sandbox's for
-another.
+own folder, the same way in every launcher so that a sandbox is one thing
+whatever its backend (:mod:`.bwrap_binds` for the built-in launcher; the
+README's Isolation backends). Claude Code writes the sandbox's sessions
+there, so hostd reads a sandbox's transcripts from its own folder and never
+counts one sandbox's for another.
 
 For ``none`` there is no launcher: hostd fills the folder itself, with links
 to the person's entries (``none`` contains nothing, so a link is no less

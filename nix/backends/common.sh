@@ -13,8 +13,8 @@
 #            [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 # and the VM launcher adds --headless --qmp SOCKET.
 #
-# What every launcher makes of it (the shared contract, /work/iso/CONTRACT.md
-# in the issue "Isolation that holds"):
+# What every launcher makes of it (hostd's built-in launcher too,
+# hostd/sandbox/bwrap_binds.py, so a sandbox is one thing whatever runs it):
 # - --claude-config DIR: the sandbox's own Claude config folder, read-write at
 #   its own path, CLAUDE_CONFIG_DIR=DIR inside; the person's config entries
 #   not in claude_state_names below read-only at DIR/<name>, their
