@@ -258,15 +258,19 @@ async def cmd_lifecycle(client: Client, args: argparse.Namespace) -> int:
 async def cmd_attach(client: Client, args: argparse.Namespace) -> int:
     if not (os.isatty(0) and os.isatty(1)):
         raise UsageError("attach needs a terminal (stdin and stdout)")
-    argv = await HostApi(client).attach_command(args.id)
     host = client.host
     if isinstance(host, SshHost):
-        status = await attach_over_ssh(host, argv)
+        status = await attach_over_ssh(client, args.id)
         if status is None:
             return fail(f"the connection to {host.describe()} was lost", UNREACHABLE)
         return status
+    argv = await HostApi(client).attach_command(args.id)
     await client.close()  # nothing more to ask hostd; tmux talks to its own socket
-    return await asyncio.get_running_loop().run_in_executor(None, lambda: subprocess.call(argv))
+    # TMUX unset: run from inside tmux, the sandbox's (another server) is not nested in it.
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    return await asyncio.get_running_loop().run_in_executor(
+        None, lambda: subprocess.call(argv, env=env)
+    )
 
 
 async def cmd_logs(client: Client, args: argparse.Namespace) -> int:

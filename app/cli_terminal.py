@@ -19,11 +19,11 @@ import signal
 import sys
 import termios
 import tty
-from collections.abc import Sequence
 
+from app.remote.client import Client
 from app.remote.prompts import Prompts
-from app.remote.ssh.host import SshHost
 from app.remote.ssh.known_hosts import Decision, HostKeyQuestion
+from app.remote.terminal import TERM, open_attach
 
 log = logging.getLogger(__name__)
 
@@ -116,16 +116,15 @@ async def _ask_secret(prompt: str) -> str | None:
     return await asyncio.get_running_loop().run_in_executor(None, ask)
 
 
-async def attach_over_ssh(host: SshHost, argv: Sequence[str]) -> int | None:
-    """Relay this terminal to ``argv`` in a PTY on ``host``.
+async def attach_over_ssh(client: Client, sandbox: str) -> int | None:
+    """Relay this terminal to the sandbox's tmux in a PTY on the client's host.
 
     Returns the remote exit status (tmux exits 0 on detach), or None when the
     connection dropped.
     """
     fd_in, fd_out = sys.stdin.fileno(), sys.stdout.fileno()
     cols, rows = _size(fd_out)
-    term = os.environ.get("TERM") or "xterm-256color"
-    session = await host.open_pty(argv, cols, rows, term)
+    session = await open_attach(client, sandbox, cols, rows, term=os.environ.get("TERM") or TERM)
     loop = asyncio.get_running_loop()
     saved = termios.tcgetattr(fd_in)
 

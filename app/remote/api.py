@@ -172,11 +172,22 @@ class HostApi:
         result: dict[str, Any] = await self.call(m.SANDBOX_SEND_KEYS, {"id": id, "keys": keys})
         return result
 
-    async def attach_command(self, id: str) -> Strings:
-        """The command line that attaches a terminal on the host to the sandbox's tmux."""
-        result = await self.call(m.SANDBOX_ATTACH_COMMAND, {"id": id})
+    async def attach_command(self, id: str, features: Strings | None = None) -> Strings:
+        """The command line that attaches a terminal on the host to the sandbox's tmux.
+
+        ``features``: what the terminal can do beyond its TERM (tmux's -T names,
+        ``spec.TERMINAL_FEATURES``), sent only when given.
+        """
+        params: dict[str, Any] = {"id": id}
+        if features:
+            params["features"] = features
+        result = await self.call(m.SANDBOX_ATTACH_COMMAND, params)
         argv: Strings = result["argv"]
         return argv
+
+    async def scroll(self, id: str, lines: int) -> None:
+        """Scroll the sandbox's terminal ``lines`` back in its history (forward if < 0)."""
+        await self.call(m.SANDBOX_SCROLL, {"id": id, "lines": lines})
 
     # -- folders (sync) ----------------------------------------------------------------
 

@@ -20,6 +20,15 @@ DEFAULT_NETWORK = True
 DEFAULT_SSH_AGENT = False
 DEFAULT_SCREENSHOT_FORMAT = "png"
 
+# What an attaching terminal may say it can do beyond its TERM's terminfo
+# (tmux's -T, tmux 3.2 and later): tmux then sends those sequences to it. The
+# names are tmux's own (the "terminal-features" option in tmux(1)).
+TERMINAL_FEATURES = frozenset(
+    ("256", "bpaste", "ccolour", "clipboard", "cstyle", "extkeys", "focus", "margins", "mouse",
+     "overline", "rectfill", "RGB", "strikethrough", "sync", "title", "usstyle")
+)  # fmt: skip
+
+
 _ID = Param(str)
 
 METHODS: dict[str, dict[str, Param]] = {
@@ -48,7 +57,11 @@ METHODS: dict[str, dict[str, Param]] = {
     m.SANDBOX_PANE: {"id": _ID, "escapes": Param(bool, False)},
     m.SANDBOX_METRICS: {"id": _ID},
     m.SANDBOX_SEND_KEYS: {"id": _ID, "keys": Param(list, item_type=str)},
-    m.SANDBOX_ATTACH_COMMAND: {"id": _ID},
+    m.SANDBOX_ATTACH_COMMAND: {
+        "id": _ID,
+        "features": Param(list, None, item_type=str, nullable=True),
+    },
+    m.SANDBOX_SCROLL: {"id": _ID, "lines": Param(int)},
     m.SYSTEM_METRICS: {},
     m.SUBSCRIBE: {
         "topics": Param(list, item_type=str),

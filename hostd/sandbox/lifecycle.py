@@ -271,9 +271,15 @@ class Manager:
         rec = self._live(ref, "read the screen of", allow_exited=True)
         return tmux.capture(Path(rec["tmux_socket"]), rec["pane_id"], escapes)
 
-    def attach_command(self, ref: str) -> dict[str, Any]:
+    def attach_command(self, ref: str, features: list[str] | None = None) -> dict[str, Any]:
         rec = self._live(ref, "attach to", allow_exited=True)
-        return {"argv": tmux.attach_argv(Path(rec["tmux_socket"]), rec["tmux_session"])}
+        argv = tmux.attach_argv(Path(rec["tmux_socket"]), rec["tmux_session"], features)
+        return {"argv": argv}
+
+    def scroll(self, ref: str, lines: int) -> dict[str, Any]:
+        rec = self._live(ref, "scroll", allow_exited=True)
+        tmux.scroll(Path(rec["tmux_socket"]), rec["pane_id"], lines)
+        return {}
 
     # -- reconcile ---------------------------------------------------------------
 

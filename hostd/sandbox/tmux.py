@@ -21,6 +21,8 @@ to the running server.
 
 from __future__ import annotations
 
+import functools
+import re
 import shlex
 import subprocess
 import time
@@ -232,8 +234,46 @@ def capture_text(socket: Path, pane_id: str) -> str:
     return "\n".join(res.stdout)
 
 
-def attach_argv(socket: Path, session: str) -> list[str]:
-    return [require_tmux(), "-S", str(socket), "attach-session", "-t", f"={session}"]
+def attach_argv(socket: Path, session: str, features: list[str] | None = None) -> list[str]:
+    """The command that attaches a terminal; ``features`` are tmux's -T names
+    (spec.TERMINAL_FEATURES) that the terminal has beyond its TERM's terminfo."""
+    extra = ["-T", ",".join(features)] if features and _has_dash_t() else []
+    return [require_tmux(), *extra, "-S", str(socket), "attach-session", "-t", f"={session}"]
+
+
+@functools.cache
+def _has_dash_t() -> bool:
+    """Whether this tmux takes -T (3.2 and later; Debian 11 has 3.1c).
+
+    Without it the features are left out: the terminal then gets what its
+    TERM promises, 256 colours instead of true colour, and still works.
+    """
+    out = subprocess.run([require_tmux(), "-V"], capture_output=True, text=True).stdout
+    match = re.search(r"(\d+)\.(\d+)", out)  # "tmux 3.3a", "tmux next-3.4"
+    return match is None or (int(match[1]), int(match[2])) >= (3, 2)
+
+
+def scroll(socket: Path, pane_id: str, lines: int) -> None:
+    """Scroll the pane ``lines`` back into its history (forward when negative).
+
+    What a terminal's wheel does when the program in it did not ask for the
+    mouse: tmux's copy mode, entered with -e so that scrolling back to the
+    bottom leaves it; a full-screen program (the alternate screen) gets the
+    arrow keys instead, as xterm's alternateScroll sends them.
+    """
+    server = server_for(socket)
+    info = server.cmd("display-message", "-p", "-t", pane_id, "#{alternate_on} #{pane_in_mode}")
+    _check(info, "read the pane's mode")
+    alternate, in_mode = (v == "1" for v in info.stdout[0].split())
+    count = ["-N", str(abs(lines))]
+    if alternate and not in_mode:
+        _check(server.cmd("send-keys", *count, "-t", pane_id, "Up" if lines > 0 else "Down"),
+               "send the arrow keys")  # fmt: skip
+    elif lines > 0:
+        _check(server.cmd("copy-mode", "-e", "-t", pane_id), "enter copy mode")
+        _check(server.cmd("send-keys", "-X", *count, "-t", pane_id, "scroll-up"), "scroll")
+    elif in_mode:
+        _check(server.cmd("send-keys", "-X", *count, "-t", pane_id, "scroll-down"), "scroll")
 
 
 def _check(res: tmux_cmd, what: str) -> None:

@@ -36,6 +36,7 @@ Handler = Callable[..., Awaitable[Any]]
 
 MAX_KEYS = 1000  # send_keys: far more than a prompt answer needs
 MAX_TAIL = 1_000_000
+MAX_SCROLL = 50_000  # the history tmux keeps (history-limit in sandbox.tmux's config)
 
 
 class Handlers:
@@ -59,6 +60,7 @@ class Handlers:
             m.SANDBOX_METRICS: self.sandbox_metrics,
             m.SANDBOX_SEND_KEYS: self.send_keys,
             m.SANDBOX_ATTACH_COMMAND: self.attach_command,
+            m.SANDBOX_SCROLL: self.scroll,
             m.SYSTEM_METRICS: self.system_metrics,
             m.SUBSCRIBE: self.subscribe,
             m.UNSUBSCRIBE: self.unsubscribe,
@@ -158,8 +160,18 @@ class Handlers:
             raise InvalidParams(f"at most {MAX_KEYS} keys per call", "keys")
         return await self._fast(self.manager.send_keys, _ref(id), keys)
 
-    async def attach_command(self, id: str) -> dict[str, Any]:
-        return await self._fast(self.manager.attach_command, _ref(id))
+    async def attach_command(self, id: str, features: list[str] | None) -> dict[str, Any]:
+        unknown = sorted(set(features or ()) - spec.TERMINAL_FEATURES)
+        if unknown:
+            known = ", ".join(sorted(spec.TERMINAL_FEATURES))
+            raise InvalidParams(f"unknown terminal feature {unknown[0]!r} (known: {known})",
+                                "features")  # fmt: skip
+        return await self._fast(self.manager.attach_command, _ref(id), features)
+
+    async def scroll(self, id: str, lines: int) -> dict[str, Any]:
+        if not 0 < abs(lines) <= MAX_SCROLL:
+            raise InvalidParams(f"lines must be 1 to {MAX_SCROLL} either way, not 0", "lines")
+        return await self._fast(self.manager.scroll, _ref(id), lines)
 
     async def system_metrics(self) -> dict[str, Any]:
         return await self._fast(system_metrics)

@@ -142,6 +142,43 @@ def test_attach_command_attaches(hostd: Hostd, project: Path) -> None:
     assert hostd.error("sandbox.attach_command", id="demo").code == -32003
 
 
+def test_attach_command_passes_the_terminals_features(hostd: Hostd, project: Path) -> None:
+    create(hostd, project)
+    argv = hostd.call("sandbox.attach_command", id="demo", features=["RGB", "cstyle"])["argv"]
+    assert argv[1:3] == ["-T", "RGB,cstyle"] and argv[-3:] == ["attach-session", "-t", "=demo"]
+    bad = hostd.error("sandbox.attach_command", id="demo", features=["RGB", "x;rm -rf /"])
+    assert bad.code == -32602 and "'x;rm -rf /'" in bad.message
+
+
+def _copy_mode(sb: dict) -> tuple[str, str]:
+    out = subprocess.run(
+        ["tmux", "-S", sb["tmux_socket"], "display-message", "-p", "-t", f"={sb['tmux_session']}:",
+         "#{pane_in_mode} #{scroll_position}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    mode, _, position = out.stdout.strip().partition(" ")
+    return mode, position
+
+
+def test_scroll_moves_through_the_history_and_leaves_at_the_bottom(
+    hostd: Hostd, project: Path
+) -> None:
+    sb = create(hostd, project, agent="sh -c 'seq 1 300; sleep 600'")
+    wait_for(lambda: "300" in hostd.call("sandbox.pane", id=sb["id"])["text"], what="seq")
+    hostd.call("sandbox.scroll", id=sb["id"], lines=12)
+    assert _copy_mode(sb) == ("1", "12")
+    hostd.call("sandbox.scroll", id=sb["id"], lines=-5)
+    assert _copy_mode(sb) == ("1", "7")
+    hostd.call("sandbox.scroll", id=sb["id"], lines=-100)  # past the bottom: copy mode ends
+    assert _copy_mode(sb)[0] == "0"
+    hostd.call("sandbox.scroll", id=sb["id"], lines=-3)  # at the bottom already: nothing
+    assert _copy_mode(sb)[0] == "0"
+    assert hostd.error("sandbox.scroll", id=sb["id"], lines=0).code == -32602
+    assert hostd.error("sandbox.scroll", id=sb["id"], lines="up").code == -32602
+    hostd.call("sandbox.stop", id=sb["id"])
+    assert hostd.error("sandbox.scroll", id=sb["id"], lines=3).code == -32003
+
+
 def test_stop_and_delete_end_a_daemon_that_left_the_pane(
     hostd: Hostd, project: Path, short_tmp: Path
 ) -> None:
