@@ -298,16 +298,24 @@ class FastScreen(ReferenceScreen):
         self.dirty.add(self.cursor.y)
         line = self.buffer[self.cursor.y]
         attrs = self.cursor.attrs
-        if attrs == line.default:
-            # A missing cell reads as the line's default: dropping the few
-            # written cells reads the same as writing every erased one.
-            if how == 2:
-                line.clear()
-            else:
-                for key in [k for k in line if k in interval]:
-                    del line[key]
-        else:
+        if attrs != line.default:
             line.update(dict.fromkeys(interval, attrs))
+            return
+        # Erasing to the line's default: a missing cell reads as that, so drop
+        # the few cells written instead of writing every erased one. pyte
+        # would hold those cells (a later erase-in-display rewrites the cells
+        # a line holds), so the line remembers them as ghosts: see _Ghosts.
+        for k in [k for k in line if k in interval]:
+            del line[k]
+        ghosts = _Ghosts.of(line)
+        if interval.start == 0:
+            ghosts.prefix_stop = max(ghosts.prefix_stop, interval.stop)
+        if interval.stop == self.columns:
+            if ghosts.suffix_stop:
+                ghosts.suffix_start = min(ghosts.suffix_start, interval.start)
+            else:
+                ghosts.suffix_start = interval.start
+            ghosts.suffix_stop = interval.stop
 
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
         y = self.cursor.y
@@ -322,12 +330,64 @@ class FastScreen(ReferenceScreen):
         self.dirty.update(interval)
         attrs = self.cursor.attrs
         for row in interval:
-            # As pyte does: only cells written before take the cursor's
+            # As pyte does: only cells the line holds take the cursor's
             # attributes; the others keep reading the line's default.
             line = self.buffer[row]
+            _Ghosts.materialize(line)
             line.update(dict.fromkeys(line, attrs))
         if how in (0, 1):
             self.erase_in_line(how)
+
+    # pyte's other methods that drop cells from a line: the ghosts become
+    # real cells first, so they drop what pyte drops.
+
+    def insert_characters(self, count: int | None = None) -> None:
+        _Ghosts.materialize(self.buffer[self.cursor.y])
+        super().insert_characters(count)
+
+    def delete_characters(self, count: int | None = None) -> None:
+        _Ghosts.materialize(self.buffer[self.cursor.y])
+        super().delete_characters(count)
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        for line in self.buffer.values():
+            _Ghosts.materialize(line)
+        super().resize(lines, columns)
+
+
+class _Ghosts:
+    """Cells pyte would hold in a line that the fast erase dropped.
+
+    Invariant: pyte's cells of a line are the line's own plus the ghost
+    ranges, and a ghost cell's value is the line's default (it was erased
+    to that; DECSCNM changes both alike). Erases of a line reach its end
+    (``[x, columns)``) or start at 0 (``[0, x]``), and a resize turns ghosts
+    into cells first, so two numbers describe them.
+    """
+
+    __slots__ = ("prefix_stop", "suffix_start", "suffix_stop")
+
+    def __init__(self) -> None:
+        self.prefix_stop = 0  # ghosts in [0, prefix_stop)
+        self.suffix_start = self.suffix_stop = 0  # and in [suffix_start, suffix_stop)
+
+    @staticmethod
+    def of(line: Any) -> _Ghosts:
+        ghosts: _Ghosts | None = line.__dict__.get("ghosts")
+        if ghosts is None:
+            ghosts = line.ghosts = _Ghosts()
+        return ghosts
+
+    @staticmethod
+    def materialize(line: Any) -> None:
+        ghosts: _Ghosts | None = line.__dict__.pop("ghosts", None)
+        if ghosts is None:
+            return
+        default = line.default
+        for k in range(ghosts.prefix_stop):
+            line.setdefault(k, default)
+        for k in range(ghosts.suffix_start, ghosts.suffix_stop):
+            line.setdefault(k, default)
 
 
 class TerminalStream(pyte.Stream):
