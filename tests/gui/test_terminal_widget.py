@@ -25,6 +25,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.ui.terminal import emulator as emulator_module
+from app.ui.terminal import screen as screen_module
 from app.ui.terminal.emulator import Emulator
 from app.ui.terminal.keys import key_bytes
 from app.ui.terminal.widget import SYNC_HOLD_S, TerminalWidget
@@ -181,6 +182,27 @@ def test_a_frame_of_box_characters_joins_across_cells(qtbot: Any, term: Terminal
     assert columns
     start, end = inner_pixels(term, 0, 0)[3], inner_pixels(term, 0, 2)[1]
     assert all(any(ink(x, y) for x in columns) for y in range(start, end + 1))
+
+
+def test_dashed_lines_are_drawn_solid_and_shades_evenly(qtbot: Any, term: TerminalWidget) -> None:
+    """A font draws ┄ with gaps and ░ as a dot pattern; drawn as geometry, a
+    dashed line is one unbroken line across cells and a shade one even tint."""
+    fed(qtbot, term, "\x1b[?25l┄┄┄ ░".encode())
+    image = term.grab().toImage()
+    bg = term._renderer.bg
+    left, top, _, bottom = inner_pixels(term, 0, 0)
+    right = inner_pixels(term, 2, 0)[2]
+    rows = [y for y in range(top, bottom + 1) if QColor(image.pixel(left + 1, y)) != bg]
+    assert rows
+    assert all(any(QColor(image.pixel(x, y)) != bg for y in rows) for x in range(left, right + 1))
+    shade = {QColor(image.pixel(x, y)).rgb() for x, y in pixel_coords(term, 4, 0)}
+    assert len(shade) == 1
+    assert shade != {bg.rgb()} and shade != {term._renderer.fg.rgb()}
+
+
+def pixel_coords(w: TerminalWidget, x: int, y: int) -> list[tuple[int, int]]:
+    left, top, right, bottom = inner_pixels(w, x, y)
+    return [(px, py) for px in range(left, right + 1) for py in range(top, bottom + 1)]
 
 
 def test_block_elements_fill_their_part_of_the_cell(qtbot: Any, term: TerminalWidget) -> None:
@@ -580,12 +602,14 @@ def test_scroll_up_moves_the_region_only() -> None:
     assert [line.strip() for line in emu.display()] == ["0", "", "", "2", "4"]
 
 
-def test_the_emulator_does_not_import_qt() -> None:
-    tree = ast.parse(Path(emulator_module.__file__).read_text(encoding="utf-8"))
+@pytest.mark.parametrize("module", [emulator_module, screen_module])
+def test_the_emulator_does_not_import_qt(module: Any) -> None:
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
     imported = {
         alias.name if isinstance(node, ast.Import) else node.module or ""
         for node in ast.walk(tree)
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
+    assert imported  # the walk saw the imports
     assert not {m for m in imported if m.split(".")[0] in ("PySide6", "shiboken6", "qasync")}

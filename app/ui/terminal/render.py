@@ -19,7 +19,7 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QFont, QFontInfo, QFontMetricsF, QPainter, QPalette
 
 from app.ui.terminal import boxdraw
-from app.ui.terminal.emulator import Char
+from app.ui.terminal.screen import Char
 
 # Tango's palette for dark backgrounds; GNOME Terminal's for light ones
 # (darker tones, so yellow and cyan text stay readable on white).
