@@ -38,9 +38,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QWidget
 
+from app.ui.terminal import mouse
 from app.ui.terminal.emulator import Char, Emulator
 from app.ui.terminal.keys import key_bytes, widget_action
 from app.ui.terminal.render import Renderer
+from app.ui.terminal.selection import Selection, word_at
 
 SLICE_BYTES = 16 * 1024  # one emulator feed: ~5 ms at the emulator's ~2-3 MB/s
 PARSE_BUDGET_S = 0.008  # parsing per event-loop turn: half a 60 Hz frame
@@ -50,9 +52,7 @@ RESIZE_DEBOUNCE_MS = 50  # a window drag resizes many times; tell the program on
 BLINK_MS = 530  # xterm's and GTK's cursor blink half-period
 WHEEL_LINES = 3  # lines per wheel notch, as most desktops scroll
 WHEEL_NOTCH = 120  # angleDelta units per notch (Qt's documented eighths of a degree x 15)
-X10_LIMIT = 223  # X10 mouse encoding: 32 + coordinate must fit in a byte
 BRACKET_START, BRACKET_END = "\x1b[200~", "\x1b[201~"
-WORD_DELIMITERS = " \t()[]{}<>'\"`,;|&"
 
 
 class TerminalWidget(QWidget):
@@ -84,10 +84,7 @@ class TerminalWidget(QWidget):
         self._wheel = 0
         self._mouse_cell: tuple[int, int] | None = None  # last reported, for motion
         self._buttons = 0  # buttons held, for drag motion
-        # Selection: anchor and end as (row, col), inclusive, in reading order when used.
-        self._sel_anchor: tuple[int, int] | None = None
-        self._sel_end: tuple[int, int] | None = None
-        self._sel_snapshot: dict[int, str] = {}
+        self._selection = Selection()
         self._last_double = 0.0
         self._selecting = False  # a local drag selection is under way
 
@@ -168,17 +165,7 @@ class TerminalWidget(QWidget):
             self.send.emit(text.encode())
 
     def selected_text(self) -> str:
-        span = self._selection()
-        if span is None:
-            return ""
-        (y0, x0), (y1, x1) = span
-        cols = self._emu.cols
-        lines = []
-        for y in range(y0, y1 + 1):
-            start = x0 if y == y0 else 0
-            end = x1 if y == y1 else cols - 1
-            lines.append(self._row_text(y, start, end + 1).rstrip())
-        return "\n".join(lines)
+        return self._selection.text(self._emu.screen)
 
     def sizeHint(self) -> QSize:
         r = self._renderer
@@ -228,10 +215,10 @@ class TerminalWidget(QWidget):
 
     def mousePressEvent(self, e: QMouseEvent) -> None:
         self.setFocus(Qt.FocusReason.MouseFocusReason)
-        button = _button_code(e.button())
+        button = mouse.button_code(e.button())
         if self._reporting(e):
-            self._buttons |= 1 << button if button < 3 else 0
-            if button < 3:
+            if button != mouse.NO_BUTTON:
+                self._buttons |= 1 << button
                 self._report(button, e, press=True)
             return
         if e.button() == Qt.MouseButton.MiddleButton:
@@ -242,12 +229,11 @@ class TerminalWidget(QWidget):
             row, col = self._cell_at(e.position().x(), e.position().y())
             interval = QApplication.doubleClickInterval() / 1000
             if time.monotonic() - self._last_double < interval:
-                self._select(row, 0, row, self._emu.cols - 1)  # triple click: the line
+                self._select((row, 0), (row, self._emu.cols - 1))  # triple click: the line
             else:
                 # A drag from here selects, whatever the modifiers on the way.
                 self._selecting = True
-                self._sel_anchor = self._sel_end = (row, col)
-                self._sel_snapshot = {}
+                self._selection.start((row, col))
                 self.update()
 
     def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:
@@ -257,31 +243,31 @@ class TerminalWidget(QWidget):
         if e.button() == Qt.MouseButton.LeftButton:
             self._last_double = time.monotonic()
             row, col = self._cell_at(e.position().x(), e.position().y())
-            start, end = self._word_at(row, col)
-            self._select(row, start, row, end)
+            start, end = word_at(self._emu.screen, row, col)
+            self._select((row, start), (row, end))
 
     def mouseMoveEvent(self, e: QMouseEvent) -> None:
         if self._selecting and e.buttons() & Qt.MouseButton.LeftButton:
-            self._sel_end = self._cell_at(e.position().x(), e.position().y())
-            self._sel_snapshot = {}
+            self._selection.extend(self._cell_at(e.position().x(), e.position().y()))
             self.update()
             return
         if self._reporting(e):
             mode = self._emu.mouse_mode
             held = [b for b in range(3) if self._buttons & (1 << b)]
             if (held and mode in (1002, 1003)) or mode == 1003:
-                self._report((held[0] if held else 3) + 32, e, press=True, motion=True)
+                code = (held[0] if held else mouse.NO_BUTTON) + mouse.MOTION
+                self._report(code, e, press=True, motion=True)
 
     def mouseReleaseEvent(self, e: QMouseEvent) -> None:
-        button = _button_code(e.button())
+        button = mouse.button_code(e.button())
         selecting, self._selecting = self._selecting, False
-        if self._reporting(e) and button < 3 and not selecting:
+        if self._reporting(e) and button != mouse.NO_BUTTON and not selecting:
             self._buttons &= ~(1 << button)
             if self._emu.mouse_mode != 9:  # X10 mode reports presses only
                 self._report(button, e, press=False)
             return
-        if e.button() == Qt.MouseButton.LeftButton and self._selection() is not None:
-            self._snapshot_selection()
+        if e.button() == Qt.MouseButton.LeftButton and self._selection.span() is not None:
+            self._selection.finish(self._emu.screen)
             self._copy(QClipboard.Mode.Selection)
 
     def wheelEvent(self, e: QWheelEvent) -> None:
@@ -292,7 +278,7 @@ class TerminalWidget(QWidget):
         self._wheel -= notches * WHEEL_NOTCH
         if self._emu.mouse_mode and not (e.modifiers() & Qt.KeyboardModifier.ShiftModifier):
             for _ in range(abs(notches)):
-                self._report(64 if notches > 0 else 65, e, press=True)
+                self._report(mouse.WHEEL_UP if notches > 0 else mouse.WHEEL_DOWN, e, press=True)
         else:
             self.scroll_requested.emit(notches * WHEEL_LINES)
         e.accept()
@@ -387,7 +373,8 @@ class TerminalWidget(QWidget):
             top = self._renderer.cell_rect(0, dirty[0], cols)
             bottom = self._renderer.cell_rect(0, dirty[-1], cols)
             self.update(top.united(bottom).toAlignedRect().adjusted(0, 0, 1, 1))
-            self._check_selection(dirty)
+            if self._selection.changed_by(screen, dirty):
+                self._clear_selection()
         self._update_cursor()
 
     def _rebuild_image(self) -> None:
@@ -478,22 +465,9 @@ class TerminalWidget(QWidget):
             return  # report motion only when it reaches another cell
         self._mouse_cell = (row, col)
         code = button
-        if self._emu.mouse_mode != 9:
-            mods = e.modifiers()
-            code += 4 if mods & Qt.KeyboardModifier.ShiftModifier else 0
-            code += (
-                8
-                if mods & (Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier)
-                else 0
-            )
-            code += 16 if mods & Qt.KeyboardModifier.ControlModifier else 0
-        if self._emu.mouse_sgr:
-            self.send.emit(f"\x1b[<{code};{col + 1};{row + 1}{'M' if press else 'm'}".encode())
-            return
-        if not press:
-            code = (code & ~3) | 3  # X10 encoding: a release does not say which button
-        x, y = min(col + 1, X10_LIMIT), min(row + 1, X10_LIMIT)
-        self.send.emit(b"\x1b[M" + bytes([32 + code, 32 + x, 32 + y]))
+        if self._emu.mouse_mode != 9:  # X10 compatibility mode (?9) sends no modifiers
+            code += mouse.modifier_bits(e.modifiers())
+        self.send.emit(mouse.encode(code, col, row, press, self._emu.mouse_sgr))
 
     def _cell_at(self, px: float, py: float) -> tuple[int, int]:
         r = self._renderer
@@ -503,62 +477,14 @@ class TerminalWidget(QWidget):
 
     # -- internals: selection and clipboard --------------------------------------
 
-    def _selection(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
-        if self._sel_anchor is None or self._sel_end is None:
-            return None
-        if self._sel_anchor == self._sel_end and not self._sel_snapshot:
-            return None  # a click, not a drag
-        a, b = sorted((self._sel_anchor, self._sel_end))
-        return a, b
-
-    def _select(self, y0: int, x0: int, y1: int, x1: int) -> None:
-        self._sel_anchor, self._sel_end = (y0, x0), (y1, x1)
-        self._snapshot_selection()
+    def _select(self, first: tuple[int, int], last: tuple[int, int]) -> None:
+        self._selection.set(first, last, self._emu.screen)
         self._copy(QClipboard.Mode.Selection)
         self.update()
 
     def _clear_selection(self) -> None:
-        if self._sel_anchor is not None:
-            self._sel_anchor = self._sel_end = None
-            self._sel_snapshot = {}
+        if self._selection.clear():
             self.update()
-
-    def _snapshot_selection(self) -> None:
-        if self._sel_anchor is None or self._sel_end is None:
-            return
-        y0, y1 = sorted((self._sel_anchor[0], self._sel_end[0]))
-        self._sel_snapshot = {y: self._row_text(y, 0, self._emu.cols) for y in range(y0, y1 + 1)}
-
-    def _check_selection(self, dirty: list[int]) -> None:
-        """Clear the selection when the text of a selected line changed."""
-        for y in dirty:
-            if (
-                y in self._sel_snapshot
-                and self._row_text(y, 0, self._emu.cols) != self._sel_snapshot[y]
-            ):
-                self._clear_selection()
-                return
-
-    def _row_text(self, y: int, start: int, end: int) -> str:
-        line = self._emu.screen.buffer[y]
-        return "".join(line[x].data for x in range(start, min(end, self._emu.cols)))
-
-    def _word_at(self, row: int, col: int) -> tuple[int, int]:
-        line = self._emu.screen.buffer[row]
-        cols = self._emu.cols
-
-        def in_word(x: int) -> bool:
-            data = line[x].data
-            return data == "" or data not in WORD_DELIMITERS  # "" is a wide char's right half
-
-        if not in_word(col):
-            return col, col
-        start, end = col, col
-        while start > 0 and in_word(start - 1):
-            start -= 1
-        while end < cols - 1 and in_word(end + 1):
-            end += 1
-        return start, end
 
     def _copy(self, mode: QClipboard.Mode) -> None:
         text = self.selected_text()
@@ -568,17 +494,10 @@ class TerminalWidget(QWidget):
         clipboard.setText(text, mode)
 
     def _paint_selection(self, p: QPainter) -> None:
-        span = self._selection()
-        if span is None:
-            return
-        (y0, x0), (y1, x1) = span
         colour = QColor(self.palette().color(self.palette().ColorRole.Highlight))
-        colour.setAlpha(110)
-        cols = self._emu.cols
-        for y in range(y0, y1 + 1):
-            start = x0 if y == y0 else 0
-            end = x1 if y == y1 else cols - 1
-            p.fillRect(self._renderer.cell_rect(start, y, end - start + 1), colour)
+        colour.setAlpha(110)  # the text under it stays readable
+        for y, first, last in self._selection.rows(self._emu.cols):
+            p.fillRect(self._renderer.cell_rect(first, y, last - first + 1), colour)
 
     def _paint_status(self, p: QPainter, text: str) -> None:
         font = QFont(self.font())
@@ -601,12 +520,3 @@ def _monospace(font: QFont) -> QFont:
     font.setStyleHint(QFont.StyleHint.TypeWriter)
     font.setFixedPitch(True)
     return font
-
-
-def _button_code(button: Qt.MouseButton) -> int:
-    """xterm's button number; 3 for one it has none for."""
-    return {
-        Qt.MouseButton.LeftButton: 0,
-        Qt.MouseButton.MiddleButton: 1,
-        Qt.MouseButton.RightButton: 2,
-    }.get(button, 3)
