@@ -225,6 +225,30 @@ def test_hidden_cursor_is_not_drawn(qtbot: Any, term: TerminalWidget) -> None:
     assert all(c == bg for c in cell_pixels(term, 2, 1))
 
 
+def test_cursor_blinks_when_asked_and_only_while_focused(qtbot: Any, term: TerminalWidget) -> None:
+    term.activateWindow()
+    qtbot.waitActive(term)
+    term.setFocus()
+    qtbot.waitUntil(term.hasFocus)
+    bg = term._renderer.bg
+
+    def cursor_inked() -> bool:
+        return any(c != bg for c in cell_pixels(term, 0, 0))
+
+    fed(qtbot, term, b"\x1b[?12h")
+    qtbot.waitUntil(lambda: not cursor_inked(), timeout=3000)
+    qtbot.waitUntil(cursor_inked, timeout=3000)
+    # Unfocused: a hollow block that stays (its centre is background).
+    term.clearFocus()
+    qtbot.waitUntil(lambda: not term.hasFocus())
+    assert not term._blink_timer.isActive()
+    pixels = cell_pixels(term, 0, 0)
+    assert any(c != bg for c in pixels)
+    left, top, right, bottom = inner_pixels(term, 0, 0)
+    centre = QColor(term.grab().toImage().pixel((left + right) // 2, (top + bottom) // 2))
+    assert centre == bg
+
+
 def test_osc_title_is_signalled(qtbot: Any, term: TerminalWidget) -> None:
     with qtbot.waitSignal(term.title_changed, timeout=5000) as blocker:
         term.feed(b"\x1b]2;claude: fixing tests\x07")

@@ -108,7 +108,7 @@ class TerminalWidget(QWidget):
         return self._emu
 
     def feed(self, data: bytes) -> None:
-        """Queue bytes from the program; they are parsed on later event-loop turns."""
+        """Queue bytes from the program (on the GUI thread); parsed on later event-loop turns."""
         if not data:
             return
         self._queue.append(bytes(data))
@@ -180,6 +180,9 @@ class TerminalWidget(QWidget):
         if e.type() == QEvent.Type.KeyPress and isinstance(e, QKeyEvent) and e.key() in tab:
             self.keyPressEvent(e)
             return True
+        if e.type() == QEvent.Type.DevicePixelRatioChange:
+            # The window moved to a screen of another pixel density: a sharp image again.
+            self._rebuild_image()
         return super().event(e)
 
     def focusNextPrevChild(self, next: bool) -> bool:
@@ -294,7 +297,7 @@ class TerminalWidget(QWidget):
         super().focusOutEvent(e)
 
     def changeEvent(self, e: QEvent) -> None:
-        if e.type() == QEvent.Type.PaletteChange:
+        if e.type() == QEvent.Type.PaletteChange:  # the system went dark or light
             self._renderer.set_palette(self.palette())
             self._rebuild_image()
         super().changeEvent(e)
@@ -415,6 +418,14 @@ class TerminalWidget(QWidget):
         )
 
     def _update_cursor(self) -> None:
+        # The program may have turned blinking on or off (?12, DECSCUSR) since.
+        blinking = self.hasFocus() and self._emu.cursor_blink
+        if blinking != self._blink_timer.isActive():
+            self._blink_on = True
+            if blinking:
+                self._blink_timer.start()
+            else:
+                self._blink_timer.stop()
         rect = self._cursor_rect().toAlignedRect().adjusted(-1, -1, 1, 1)
         if self._cursor_drawn != rect:
             if self._cursor_drawn is not None:
