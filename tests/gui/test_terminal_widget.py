@@ -618,6 +618,19 @@ def test_fast_emulator_equals_the_reference_with_the_additions(seed: int) -> Non
     assert any(fast.cell(x, y).dim for y in range(40) for x in range(120))  # dim was there
 
 
+@pytest.mark.parametrize("piece", [1, 2, 3, 1000])
+def test_control_strings_and_marked_csi_are_not_drawn_even_when_split(piece: int) -> None:
+    """pyte alone draws a DCS body as text; here it is dropped, split anywhere."""
+    replies: list[bytes] = []
+    emu = Emulator(40, 3, on_reply=replies.append)
+    data = b"a\x1bP+q544e\x1b\\b\x1b_apc\x18c\x1bPabort\x1b[1md\x1b[>c\x1b[>4;1me"
+    for i in range(0, len(data), piece):
+        emu.feed(data[i : i + piece])
+    assert emu.display()[0].rstrip() == "abcde"
+    assert emu.cell(3, 0).bold and not emu.cell(4, 0).underscore  # the ESC [ 1 m after "abort"
+    assert replies == [b"\x1b[>1;10;0c"]
+
+
 def test_scroll_up_moves_the_region_only() -> None:
     emu = Emulator(10, 5)
     emu.feed(b"0\r\n1\r\n2\r\n3\r\n4\x1b[2;4r\x1b[1S")

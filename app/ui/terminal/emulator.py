@@ -34,6 +34,8 @@ subclass extends those dicts):
 - ``CSI > ...``, ``CSI = ...`` and ``CSI < ...``, which pyte's parser would
   take for the sequence without the ``>`` (``CSI > 4;1m`` for SGR 4;1),
   are taken out before the parser sees them; ``CSI > c`` is answered;
+- control strings (DCS, SOS, PM, APC), whose bodies pyte would draw as
+  text, are dropped;
 - replies (device attributes, cursor position) and title changes go to
   callbacks.
 
@@ -95,10 +97,21 @@ class TerminalStream(pyte.Stream):
     }
 
 
-# CSI with a leading <, = or >: pyte's parser drops (or chokes on) that byte.
-_MARKED_CSI = re.compile(r"\x1b\[([<=>])([0-9;:]*)[ -/]*([@-~])")
-# The start of one at the end of a chunk: kept until the rest arrives.
-_MARKED_TAIL = re.compile(r"\x1b(?:\[(?:[<=>][0-9;: -/]*)?)?\Z")
+# What is taken out before pyte's parser sees it:
+# - CSI with a leading <, = or >: pyte's parser drops (or chokes on) that byte;
+# - the start of a control string (DCS, SOS, PM, APC: ESC P/X/^/_ ... ST), whose
+#   body pyte would draw as text; none is ours to act on, so they are dropped;
+# - the start of either at the end of a piece: kept until the rest arrives.
+_SPECIAL = re.compile(
+    r"(?P<csi>\x1b\[(?P<marker>[<=>])(?P<params>[0-9;:]*)[ -/]*(?P<final>[@-~]))"
+    r"|(?P<string>\x1b[PX^_])"
+    r"|(?P<tail>\x1b(?:\[(?:[<=>][0-9;: -/]*)?)?\Z)"
+)
+# Whether a piece has any of those (a tail that is not ESC or ESC [ alone has a marker).
+_MARKERS = re.compile(r"\x1b(?:\[[<=>]|[PX^_])")
+# A control string ends at ST; CAN or SUB abort it, and so does any other
+# escape sequence (left to the parser), as in the VT500 state machine.
+_STRING_END = re.compile(r"\x1b\\?|[\x18\x1a]")
 _TAIL_LIMIT = 64  # a longer "sequence" is not one; let the parser have it
 
 # The ground-state fast lane: a run of text (pyte's own pattern), a plain CSI
@@ -128,6 +141,7 @@ class Emulator:
         self.fast = fast
         self._screen_class: type[ReferenceScreen] = FastScreen if fast else ReferenceScreen
         self._carry = ""
+        self._in_string = False  # inside a control string (DCS...) being dropped
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.screen = self._screen_class(max(cols, 1), max(rows, 1))
         self.stream = TerminalStream(self.screen)
@@ -138,15 +152,30 @@ class Emulator:
     def feed(self, data: bytes) -> None:
         text = self._carry + self._decoder.decode(data)
         self._carry = ""
-        tail = _MARKED_TAIL.search(text, max(len(text) - _TAIL_LIMIT, 0))
-        if tail:
-            self._carry, text = text[tail.start() :], text[: tail.start()]
-        start = 0
-        for m in _MARKED_CSI.finditer(text):
-            self._parse(text[start : m.start()])
-            self._marked_csi(m.group(1), m.group(2), m.group(3))
-            start = m.end()
-        self._parse(text[start:] if start else text)
+        if not self._in_string and "\x1b" not in text[-2:] and not _MARKERS.search(text):
+            self._parse(text)  # the usual case, found by one quick scan
+            return
+        pos: int | None = 0
+        if self._in_string:
+            pos = self._skip_string(text, 0)
+        while pos is not None:
+            m = _SPECIAL.search(text, pos)
+            if m is None:
+                self._parse(text[pos:] if pos else text)
+                return
+            self._parse(text[pos : m.start()])
+            if m.lastgroup == "csi":
+                self._marked_csi(m["marker"], m["params"], m["final"])
+                pos = m.end()
+            elif m.lastgroup == "string":
+                pos = self._skip_string(text, m.end())
+            else:
+                tail = m.group()
+                if len(tail) > _TAIL_LIMIT:
+                    self._parse(tail)
+                else:
+                    self._carry = tail
+                return
 
     def resize(self, cols: int, rows: int) -> None:
         screen = self.screen
@@ -159,6 +188,7 @@ class Emulator:
     def reset(self) -> None:
         """A fresh terminal at the current size (for a new attach)."""
         self._carry = ""
+        self._in_string = False
         self._decoder.reset()
         self.screen = self._screen_class(self.screen.columns, self.screen.lines)
         self.stream = TerminalStream(self.screen)
@@ -286,6 +316,16 @@ class Emulator:
             # A pyte handler that fails on an odd sequence resets its parser
             # and loses the rest of this piece; the terminal carries on.
             log.debug("the emulator dropped a sequence", exc_info=True)
+
+    def _skip_string(self, text: str, pos: int) -> int | None:
+        """Where parsing resumes after a control string's body; None: it goes on."""
+        m = _STRING_END.search(text, pos)
+        if m is None or (m.group() == "\x1b" and m.end() == len(text)):
+            self._in_string = True
+            self._carry = "\x1b" if m is not None else ""  # maybe the first half of ST
+            return None
+        self._in_string = False
+        return m.start() if m.group() == "\x1b" else m.end()
 
     def _marked_csi(self, marker: str, params: str, final: str) -> None:
         if marker == ">" and final == "c" and params in ("", "0"):

@@ -67,6 +67,7 @@ class TerminalWidget(QWidget):
     def __init__(self, parent: QWidget | None = None, cols: int = 80, rows: int = 24) -> None:
         super().__init__(parent)
         self._emu = Emulator(cols, rows, on_reply=self._reply, on_title=self.title_changed.emit)
+        self._hint_grid = (cols, rows)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         if not QFontInfo(font).fixedPitch():
             # Some platforms (offscreen, minimal desktops) answer a proportional font.
@@ -168,8 +169,9 @@ class TerminalWidget(QWidget):
         return self._selection.text(self._emu.screen)
 
     def sizeHint(self) -> QSize:
+        """The size for the grid asked for at construction, in the current font."""
         r = self._renderer
-        cols, rows = self.grid_size()
+        cols, rows = self._hint_grid
         return QSize(math.ceil(cols * r.cell_width), math.ceil(rows * r.cell_height))
 
     # -- Qt event handlers -------------------------------------------------------
