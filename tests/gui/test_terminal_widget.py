@@ -25,6 +25,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.ui.terminal import emulator as emulator_module
+from app.ui.terminal import mouse
 from app.ui.terminal import screen as screen_module
 from app.ui.terminal.emulator import Emulator
 from app.ui.terminal.keys import key_bytes
@@ -395,6 +396,18 @@ def test_ctrl_shift_v_pastes_the_clipboard(qtbot: Any, term: TerminalWidget) -> 
     assert out == [b"from clipboard"]
 
 
+def test_middle_click_pastes_the_selection_or_the_clipboard(
+    qtbot: Any, term: TerminalWidget
+) -> None:
+    clipboard = QGuiApplication.clipboard()
+    mode = clipboard.Mode.Selection if clipboard.supportsSelection() else clipboard.Mode.Clipboard
+    clipboard.setText("picked", mode)
+    fed(qtbot, term, b"\x1b[?2004h")
+    out = sent(term)
+    QTest.mouseClick(term, Qt.MouseButton.MiddleButton, M.NoModifier, QPoint(5, 5))
+    assert out == [b"\x1b[200~picked\x1b[201~"]
+
+
 def test_drag_selects_and_ctrl_shift_c_copies(qtbot: Any, term: TerminalWidget) -> None:
     fed(qtbot, term, b"first line\r\nsecond line")
     r = term._renderer
@@ -449,6 +462,11 @@ def test_mouse_reporting_without_sgr_uses_x10_bytes(qtbot: Any, term: TerminalWi
         b"\x1b[M" + bytes([32 + 2 + 16, 32 + 4, 32 + 3]),
         b"\x1b[M" + bytes([32 + 3 + 16, 36, 35]),
     ]
+
+
+def test_x10_coordinates_stop_at_223() -> None:
+    assert mouse.encode(0, 400, 9, press=True, sgr=False) == b"\x1b[M" + bytes([32, 255, 42])
+    assert mouse.encode(0, 400, 9, press=True, sgr=True) == b"\x1b[<0;401;10M"
 
 
 def test_wheel_without_reporting_asks_for_history(qtbot: Any, term: TerminalWidget) -> None:

@@ -95,39 +95,67 @@ def _centre(v: float, thickness: float) -> float:
     return math.floor(v) + (0.5 if int(thickness) % 2 else 0.0)
 
 
+# Per arm: its direction (dx, dy), the arms to its sides (the first one on
+# the negative side of the offset), and the opposite arm; arms are indexed as
+# in the table: up, right, down, left.
+_GEOMETRY = {
+    0: ((0, -1), (3, 1), 2),
+    1: ((1, 0), (0, 2), 3),
+    2: ((0, 1), (3, 1), 0),
+    3: ((-1, 0), (0, 2), 1),
+}
+
+
 def _lines(
     painter: QPainter, arms: tuple[int, int, int, int], cell: QRectF, colour: QColor, light: float
 ) -> None:
-    up, right, down, left = arms
+    """Each arm from its edge to the centre, and past it as far as the join needs.
+
+    A double line is two strokes ``d`` either side of the centre line. Where
+    double lines meet, each stroke stops at the stroke it meets (so corners
+    and tees of double lines are clean); where single meets double, the
+    single line reaches the near stroke (a tee) or the far one (a corner).
+    """
     x0, y0, w, h = cell.x(), cell.y(), cell.width(), cell.height()
     cx, cy = _centre(x0 + w / 2, light), _centre(y0 + h / 2, light)
-    thick = {LIGHT: light, HEAVY: light * 2, DOUBLE: light}
-    gap = light  # between the two strokes of a double line
-    reach = max((thick[a] for a in arms if a), default=light) / 2
-    fill = painter.fillRect
+    thick = {NONE: 0.0, LIGHT: light, HEAVY: light * 2, DOUBLE: light}
+    d = float(max(2, round(light * 1.5)))  # a double line's strokes: d either side
+    reach = max(thick[a] for a in arms) / 2  # single lines overlap by this at the centre
+    edge = {0: cy - y0, 1: x0 + w - cx, 2: y0 + h - cy, 3: cx - x0}
 
-    def vertical(top: float, bottom: float, weight: int) -> None:
+    def stroke(arm: int, offset: float, start: float, t: float) -> None:
+        """A stroke along ``arm`` from ``start`` (past the centre when negative) to the edge."""
+        (dx, dy), _, _ = _GEOMETRY[arm]
+        a, b = sorted((start * (dx + dy), edge[arm] * (dx + dy)))  # along the arm's axis
+        if dx:
+            painter.fillRect(QRectF(cx + a, cy + offset - t / 2, b - a, t), colour)
+        else:
+            painter.fillRect(QRectF(cx + offset - t / 2, cy + a, t, b - a), colour)
+
+    for arm, weight in enumerate(arms):
+        if not weight:
+            continue
+        _, (side_a, side_b), opposite = _GEOMETRY[arm]
+        sides = (arms[side_a], arms[side_b])
         t = thick[weight]
-        offsets = (-gap - t / 2, gap + t / 2) if weight == DOUBLE else (0.0,)
-        for off in offsets:
-            fill(QRectF(cx + off - t / 2, top, t, bottom - top), colour)
-
-    def horizontal(a: float, b: float, weight: int) -> None:
-        t = thick[weight]
-        offsets = (-gap - t / 2, gap + t / 2) if weight == DOUBLE else (0.0,)
-        for off in offsets:
-            fill(QRectF(a, cy + off - t / 2, b - a, t), colour)
-
-    # Each arm runs from its edge to just past the centre, so arms meet.
-    double_reach = gap + light * 1.5
-    if up:
-        vertical(y0, cy + (double_reach if up == DOUBLE else reach), up)
-    if down:
-        vertical(cy - (double_reach if down == DOUBLE else reach), y0 + h, down)
-    if left:
-        horizontal(x0, cx + (double_reach if left == DOUBLE else reach), left)
-    if right:
-        horizontal(cx - (double_reach if right == DOUBLE else reach), x0 + w, right)
+        if weight != DOUBLE:
+            if DOUBLE not in sides or arms[opposite]:
+                start = -(d + t / 2) if DOUBLE in sides else -reach
+            elif sides == (DOUBLE, DOUBLE):
+                start = d - light / 2  # a tee into a double line: to its near stroke
+            else:
+                start = -(d + light / 2)  # a corner of a double line: to its far stroke
+            stroke(arm, 0.0, start, t)
+            continue
+        for offset, side in ((-d, arms[side_a]), (d, arms[side_b])):
+            if DOUBLE in sides:
+                # Meet the side's double line at its near stroke, or go to the outer corner.
+                start = d - light / 2 if side else -(d + light / 2)
+            elif any(sides):
+                start = -max(thick[x] for x in sides) / 2  # up to the single line across
+            else:
+                start = -d
+            stroke(arm, offset, start, light)
 
 
 def _arc(painter: QPainter, arms: str, cell: QRectF, colour: QColor, light: float) -> None:
