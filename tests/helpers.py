@@ -222,3 +222,17 @@ def assert_nothing_left(state_dir: Path, wait: float = DEADLINE_S) -> None:
         raise AssertionError(
             f"processes left behind: {[p.info['cmdline'] for p in left]}"
         ) from None
+
+
+def pane_tty_size(socket: str, session: str) -> str:
+    """``rows cols`` of the terminal a tmux session's pane runs in: what a
+    program in it sees (tmux sets it a moment after the window's size)."""
+    tty = subprocess.run(
+        ["tmux", "-S", socket, "display-message", "-p", "-t", f"={session}:", "#{pane_tty}"],
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    if not tty:
+        return ""
+    return subprocess.run(
+        ["stty", "-F", tty, "size"], capture_output=True, text=True
+    ).stdout.strip()

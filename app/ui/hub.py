@@ -42,6 +42,8 @@ class Hub(QObject):
     key_changed = Signal(str, str)  # host, OpenSSH's warning: shown as a dialog
     opened = Signal(str)  # a host connected for the first time
     closing = Signal(str)  # a host is being disconnected (its sync panels stop)
+    listed = Signal(str)  # a host listed its sandboxes (the model has them)
+    connected = Signal(str, bool)  # a host's connection is up, or down (reconnecting, failed)
 
     def __init__(
         self,
@@ -194,8 +196,10 @@ class Hub(QObject):
             self._failed(host, reason, "REMOTE HOST IDENTIFICATION HAS CHANGED" in reason)
         if state.phase in ("reconnecting", "failed"):
             self.model.set_host_stale(host, datetime.now())
+            self.connected.emit(host, False)
         elif state.phase == "connected":
             self.model.set_host_stale(host, None)
+            self.connected.emit(host, True)
 
     def _on_reset(self, host: str, sandboxes: list[dict[str, Any]]) -> None:
         self.model.replace_host(host, sandboxes)
@@ -203,6 +207,7 @@ class Hub(QObject):
         for sb in sandboxes:
             self._apply_known_frame(host, sb["id"])
         self._count(host)
+        self.listed.emit(host)
 
     def _on_changed(self, host: str, sb: dict[str, Any]) -> None:
         new = self.model.tile((host, sb["id"])) is None

@@ -213,6 +213,10 @@ class SandboxActions:
         menu = popup_menu(self.window)
         live = tile.stale_since is None and not tile.busy
         spawn = self.tasks.spawn
+        menu.addAction("Open terminal\tCtrl+T", lambda: self.window.work.open(tile.key)).setEnabled(
+            tile.status in ("running", "exited")
+        )
+        menu.addSeparator()
         if tile.status == "running":
             menu.addAction("Stop", lambda: spawn(self.act(tile, "stop"))).setEnabled(live)
         else:

@@ -51,7 +51,14 @@ def actions_for(tile: Tile) -> list[TileAction]:
     if tile.stale_since is not None or tile.busy:
         return []
     first = TileAction("stop", "Stop") if tile.status == "running" else TileAction("start", "Start")
-    return [first, TileAction("sync", "Sync"), TileAction("delete", "Delete")]
+    shown = [first, TileAction("sync", "Sync"), TileAction("delete", "Delete")]
+    if tile.status in ("running", "exited"):  # what sandbox.attach_command allows
+        shown.insert(0, TileAction("terminal", "Terminal"))
+    return shown
+
+
+# Which buttons a narrow tile leaves out first (all are in the tile's menu too).
+_DROP_FIRST = ("sync", "start", "stop")
 
 
 class TileDelegate(QStyledItemDelegate):
@@ -82,10 +89,17 @@ class TileDelegate(QStyledItemDelegate):
         """Where each action's button is, laid out from the thumbnail's top right."""
         thumb = self.thumb_rect(rect)
         fm = QFontMetrics(QFont())
+        acts = actions_for(tile)
+        widths = {a.name: max(BUTTON, fm.horizontalAdvance(a.label) + 16) for a in acts}
+        room = thumb.width() - 2 * PAD
+        for name in _DROP_FIRST:
+            if sum(widths[a.name] + 4 for a in acts) - 4 <= room:
+                break
+            acts = [a for a in acts if a.name != name]
         out = []
         x = thumb.right() - PAD
-        for act in reversed(actions_for(tile)):
-            width = max(BUTTON, fm.horizontalAdvance(act.label) + 16)
+        for act in reversed(acts):
+            width = widths[act.name]
             x -= width
             out.append((act, QRect(x, thumb.y() + PAD, width, BUTTON)))
             x -= 4

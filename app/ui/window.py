@@ -27,16 +27,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.remote.client import Client
 from app.remote.profiles import LOCAL, Profiles
 
 from .asks import gui_prompts, warn
 from .host_actions import HostActions
 from .hostlist import HostList
 from .hub import CLOSE_TIMEOUT_S, Hub
-from .model import SORT_KEYS, SandboxModel, TileFilter
+from .model import SORT_KEYS, SandboxModel, Tile, TileFilter, TileRole
 from .sandbox_actions import SandboxActions
 from .tasks import Tasks
 from .tiles import DEFAULT_TILE, MAX_TILE, MIN_TILE, TileView
+from .workarea import WorkArea
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,7 @@ class MainWindow(QMainWindow):
             self, self.hub, self.model, self.tiles, settings, self.tasks
         )
         self.host_actions = HostActions(self, self.hub, self.hosts, self.tasks)
+        self.work = WorkArea(self.model, self._client_of, settings, self.tasks)
         self._closing = False
         self._build()
         self._restore()
@@ -82,7 +85,12 @@ class MainWindow(QMainWindow):
         self.hub.message.connect(self.show_message)
         self.hub.opened.connect(lambda _name: self._update_empty())
         self.hub.closing.connect(self.sandbox_actions.stop_syncs_of)
+        self.hub.closing.connect(self.work.host_closing)
+        self.hub.listed.connect(self.work.listed)
+        self.hub.connected.connect(self.work.host_connected)
         self.model.rowsAboutToBeRemoved.connect(self.sandbox_actions.rows_going)
+        self.model.rowsAboutToBeRemoved.connect(self._tiles_going)
+        self.model.dataChanged.connect(lambda *_: self.work.sandboxes_changed())
         self.hub.key_changed.connect(
             lambda host, text: self.tasks.spawn(
                 warn(self, "Host key changed", f"The host key of {host} has changed.", text)
@@ -139,6 +147,7 @@ class MainWindow(QMainWindow):
         self.delete_action = self._action("Delete", "Delete", self.sandbox_actions.delete_selected)
         self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.tiles.addAction(self.delete_action)
+        self.terminal_action = self._action("Open terminal", "Ctrl+T", self.open_terminal)
 
         menu = self.menuBar().addMenu("&File")
         menu.addAction(self.new_action)
@@ -151,6 +160,7 @@ class MainWindow(QMainWindow):
         view.addAction(self.refresh_action)
         view.addAction(find)
         find.setText("Find")
+        view.addAction(self.terminal_action)
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -180,9 +190,20 @@ class MainWindow(QMainWindow):
         self.empty = QLabel()
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
+        grid = QWidget()
+        grid_layout = QVBoxLayout(grid)
+        grid_layout.setContentsMargins(0, 0, 0, 0)
+        grid_layout.addWidget(self.tiles, 1)
+        grid_layout.addWidget(self.empty, 1)
+        self.work_split = QSplitter()
+        self.work_split.setObjectName("work-split")
+        self.work_split.addWidget(grid)
+        self.work_split.addWidget(self.work)
+        self.work_split.setStretchFactor(1, 2)
+        self.work.hide()
+        self.work.emptied.connect(lambda empty: self.work.setVisible(not empty))
         right_layout.addWidget(self.banner)
-        right_layout.addWidget(self.tiles, 1)
-        right_layout.addWidget(self.empty, 1)
+        right_layout.addWidget(self.work_split, 1)
         self.splitter = QSplitter()
         self.splitter.addWidget(side)
         self.splitter.addWidget(right)
@@ -190,7 +211,8 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([280, 900])  # the host figures read whole
         self.setCentralWidget(self.splitter)
 
-        self.tiles.tile_delegate.action.connect(self.sandbox_actions.tile_action)
+        self.tiles.tile_delegate.action.connect(self._tile_action)
+        self.tiles.activated.connect(lambda index: self._open_terminal(index.data(TileRole)))
         self.tiles.customContextMenuRequested.connect(self.sandbox_actions.tile_menu)
         for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
             signal.connect(self._update_empty)
@@ -234,6 +256,12 @@ class MainWindow(QMainWindow):
         if status in STATUSES:
             self.status_filter.setCurrentIndex(STATUSES.index(status))
         self.tiles.set_tile_width(self.tile_size.value())
+        split = self.settings.value("window/work_split")
+        if split is not None:
+            self.work_split.restoreState(split)
+        else:
+            self.work_split.setSizes([360, 720])  # a column of tiles, a terminal of 100 columns
+        self.work.restore()
 
     def _save(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -241,6 +269,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("view/sort", self.sort.currentData())
         self.settings.setValue("view/status", self._status_filter() or "")
         self.settings.setValue("hosts/open", list(self.hub.sessions))
+        self.settings.setValue("window/work_split", self.work_split.saveState())
+        self.work.save()
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -271,6 +301,32 @@ class MainWindow(QMainWindow):
 
     def new_sandbox(self) -> None:
         self.sandbox_actions.new_sandbox(self.hosts.current_host())
+
+    def open_terminal(self) -> None:
+        """Ctrl+T: the selected tile's terminal (the first, if several are selected)."""
+        tiles = self.tiles.selected_tiles()
+        if not tiles:
+            self.show_message("Select a sandbox first, then press Ctrl+T for its terminal.")
+            return
+        self._open_terminal(tiles[0])
+
+    def _open_terminal(self, tile: Tile | None) -> None:
+        if tile is not None:
+            self.work.open(tile.key)
+
+    def _tile_action(self, key: tuple[str, str], action: str) -> None:
+        if action == "terminal":
+            self._open_terminal(self.model.tile(key))
+        else:
+            self.sandbox_actions.tile_action(key, action)
+
+    def _tiles_going(self, _parent: Any, first: int, last: int) -> None:
+        keys = [self.model.index(row).data(TileRole).key for row in range(first, last + 1)]
+        self.work.tiles_going(keys)
+
+    def _client_of(self, host: str) -> Client | None:
+        session = self.hub.sessions.get(host)
+        return session.client if session is not None else None
 
     def refresh(self) -> None:
         for name, session in list(self.hub.sessions.items()):

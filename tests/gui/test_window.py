@@ -375,7 +375,7 @@ def test_context_menu_and_keyboard(
         w.sandbox_actions.tile_menu(center)
         menu: QMenu = await until(lambda: top_dialog(QMenu))
         labels = [a.text() for a in menu.actions() if a.text()]
-        assert labels[:3] == ["Stop", "Delete…", "Sync…"]
+        assert labels[:4] == ["Open terminal\tCtrl+T", "Stop", "Delete…", "Sync…"]
         next(a for a in menu.actions() if a.text() == "Stop").trigger()
         menu.close()
         await until(lambda: tile_named(w, "keys").status == "stopped", what="the menu's stop")

@@ -15,7 +15,7 @@ from app.remote.api import HostApi
 from app.remote.client import Client
 from app.remote.local import LocalHost
 from app.remote.terminal import LocalPty, Terminal, open_attach
-from tests.helpers import DEADLINE_S, Hostd
+from tests.helpers import DEADLINE_S, Hostd, pane_tty_size
 from tests.remote.conftest import Remote
 
 SHELL = "bash --norc --noprofile -i"
@@ -41,17 +41,6 @@ class Screen:
             if loop.time() > end:
                 raise AssertionError(f"{needle!r} not on the screen:\n{self.text()}")
             await asyncio.sleep(0.02)
-
-
-def pane_tty_size(socket: str) -> str:
-    """``rows cols`` of the terminal the sandbox's shell runs in."""
-    tty = subprocess.run(
-        ["tmux", "-S", socket, "display-message", "-p", "-t", "=term:", "#{pane_tty}"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    return subprocess.run(
-        ["stty", "-F", tty, "size"], capture_output=True, text=True
-    ).stdout.strip()
 
 
 async def until(cond: Callable[[], bool], what: str) -> None:
@@ -84,7 +73,7 @@ async def drive(client: Client) -> None:
     screen.screen.resize(30, 120)
     term.resize(120, 30)
     # tmux resizes the pane's own terminal a moment after its window.
-    await until(lambda: pane_tty_size(sandbox["tmux_socket"]) == "29 120", "tmux to resize")
+    await until(lambda: pane_tty_size(sandbox["tmux_socket"], "term") == "29 120", "tmux to resize")
     term.write(b"clear; tput cols lines\r")
     await screen.shows("120\n29")  # tmux's status line takes a row
 

@@ -80,6 +80,7 @@ class TerminalWidget(QWidget):
         self._image = QImage()
         self._status: str | None = None
         self._sync_since: float | None = None
+        self._painted_at = 0.0  # monotonic time of the last repaint of dirty lines
         self._cursor_drawn: QRect | None = None
         self._blink_on = True
         self._wheel = 0
@@ -134,6 +135,13 @@ class TerminalWidget(QWidget):
         """A banner over the terminal (a lost connection, say); None takes it away."""
         self._status = text
         self.update()
+
+    def status_text(self) -> str | None:
+        return self._status
+
+    def cell_rect(self, x: int, y: int) -> QRectF:
+        """Where cell (x, y) is drawn, in the widget's coordinates."""
+        return self._renderer.cell_rect(x, y)
 
     def reset(self) -> None:
         """A fresh terminal at the current size, for a new attach; queued bytes are dropped."""
@@ -351,8 +359,15 @@ class TerminalWidget(QWidget):
                 break
         if queue:
             self._parse_timer.start()  # the rest on the next turn: input and paints go first
-        if not self._frame_timer.isActive():
-            self._frame_timer.start()
+        if self._frame_timer.isActive():
+            return
+        # At most one repaint per frame, but not a frame late: an echo that
+        # comes after a quiet spell is painted at once (keystroke latency).
+        wait_ms = FRAME_MS - (time.monotonic() - self._painted_at) * 1000
+        if wait_ms <= 0 and not queue:
+            self._frame()
+        else:
+            self._frame_timer.start(max(1, min(FRAME_MS, round(wait_ms))))
 
     def _frame(self) -> None:
         if self._emu.synchronized:
@@ -363,6 +378,7 @@ class TerminalWidget(QWidget):
                 self._frame_timer.start()
                 return
         self._sync_since = None
+        self._painted_at = time.monotonic()
         self._repaint_dirty()
 
     def _repaint_dirty(self) -> None:
@@ -516,16 +532,17 @@ class TerminalWidget(QWidget):
         font = QFont(self.font())
         font.setBold(True)
         p.setFont(font)
-        metrics = p.fontMetrics()
-        w = metrics.horizontalAdvance(text) + 32
-        h = metrics.height() + 16
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        room = QRect(0, 0, max(self.width() - 56, 40), 10_000)
+        text_rect = p.fontMetrics().boundingRect(room, flags, text)
+        w, h = text_rect.width() + 32, text_rect.height() + 16
         box = QRect((self.width() - w) // 2, 12, w, h)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(40, 40, 40, 220))
         p.drawRoundedRect(box, 6, 6)
         p.setPen(QColor(250, 250, 250))
-        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        p.drawText(box.adjusted(16, 8, -16, -8), flags, text)
 
 
 def _monospace(font: QFont) -> QFont:

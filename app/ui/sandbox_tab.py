@@ -1,0 +1,94 @@
+"""A sandbox's own tab: its terminal (tmux, attached), under a one-line header.
+
+The tab lives in the window's work area or, torn off, in a window of its own;
+either way it is the same widget with the same attached terminal.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from app.remote.client import Client
+
+from .attach import Phase, TerminalLink
+from .hub import label_of
+from .model import Key
+from .tasks import Tasks
+from .terminal.widget import TerminalWidget
+
+
+class SandboxTab(QWidget):
+    title_changed = Signal()  # the tab's title or tooltip changed
+    float_requested = Signal()  # "its own window" / "put back" was clicked
+
+    def __init__(
+        self,
+        key: Key,
+        name: str,
+        client_of: Callable[[], Client | None],
+        status_of: Callable[[], str | None],
+        tasks: Tasks,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.name = name
+        self.program_title = ""  # what the terminal's program set (OSC 0/2)
+        self.terminal = TerminalWidget(self)
+        self.link = TerminalLink(self.terminal, key[0], key[1], client_of, status_of, tasks)
+        self.terminal.title_changed.connect(self._program_title)
+        self.link.phase_changed.connect(self._phase)
+
+        self.header = QLabel()
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.float_button = QToolButton()
+        self.float_button.setAutoRaise(True)
+        self.float_button.clicked.connect(self.float_requested)
+        self.set_floating(False)
+        top = QHBoxLayout()
+        top.setContentsMargins(6, 2, 2, 2)
+        top.addWidget(self.header, 1)
+        top.addWidget(self.float_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(top)
+        layout.addWidget(self.terminal, 1)
+        self.setFocusProxy(self.terminal)
+        self._phase(self.link.phase)
+
+    @property
+    def title(self) -> str:
+        return f"{self.name}: {self.program_title}" if self.program_title else self.name
+
+    @property
+    def tooltip(self) -> str:
+        return f"{self.name} on {label_of(self.key[0])} ({self.link.phase.value})"
+
+    def set_floating(self, floating: bool) -> None:
+        self.float_button.setText("Put back" if floating else "Own window")
+        self.float_button.setToolTip(
+            "Put this terminal back in the main window"
+            if floating
+            else "Move this terminal to a window of its own"
+        )
+
+    def set_font(self, font: QFont) -> None:
+        self.terminal.set_font(font.family(), font.pointSize())
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _program_title(self, title: str) -> None:
+        self.program_title = title.strip()
+        self.title_changed.emit()
+
+    def _phase(self, phase: Phase) -> None:
+        where = label_of(self.key[0])
+        self.header.setText(f"<b>{html.escape(self.name)}</b> on {html.escape(where)} · "
+                            f"{phase.value}")  # fmt: skip
+        self.title_changed.emit()
