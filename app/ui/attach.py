@@ -75,6 +75,7 @@ class TerminalLink(QObject):
         self._retries = 0
         self._scroll = 0  # wheel lines not yet sent to hostd
         self._scrolling = False
+        self._when_shown = False  # attach() came while the terminal was hidden
         widget.send.connect(self._typed)
         widget.resized.connect(self._resized)
         widget.scroll_requested.connect(self._scroll_requested)
@@ -82,10 +83,16 @@ class TerminalLink(QObject):
     # -- what the tab tells it -----------------------------------------------------------
 
     def attach(self) -> None:
-        """Attach now if it is not attached or on its way."""
-        if self.phase not in (Phase.ATTACHING, Phase.ATTACHED, Phase.CLOSED):
-            self._set(Phase.ATTACHING, "Attaching…")
-            self._tasks.spawn(self._attach(), f"attaching to {self.sandbox_id[:8]}")
+        """Attach now if it is not attached or on its way; a terminal that is
+        not shown (a tab behind another) attaches when it is, at its size."""
+        if self.phase in (Phase.ATTACHING, Phase.ATTACHED, Phase.CLOSED):
+            return
+        if self.widget.usable_size() is None:
+            self._when_shown = True
+            return
+        self._when_shown = False
+        self._set(Phase.ATTACHING, "Attaching…")
+        self._tasks.spawn(self._attach(), f"attaching to {self.sandbox_id[:8]}")
 
     def host_connected(self, connected: bool) -> None:
         if connected and self.phase is Phase.DISCONNECTED:
@@ -116,7 +123,7 @@ class TerminalLink(QObject):
         if status not in ATTACHABLE:
             self._set(Phase.ENDED, self._ended_text(status))
             return
-        cols, rows = self.widget.grid_size()
+        cols, rows = self.widget.usable_size() or self.widget.grid_size()
         try:
             term = await open_attach(client, self.sandbox_id, cols, rows, FEATURES)
         except (RpcError, RemoteError, OSError) as exc:
@@ -131,8 +138,9 @@ class TerminalLink(QObject):
         self.widget.reset()
         term.start(self.widget.feed, lambda: self._ended(term))
         self._set(Phase.ATTACHED, None)
-        if self.widget.grid_size() != (cols, rows):  # resized on the way
-            term.resize(*self.widget.grid_size())
+        size = self.widget.usable_size()
+        if size is not None and size != (cols, rows):  # resized on the way
+            term.resize(*size)
 
     def _ended(self, term: Terminal) -> None:
         if term is not self._term:
@@ -185,6 +193,8 @@ class TerminalLink(QObject):
     def _resized(self, cols: int, rows: int) -> None:
         if self._term is not None:
             self._term.resize(cols, rows)
+        elif self._when_shown:
+            self.attach()
 
     def _scroll_requested(self, lines: int) -> None:
         """Wheel turns go to hostd one call at a time, added up meanwhile."""

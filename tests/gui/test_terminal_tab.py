@@ -191,41 +191,50 @@ def test_tabs_tear_off_come_back_and_reopen_after_a_restart(
     w = make_window()
     w.open_hosts(["local"])
 
-    async def first() -> tuple[str, str]:
+    async def first() -> dict[str, tuple[str, str]]:
         await until(lambda: local_connected(w))
-        for name in ("one", "two"):
+        for name in ("one", "two", "three"):
             await w.hub.sessions["local"].create(
                 {"name": name, "backend": "none", "project_dir": str(project), "agent": SHELL}
             )
-        one = await open_tab(w, qtbot, "local", "one")
-        two = await open_tab(w, qtbot, "local", "two")
-        assert w.work.count() == 2
-        two.float_button.click()  # its own window
-        window = await until(lambda: w.work.floating.get(two.key), what="a window of its own")
-        assert window.isVisible() and w.work.count() == 1 and two.window() is window
-        type_line(qtbot, two, "echo still-$((1+1))")
-        await shows(two, "still-2")  # the same terminal, still attached
-        two.float_button.click()  # put back
-        await until(lambda: w.work.count() == 2 and not window.isVisible(), what="put back")
-        assert two.window() is w
-        two.float_button.click()  # and off again, to be saved that way
-        await until(lambda: two.key in w.work.floating)
-        one_key = one.key
+        tabs = {name: await open_tab(w, qtbot, "local", name) for name in ("one", "two", "three")}
+        three = tabs["three"]
+        assert w.work.count() == 3
+        three.float_button.click()  # its own window
+        window = await until(lambda: w.work.floating.get(three.key), what="a window of its own")
+        assert window.isVisible() and w.work.count() == 2 and three.window() is window
+        type_line(qtbot, three, "echo still-$((1+1))")
+        await shows(three, "still-2")  # the same terminal, still attached
+        three.float_button.click()  # put back
+        await until(lambda: w.work.count() == 3 and not window.isVisible(), what="put back")
+        assert three.window() is w
+        three.float_button.click()  # and off again, to be saved that way
+        await until(lambda: three.key in w.work.floating)
+        keys = {name: tab.key for name, tab in tabs.items()}
         w.close()
         await until(lambda: not w.hub.sessions and not w.tasks, what="the window to close")
-        return one_key
+        return keys
 
-    one_key = run(first())
+    keys = run(first())
     w2 = make_window()
     w2.open_hosts(w2.hosts_to_reopen())
 
     async def second() -> None:
-        one = await until(lambda: w2.work.tabs.get(one_key), what="the saved tab")
-        await until(lambda: one.link.phase is Phase.ATTACHED, what="attached again")
+        tabs = await until(lambda: len(w2.work.tabs) == 3 and w2.work.tabs, what="the saved tabs")
+        one, two, three = (tabs[keys[name]] for name in ("one", "two", "three"))
+        assert three.key in w2.work.floating and w2.work.floating[three.key].isVisible()
+        for tab in (two, three):
+            await until(lambda tab=tab: tab.link.phase is Phase.ATTACHED, what="attached again")
+        # The tab behind another is not attached at the size of a hidden page
+        # (it would squeeze the sandbox's terminal): it attaches when shown.
+        assert w2.work.currentWidget() is two and one.link.phase is not Phase.ATTACHED
+        w2.work.setCurrentWidget(one)
+        await until(lambda: one.link.phase is Phase.ATTACHED, what="attached when shown")
+        cols, rows = one.terminal.grid_size()
+        sb = w2.model.tile(one.key).sandbox
+        await until(lambda: pane_tty_size(sb["tmux_socket"], "one") == f"{rows - 1} {cols}",
+                    what="its own size")  # fmt: skip
         await shows(one, "[one]")
-        two = await until(lambda: next((t for k, t in w2.work.tabs.items() if k != one_key),
-                                       None), what="the torn-off tab")  # fmt: skip
-        assert two.key in w2.work.floating and w2.work.floating[two.key].isVisible()
 
     run(second())
 

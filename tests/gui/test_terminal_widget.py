@@ -341,6 +341,35 @@ def test_tab_stays_in_the_terminal(qtbot: Any, term: TerminalWidget) -> None:
     assert inner.hasFocus()
 
 
+def test_the_windows_shortcuts_do_not_take_the_programs_keys(qtbot: Any) -> None:
+    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtWidgets import QMainWindow
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    inner = TerminalWidget()
+    window.setCentralWidget(inner)
+    fired: list[str] = []
+    for keys in ("Ctrl+N", "F5", "Delete", "Ctrl+Shift+W"):
+        action = QAction(keys, window)
+        action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(lambda _c=False, k=keys: fired.append(k))
+        window.addAction(action)
+    window.show()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    inner.setFocus()
+    qtbot.waitUntil(inner.hasFocus)
+    out = sent(inner)
+    QTest.keyClick(inner, K.Key_N, M.ControlModifier)
+    QTest.keyClick(inner, K.Key_F5)
+    QTest.keyClick(inner, K.Key_Delete)
+    assert out == [b"\x0e", b"\x1b[15~", b"\x1b[3~"] and fired == []
+    # Ctrl+Shift combinations other than the terminal's own stay the window's.
+    QTest.keyClick(inner, K.Key_W, M.ControlModifier | M.ShiftModifier)
+    assert fired == ["Ctrl+Shift+W"]
+
+
 @pytest.mark.parametrize(
     ("key", "mods", "text", "app_cursor", "app_keypad", "expected"),
     [
@@ -374,7 +403,9 @@ def test_zoom_keys_are_the_widgets(qtbot: Any, term: TerminalWidget) -> None:
     assert blocker.args == [size + 1]
     with qtbot.waitSignal(term.font_zoomed) as blocker:
         QTest.keyClick(term, K.Key_0, M.ControlModifier)
-    assert blocker.args == [16]
+    # Back to the size a new terminal has (the system's), not the one set (16).
+    fresh = TerminalWidget()
+    assert blocker.args == [fresh._renderer.fonts[0].pointSize()] != [16]
     assert out == []
 
 

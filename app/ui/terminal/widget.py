@@ -34,6 +34,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QResizeEvent,
+    QShowEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QApplication, QWidget
@@ -48,6 +49,9 @@ SLICE_BYTES = 16 * 1024  # one emulator feed: ~5 ms at the emulator's ~2-3 MB/s
 PARSE_BUDGET_S = 0.008  # parsing per event-loop turn: half a 60 Hz frame
 FRAME_MS = 16  # at most one repaint per 60 Hz frame
 SYNC_HOLD_S = 0.150  # synchronized output (?2026) may hold repaints this long, as in kitty/foot
+# A hidden tab or a pane dragged shut has a grid of a column or two; telling
+# the program (tmux, and so the agent's terminal) would squeeze it to that.
+MIN_GRID = (20, 4)
 RESIZE_DEBOUNCE_MS = 50  # a window drag resizes many times; tell the program once it settles
 BLINK_MS = 530  # xterm's and GTK's cursor blink half-period
 WHEEL_LINES = 3  # lines per wheel notch, as most desktops scroll
@@ -72,7 +76,7 @@ class TerminalWidget(QWidget):
         if not QFontInfo(font).fixedPitch():
             # Some platforms (offscreen, minimal desktops) answer a proportional font.
             font = _monospace(QFont("monospace", max(font.pointSize(), 10)))
-        self._base_size = max(font.pointSize(), 1)
+        self._default_size = max(font.pointSize(), 1)  # Ctrl+0 goes back to it
         self._renderer = Renderer(font, self.palette())
         self._queue: deque[bytes] = deque()
         self._offset = 0  # into the first queued chunk
@@ -81,6 +85,7 @@ class TerminalWidget(QWidget):
         self._status: str | None = None
         self._sync_since: float | None = None
         self._painted_at = 0.0  # monotonic time of the last repaint of dirty lines
+        self._announced: tuple[int, int] | None = None  # the last size resized told
         self._cursor_drawn: QRect | None = None
         self._blink_on = True
         self._wheel = 0
@@ -136,6 +141,14 @@ class TerminalWidget(QWidget):
         self._status = text
         self.update()
 
+    def usable_size(self) -> tuple[int, int] | None:
+        """The grid, if it is one to tell the program: shown, and not squeezed
+        below MIN_GRID (a hidden tab, a collapsed pane); else None."""
+        cols, rows = self.grid_size()
+        if not self.isVisible() or cols < MIN_GRID[0] or rows < MIN_GRID[1]:
+            return None
+        return cols, rows
+
     def status_text(self) -> str | None:
         return self._status
 
@@ -153,13 +166,13 @@ class TerminalWidget(QWidget):
 
     def set_font(self, family: str, size: int) -> None:
         font = _monospace(QFont(family, max(size, 1)))
-        self._base_size = max(size, 1)
         self._apply_font(font)
 
     def zoom(self, step: int) -> None:
-        """Grow (positive) or shrink the font by ``step`` points; 0 goes back to the set size."""
+        """Grow (positive) or shrink the font by ``step`` points; 0 goes back to the
+        system's fixed font size."""
         font = QFont(self._renderer.fonts[0])
-        size = self._base_size if step == 0 else max(font.pointSize() + step, 4)
+        size = self._default_size if step == 0 else max(font.pointSize() + step, 4)
         font.setPointSize(size)
         self._apply_font(font)
         self.font_zoomed.emit(size)
@@ -190,10 +203,31 @@ class TerminalWidget(QWidget):
         if e.type() == QEvent.Type.KeyPress and isinstance(e, QKeyEvent) and e.key() in tab:
             self.keyPressEvent(e)
             return True
+        if e.type() == QEvent.Type.ShortcutOverride and isinstance(e, QKeyEvent):
+            # Keys are the program's, not the window's shortcuts (Ctrl+N, Ctrl+F,
+            # F5, Delete...): a person typing to an agent must not create a
+            # sandbox. Ctrl+Shift combinations stay the window's (as in
+            # gnome-terminal), except the terminal's own copy and paste.
+            mods = e.modifiers()
+            app_combo = mods & Qt.KeyboardModifier.ControlModifier and (
+                mods & Qt.KeyboardModifier.ShiftModifier
+            )
+            emu = self._emu
+            mine = widget_action(e.key(), mods) is not None or (
+                not app_combo
+                and key_bytes(e.key(), mods, e.text(), emu.app_cursor, emu.app_keypad) is not None
+            )
+            if mine:
+                e.accept()
+                return True
         if e.type() == QEvent.Type.DevicePixelRatioChange:
             # The window moved to a screen of another pixel density: a sharp image again.
             self._rebuild_image()
         return super().event(e)
+
+    def showEvent(self, e: QShowEvent) -> None:
+        super().showEvent(e)
+        self._resize_timer.start()  # a size that changed while hidden is told now
 
     def focusNextPrevChild(self, next: bool) -> bool:
         return False
@@ -418,7 +452,10 @@ class TerminalWidget(QWidget):
         self._rebuild_image()
 
     def _announce_size(self) -> None:
-        self.resized.emit(*self.grid_size())
+        size = self.usable_size()
+        if size is not None and size != self._announced:
+            self._announced = size
+            self.resized.emit(*size)
 
     # -- internals: the cursor ---------------------------------------------------
 
