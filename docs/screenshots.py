@@ -98,6 +98,19 @@ async def scene(w: MainWindow, project: Path, pics: list[Path]) -> None:
     await asyncio.sleep(8)  # frames, metrics and the exit to arrive
 
 
+async def terminal_scene(w: MainWindow) -> None:
+    """The api-refactor sandbox's tab open beside the tiles, its dialog showing."""
+    w.resize(1600, 900)
+    tile = next(t for t in w.model.tiles() if t.name == "api-refactor")
+    tab = w.work.open(tile.key)
+    assert tab is not None
+    for _ in range(100):  # attached and drawn: tmux's status line shows
+        if any("[api-refactor]" in line for line in tab.terminal.screen_lines()):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+
+
 def shoot(w: MainWindow, name: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     w.grab().save(str(OUT / name))
@@ -143,7 +156,12 @@ def main() -> None:
         try:
             await scene(w, project, pics)
             shoot(w, "main-window.png")
+            await terminal_scene(w)
+            shoot(w, "terminal-tab.png")
             app.setPalette(dark_palette())
+            await asyncio.sleep(0.5)
+            shoot(w, "terminal-tab-dark.png")
+            w.work.close_all()
             await asyncio.sleep(0.5)
             shoot(w, "main-window-dark.png")
         finally:
