@@ -116,6 +116,10 @@ def test_the_panel_shows_the_last_sync_after_a_restart_and_a_refusal(
         assert dialog.error.isVisible() and "Push ↑" in dialog.error.text()
         assert sorted(p.name for p in here.iterdir()) == ["a.txt", "b.txt"]
         dialog.push.click()
+        # "2 sent" is still the last sync's text while this push runs: wait
+        # for its outcome, the files on the other side.
+        await until(lambda: (project / "b.txt").exists() and (project / "a.txt").exists(),
+                    what="the push")  # fmt: skip
         await until(lambda: not dialog.error.text() and "2 sent" in dialog.last.text())
         assert (project / "a.txt").read_text() == "a"
 
