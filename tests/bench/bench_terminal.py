@@ -356,7 +356,7 @@ class Stages:
     """For one key in the widget path: when each step first saw it (perf_counter)."""
 
     t0: float
-    write: float = 0.0  # the writer thread's sendall began
+    write: float = 0.0  # the channel's send (or the writer thread's sendall) began
     written: float = 0.0  # and returned
     recv: float = 0.0  # the reader thread's recv returned the echo
     feed: float = 0.0  # widget.feed on the GUI thread
@@ -371,15 +371,19 @@ def instrument_channel(link: TerminalLink, sends: list[list[float]],
                        recvs: list[float]) -> None:  # fmt: skip
     term: Any = link._term
     chan = term.chan
-    sendall, recv = chan.sendall, chan.recv
+    send, sendall, recv = chan.send, chan.sendall, chan.recv
 
-    def timed_sendall(data: bytes) -> None:
-        # The start is noted before sending: the echo can be repainted before
-        # this thread gets the GIL back to note the end.
-        times = [time.perf_counter(), float("nan")]
-        sends.append(times)
-        sendall(data)
-        times[1] = time.perf_counter()
+    def timed(original: Any) -> Any:
+        def sending(data: bytes) -> Any:
+            # The start is noted before sending: the echo can be repainted
+            # before this thread gets the GIL back to note the end.
+            times = [time.perf_counter(), float("nan")]
+            sends.append(times)
+            result = original(data)
+            times[1] = time.perf_counter()
+            return result
+
+        return sending
 
     def timed_recv(n: int) -> bytes:
         data: bytes = recv(n)
@@ -388,7 +392,10 @@ def instrument_channel(link: TerminalLink, sends: list[list[float]],
 
     # The reader thread is already blocked in the original recv: the wrapper
     # times from its next call on (the first echo is taken after a warm-up).
-    chan.sendall = timed_sendall
+    # sendall: the writer thread's (ChannelIO._write); send, in case a write
+    # ever goes out on the GUI thread.
+    chan.send = timed(send)
+    chan.sendall = timed(sendall)
     chan.recv = timed_recv
 
 
@@ -562,9 +569,9 @@ async def figure_keys(root: Path, project: Path, keys: int) -> list[str]:
             "    (a) by stage, median (from the key press):",
         ]
         parts = [
-            ("key press -> channel sendall", lambda s: s.write - s.t0),
-            ("sendall itself", lambda s: s.written - s.write),
-            ("sendall done -> echo recv'd", lambda s: s.recv - s.written),
+            ("key press -> channel send", lambda s: s.write - s.t0),
+            ("send itself", lambda s: s.written - s.write),
+            ("send done -> echo recv'd", lambda s: s.recv - s.written),
             ("recv -> widget.feed (loop)", lambda s: s.feed - s.recv),
             ("feed -> parsed", lambda s: s.parse - s.feed),
             ("parsed -> _repaint_dirty", lambda s: s.repaint_began - s.parse),

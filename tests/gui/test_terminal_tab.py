@@ -262,6 +262,13 @@ def test_terminal_over_ssh_and_a_dropped_connection_reattaches(
         await until(lambda: tab.link.phase is Phase.ATTACHED, timeout=60, what="reattached")
         type_line(qtbot, tab, "echo back-$((40+2))")
         await shows(tab, "back-42")
+        # Closing the tab hangs up at once (tmux in a PTY never ends at end of
+        # input: waiting for it kept the client attached 10 s).
+        sb = w.model.tile(tab.key).sandbox
+        w.work.close_tab(tab)
+        await until(lambda: tmux(sb, "list-clients") == "", timeout=5, what="the client to go")
+        tab = w.work.open(tab.key)
+        await until(lambda: tab.link.phase is Phase.ATTACHED, what="attached again")
         await w.hub.sessions["testhost"].api.delete("far")
         await until(lambda: not w.work.tabs, what="the deleted sandbox's tab to close")
         await w.hub.close("testhost")

@@ -184,4 +184,13 @@ class PtySession(ChannelIO):
         return await self._ended_fut
 
     async def close(self) -> None:
-        await self.close_io()
+        """Hang up at once: sshd closes the PTY and tmux detaches on SIGHUP.
+
+        Not close_io's EOF and wait: a program in a terminal does not end at
+        end of input (tmux never does), so that waited its whole 10 s bound
+        every time a tab closed. The end callback still comes, from the
+        reader, moments later.
+        """
+        self.ended = True  # nothing more is written
+        self.send_eof()
+        await asyncio.get_running_loop().run_in_executor(None, self.chan.close)

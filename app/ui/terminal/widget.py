@@ -25,7 +25,6 @@ from PySide6.QtGui import (
     QFocusEvent,
     QFont,
     QFontDatabase,
-    QFontInfo,
     QGuiApplication,
     QImage,
     QInputMethodEvent,
@@ -42,7 +41,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from app.ui.terminal import mouse
 from app.ui.terminal.emulator import Char, Emulator
 from app.ui.terminal.keys import key_bytes, widget_action
-from app.ui.terminal.render import Renderer
+from app.ui.terminal.render import Renderer, is_monospace
 from app.ui.terminal.selection import Selection, word_at
 
 SLICE_BYTES = 16 * 1024  # one emulator feed: ~5 ms at the emulator's ~2-3 MB/s
@@ -73,7 +72,7 @@ class TerminalWidget(QWidget):
         self._emu = Emulator(cols, rows, on_reply=self._reply, on_title=self.title_changed.emit)
         self._hint_grid = (cols, rows)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        if not QFontInfo(font).fixedPitch():
+        if not is_monospace(font):
             # Some platforms (offscreen, minimal desktops) answer a proportional font.
             font = _monospace(QFont("monospace", max(font.pointSize(), 10)))
         self._default_size = max(font.pointSize(), 1)  # Ctrl+0 goes back to it
