@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
         view.addAction(find)
         find.setText("Find")
         view.addAction(self.terminal_action)
+        view.addAction(self._action("Terminal font…", None, self.work.choose_font))
 
         side = QWidget()
         side_layout = QVBoxLayout(side)

@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMainWindow, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFontDialog, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from app.remote.client import Client
 
@@ -248,6 +248,23 @@ class WorkArea(QTabWidget):
         if MIN_FONT <= size <= MAX_FONT:
             font.setPointSize(size)
         return font
+
+    def choose_font(self) -> QFontDialog:
+        """View → Terminal font…: monospace fonts only; every terminal takes it."""
+        dialog = QFontDialog(self.term_font, self.window())
+        dialog.setObjectName("terminal-font-dialog")
+        dialog.setOption(QFontDialog.FontDialogOption.MonospacedFonts)
+        dialog.setWindowTitle("Terminal font")
+        dialog.fontSelected.connect(self._font_chosen)
+        dialog.open()
+        return dialog
+
+    def _font_chosen(self, font: QFont) -> None:
+        self.term_font = QFont(font)
+        self.settings.setValue(SETTINGS_FONT, font.family())
+        self.settings.setValue(SETTINGS_FONT_SIZE, font.pointSize())
+        for tab in self.tabs.values():
+            tab.set_font(self.term_font)
 
     def _zoomed(self, size: int) -> None:
         """Ctrl +/- in one terminal: every terminal takes the size, and it is kept."""

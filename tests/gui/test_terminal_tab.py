@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QMouseEvent, QWheelEvent
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.ui.attach import Phase
@@ -49,14 +49,20 @@ def type_line(qtbot: Any, tab: SandboxTab, text: str) -> None:
     qtbot.keyClick(tab.terminal, Qt.Key.Key_Return)
 
 
-async def open_tab(w: MainWindow, qtbot: Any, host: str, name: str) -> SandboxTab:
-    """Open the tile's terminal as a person does: select it, double-click."""
+async def open_tab(
+    w: MainWindow, qtbot: Any, host: str, name: str, by_enter: bool = False
+) -> SandboxTab:
+    """Open the tile's terminal as a person does: select it, double-click (or Enter)."""
     await until(lambda: tile_named(w, name), what=f"the tile {name}")
     row = next(r for r in range(w.proxy.rowCount()) if w.proxy.index(r, 0).data() == name)
     index = w.proxy.index(row, 0)
     w.tiles.setCurrentIndex(index)
     center: QPoint = w.tiles.visualRect(index).center()
-    double_click(w.tiles.viewport(), center)
+    if by_enter:
+        w.tiles.setFocus()
+        qtbot.keyClick(w.tiles, Qt.Key.Key_Return)
+    else:
+        double_click(w.tiles.viewport(), center)
     tab: SandboxTab = await until(lambda: w.work.tabs.get(tile_named(w, name).key),
                                   what="the tab")  # fmt: skip
     await until(lambda: tab.link.phase is Phase.ATTACHED, what="attached")
@@ -146,6 +152,16 @@ def test_terminal_tab_types_draws_resizes_pastes_and_detaches_on_close(
         text = await shows(tab, "^[[200~pasted^[[201~")
         assert "033   [   2   0   0   ~   p   a   s   t   e   d 033   [   2   0" in text
 
+        # View → Terminal font…: the terminal takes the font chosen, and keeps it.
+        dialog = w.work.choose_font()
+        chosen = QFont(tab.terminal.font())
+        chosen.setFamily("DejaVu Sans Mono")
+        chosen.setPointSize(15)
+        dialog.setCurrentFont(chosen)
+        dialog.accept()
+        await until(lambda: tab.terminal._renderer.fonts[0].pointSize() == 15, what="the font")
+        assert w.settings.value("terminal/font") == "DejaVu Sans Mono"
+
         # Closing the tab detaches; the sandbox and its tmux go on.
         w.work.close_tab(tab)
         await until(lambda: tmux(sb, "list-clients") == "", what="the client to go")
@@ -168,7 +184,7 @@ def test_wheel_scrolls_tmuxs_history_when_the_program_did_not_ask_for_the_mouse(
         sb = await w.hub.sessions["local"].create(
             {"name": "wheel", "backend": "none", "project_dir": str(project), "agent": SHELL}
         )
-        tab = await open_tab(w, qtbot, "local", "wheel")
+        tab = await open_tab(w, qtbot, "local", "wheel", by_enter=True)
         type_line(qtbot, tab, "seq 1 500")
         await shows(tab, "500")
         term = tab.terminal
