@@ -76,6 +76,7 @@ class TerminalLink(QObject):
         self._scroll = 0  # wheel lines not yet sent to hostd
         self._scrolling = False
         self._when_shown = False  # attach() came while the terminal was hidden
+        self._attempt = 0  # which attach is the current one: a stale one closes what it got
         widget.send.connect(self._typed)
         widget.resized.connect(self._resized)
         widget.scroll_requested.connect(self._scroll_requested)
@@ -91,19 +92,28 @@ class TerminalLink(QObject):
             self._when_shown = True
             return
         self._when_shown = False
+        self._attempt += 1
         self._set(Phase.ATTACHING, "Attaching…")
-        self._tasks.spawn(self._attach(), f"attaching to {self.sandbox_id[:8]}")
+        self._tasks.spawn(self._attach(self._attempt), f"attaching to {self.sandbox_id[:8]}")
 
     def host_connected(self, connected: bool) -> None:
         if connected and self.phase is Phase.DISCONNECTED:
             self._retries = 0
             self.attach()
-        elif not connected and self.phase is not Phase.CLOSED and self._term is None:
+        elif (
+            not connected
+            and self.phase not in (Phase.CLOSED, Phase.ATTACHING)
+            and (self._term is None)
+        ):  # an attach under way fails or succeeds by itself
             self._set(Phase.DISCONNECTED, self._disconnected_text())
 
     def sandbox_status(self, status: str | None) -> None:
         if status in ATTACHABLE and self.phase is Phase.ENDED:
             self.attach()
+        elif status not in ATTACHABLE and self.phase in (Phase.DETACHED, Phase.FAILED):
+            # A stop kills tmux before the status says so: the terminal ended
+            # looking like a detach. It comes back when the sandbox runs again.
+            self._set(Phase.ENDED, self._ended_text(status))
 
     async def close(self) -> None:
         """Detach for good (the tab closes); the sandbox keeps running."""
@@ -114,7 +124,7 @@ class TerminalLink(QObject):
 
     # -- internals -----------------------------------------------------------------------
 
-    async def _attach(self) -> None:
+    async def _attach(self, attempt: int) -> None:
         client = self._client_of()
         if client is None or client.state.phase != "connected":
             self._set(Phase.DISCONNECTED, self._disconnected_text())
@@ -127,14 +137,19 @@ class TerminalLink(QObject):
         try:
             term = await open_attach(client, self.sandbox_id, cols, rows, FEATURES)
         except (RpcError, RemoteError, OSError) as exc:
-            if self.phase is not Phase.CLOSED:
+            if attempt != self._attempt or self.phase is Phase.CLOSED:
+                return
+            if client.state.phase != "connected":  # it dropped meanwhile: back when it is
+                self._set(Phase.DISCONNECTED, self._disconnected_text())
+            else:
                 self._set(Phase.FAILED, f"Could not attach: {error_text(exc)}\n"
                           "Press Enter to try again.")  # fmt: skip
             return
-        if self.phase is Phase.CLOSED:  # the tab closed while it attached
-            await term.close()
+        if attempt != self._attempt or self.phase is not Phase.ATTACHING:
+            await term.close()  # the tab closed, or another attach took over, meanwhile
             return
         self._term = term
+        self._retries = 0
         self.widget.reset()
         term.start(self.widget.feed, lambda: self._ended(term))
         self._set(Phase.ATTACHED, None)

@@ -285,6 +285,7 @@ class MainWindow(QMainWindow):
         self._save()
         event.ignore()
         self.hide()
+        self.work.close_all()  # torn-off windows too; the tabs are saved for the next start
 
         async def shut() -> None:
             try:

@@ -192,7 +192,7 @@ class WorkArea(QTabWidget):
 
     def _dock(self, tab: SandboxTab) -> None:
         tab.set_floating(False)
-        index = self.addTab(tab, tab.title)
+        index = self.addTab(tab, tab.title.replace("&", "&&"))
         self.setTabToolTip(index, tab.tooltip)
         if self.count() == 1:
             self.emptied.emit(False)
@@ -221,7 +221,7 @@ class WorkArea(QTabWidget):
     def _retitle(self, tab: SandboxTab) -> None:
         index = self.indexOf(tab)
         if index >= 0:
-            self.setTabText(index, tab.title)
+            self.setTabText(index, tab.title.replace("&", "&&"))  # & would take an Alt+key
             self.setTabToolTip(index, tab.tooltip)
         window = self.floating.get(tab.key)
         if window is not None:

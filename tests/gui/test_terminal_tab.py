@@ -290,3 +290,34 @@ def test_terminal_over_ssh_and_a_dropped_connection_reattaches(
         await w.hub.close("testhost")
 
     run(body())
+
+
+def test_a_stopped_sandboxs_terminal_comes_back_when_it_runs_even_behind_another_tab(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], project: Path, qtbot: Any
+) -> None:
+    w = make_window()
+    w.open_hosts(["local"])
+
+    async def body() -> None:
+        await until(lambda: local_connected(w))
+        session = w.hub.sessions["local"]
+        for name in ("front", "back"):
+            await session.create(
+                {"name": name, "backend": "none", "project_dir": str(project), "agent": SHELL}
+            )
+        back = await open_tab(w, qtbot, "local", "back")
+        await open_tab(w, qtbot, "local", "front")  # back is behind it now
+        await session.api.stop("back")
+        # tmux goes before the status says "stopped": not taken for a detach.
+        await until(lambda: back.link.phase is Phase.ENDED, what="ended")
+        assert "stopped" in (back.terminal.status_text() or "")
+        await session.api.start("back")
+        await until(lambda: tile_named(w, "back").status == "running", what="running again")
+        assert back.link.phase is not Phase.ATTACHED  # hidden: it waits to be shown
+        w.work.setCurrentWidget(back)
+        await until(lambda: back.link.phase is Phase.ATTACHED, what="attached when shown")
+        type_line(qtbot, back, "echo again-$((2*3))")
+        await shows(back, "again-6")
+        assert back.terminal.status_text() is None
+
+    run(body())

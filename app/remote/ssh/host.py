@@ -113,8 +113,12 @@ class SshHost:
 
         def open_() -> paramiko.Channel:
             chan = self._session()
-            chan.get_pty(term=term, width=cols, height=rows)
-            chan.exec_command(command)
+            try:
+                chan.get_pty(term=term, width=cols, height=rows)
+                chan.exec_command(command)
+            except BaseException:
+                chan.close()  # not left open on the host's connection
+                raise
             return chan
 
         chan = await self._channel(open_)

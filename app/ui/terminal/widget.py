@@ -226,7 +226,10 @@ class TerminalWidget(QWidget):
 
     def showEvent(self, e: QShowEvent) -> None:
         super().showEvent(e)
-        self._resize_timer.start()  # a size that changed while hidden is told now
+        # Told again once shown, changed or not: a terminal that waited while
+        # hidden attaches on it.
+        self._announced = None
+        self._resize_timer.start()
 
     def focusNextPrevChild(self, next: bool) -> bool:
         return False
