@@ -20,7 +20,7 @@ import struct
 import subprocess
 import sys
 import termios
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from .api import HostApi
@@ -58,6 +58,8 @@ class Terminal(Protocol):
     def write(self, data: bytes) -> None: ...
     def resize(self, cols: int, rows: int) -> None: ...
     def send_eof(self) -> None: ...
+    def pause_reading(self) -> None: ...
+    def resume_reading(self) -> None: ...
     async def wait(self) -> int | None: ...
     async def close(self) -> None: ...
 
@@ -123,6 +125,7 @@ class LocalPty:
         self._done: asyncio.Future[int | None] | None = None
         self._on_end: EndCallback | None = None
         self._reaper: asyncio.Task[None] | None = None
+        self._readable: Callable[[], None] | None = None
 
     def start(self, on_data: DataCallback, on_end: EndCallback | None = None) -> None:
         loop = self._loop = asyncio.get_running_loop()
@@ -143,7 +146,17 @@ class LocalPty:
             else:
                 self._finish()
 
+        self._readable = readable
         loop.add_reader(self._fd, readable)
+
+    def pause_reading(self) -> None:
+        """Stop taking output: the PTY fills and the program (tmux) waits."""
+        if not self.ended and self._loop is not None:
+            self._loop.remove_reader(self._fd)
+
+    def resume_reading(self) -> None:
+        if not self.ended and self._loop is not None and self._readable is not None:
+            self._loop.add_reader(self._fd, self._readable)
 
     def write(self, data: bytes) -> None:
         if self.ended or self._loop is None:

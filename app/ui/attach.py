@@ -38,6 +38,11 @@ FEATURES = ("RGB", "sync")
 RETRY_S = 1.0
 RETRIES = 3
 ATTACHABLE = ("running", "exited")  # sandbox.attach_command's rule
+# Output not parsed yet beyond this pauses reading until the widget has caught
+# up: about half a second of the emulator's ~1.6 MB/s. tmux then sees a slow
+# reader and sends the screen as it ends up, not every byte in between; memory
+# stays bounded under endless output.
+BACKLOG_MAX = 1 << 20
 MAX_SCROLL = 50_000  # sandbox.scroll's bound (tmux's history-limit)
 
 
@@ -80,6 +85,8 @@ class TerminalLink(QObject):
         widget.send.connect(self._typed)
         widget.resized.connect(self._resized)
         widget.scroll_requested.connect(self._scroll_requested)
+        widget.drained.connect(self._drained)
+        self._paused = False
 
     # -- what the tab tells it -----------------------------------------------------------
 
@@ -151,7 +158,8 @@ class TerminalLink(QObject):
         self._term = term
         self._retries = 0
         self.widget.reset()
-        term.start(self.widget.feed, lambda: self._ended(term))
+        self._paused = False
+        term.start(lambda data: self._output(term, data), lambda: self._ended(term))
         self._set(Phase.ATTACHED, None)
         size = self.widget.usable_size()
         if size is not None and size != (cols, rows):  # resized on the way
@@ -178,6 +186,19 @@ class TerminalLink(QObject):
         else:
             self._retries = 0
             self._set(Phase.DETACHED, "Detached. Press Enter to attach again.")
+
+    def _output(self, term: Terminal, data: bytes) -> None:
+        if term is not self._term:
+            return
+        self.widget.feed(data)
+        if not self._paused and self.widget.pending() > BACKLOG_MAX:
+            self._paused = True
+            term.pause_reading()
+
+    def _drained(self) -> None:
+        if self._paused and self._term is not None:
+            self._paused = False
+            self._term.resume_reading()
 
     def _retry(self) -> None:
         if self.phase is Phase.DISCONNECTED:

@@ -321,3 +321,76 @@ def test_a_stopped_sandboxs_terminal_comes_back_when_it_runs_even_behind_another
         assert back.terminal.status_text() is None
 
     run(body())
+
+
+async def flood(w: MainWindow, qtbot: Any, host: str, name: str, project: str, slack: int) -> None:
+    """A burst through a terminal whose reading pauses at every read; ``slack``:
+    what may still arrive after a pause (reads already taken)."""
+    await w.hub.sessions[host].create(
+        {"name": name, "backend": "none", "project_dir": project, "agent": SHELL}
+    )
+    tab = await open_tab(w, qtbot, host, name)
+    term: Any = tab.link._term
+    pauses: list[int] = []
+    backlog: list[int] = []
+    pause, feed = term.pause_reading, tab.terminal.feed
+
+    def counting_pause() -> None:
+        pauses.append(tab.terminal.pending())
+        pause()
+
+    def watched_feed(data: bytes) -> None:
+        feed(data)
+        backlog.append(tab.terminal.pending())
+
+    term.pause_reading = counting_pause
+    tab.terminal.feed = watched_feed  # type: ignore[method-assign]
+    type_line(qtbot, tab, "seq 1 300000; echo END-$((1+1))")
+    await until(lambda: "END-2" in screen(tab) and "300000" in screen(tab), timeout=60,
+                what="the end of the burst")  # fmt: skip
+    # Paused more than once: it resumed in between, and the output arrived whole.
+    assert len(pauses) >= 2 and max(backlog) <= 1 + slack, (len(pauses), max(backlog))
+    lines = screen(tab).splitlines()
+    assert lines[lines.index("END-2") - 1] == "300000"  # the last screen, whole
+
+
+def test_output_faster_than_the_terminal_parses_pauses_a_local_pty(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], project: Path, qtbot: Any,
+    monkeypatch: Any,
+) -> None:  # fmt: skip
+    import app.ui.attach as attach
+
+    # tmux paces what it sends to a slow reader, so through it the backlog seldom
+    # reaches a real bound; at 1 byte every read pauses and resumes the PTY.
+    monkeypatch.setattr(attach, "BACKLOG_MAX", 1)
+    w = make_window()
+    w.open_hosts(["local"])
+
+    async def body() -> None:
+        await until(lambda: local_connected(w))
+        # A read or two of 64 KB at most before the pause is seen.
+        await flood(w, qtbot, "local", "flood", str(project), 2 * 65536)
+
+    run(body())
+
+
+def test_output_faster_than_the_terminal_parses_pauses_an_ssh_channel(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], remote: Remote, qtbot: Any,
+    monkeypatch: Any,
+) -> None:  # fmt: skip
+    import app.ui.attach as attach
+
+    monkeypatch.setattr(attach, "BACKLOG_MAX", 1)
+    w = make_window()
+    w.open_hosts(["testhost"])
+
+    async def body() -> None:
+        await until(lambda: (s := w.hub.sessions.get("testhost")) and s.state.phase == "connected",
+                    what="connected")  # fmt: skip
+        # The reader thread may have handed the loop a few reads before it sees
+        # the pause: far below what an unpaused reader would queue.
+        await flood(w, qtbot, "testhost", "flood", str(remote.project), 512 * 1024)
+        await w.hub.sessions["testhost"].api.delete("flood")
+        await w.hub.close("testhost")
+
+    run(body())

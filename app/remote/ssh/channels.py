@@ -32,6 +32,10 @@ STDERR_GRACE_S = 2.0
 # under way; a closing client does not wait longer than this for it.
 CLOSE_WAIT_S = 10.0
 
+# A paused reader looks this often whether its channel closed meanwhile, so a
+# drop is still noticed while the terminal catches up.
+PAUSED_CHECK_S = 0.5
+
 _EOF = object()
 
 
@@ -47,6 +51,8 @@ class ChannelIO:
         self.ended = False
         self._queue: queue.Queue[object] = queue.Queue()
         self._stderr_done = threading.Event()
+        self._reading = threading.Event()  # cleared: the reader pauses (pause_reading)
+        self._reading.set()
         self._done: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -66,7 +72,7 @@ class ChannelIO:
 
         def read() -> None:
             try:
-                while data := self.chan.recv(READ_CHUNK):
+                while self._wait_until_reading() and (data := self.chan.recv(READ_CHUNK)):
                     deliver(data)
             except (OSError, EOFError, paramiko.SSHException) as exc:
                 log.info("%s: reading stopped: %s", self.name, exc)
@@ -98,6 +104,21 @@ class ChannelIO:
 
     def send_eof(self) -> None:
         self._queue.put(_EOF)
+
+    def pause_reading(self) -> None:
+        """Stop taking output: the SSH window fills and the remote side waits."""
+        self._reading.clear()
+
+    def resume_reading(self) -> None:
+        self._reading.set()
+
+    def _wait_until_reading(self) -> bool:
+        """On the reader thread: wait while paused; False once the channel is gone."""
+        while not self._reading.wait(PAUSED_CHECK_S):
+            transport = self.chan.get_transport()
+            if self.chan.closed or transport is None or not transport.is_active():
+                return False
+        return True
 
     async def close_io(self) -> None:
         """Send EOF, give the remote side a moment to finish, then close."""
@@ -193,4 +214,5 @@ class PtySession(ChannelIO):
         """
         self.ended = True  # nothing more is written
         self.send_eof()
+        self.resume_reading()  # a paused reader sees the end
         await asyncio.get_running_loop().run_in_executor(None, self.chan.close)

@@ -66,6 +66,7 @@ class TerminalWidget(QWidget):
     title_changed = Signal(str)
     scroll_requested = Signal(int)  # lines back into history (negative: forward)
     font_zoomed = Signal(int)  # the new point size
+    drained = Signal()  # every byte fed has been parsed
 
     def __init__(self, parent: QWidget | None = None, cols: int = 80, rows: int = 24) -> None:
         super().__init__(parent)
@@ -395,6 +396,8 @@ class TerminalWidget(QWidget):
                 break
         if queue:
             self._parse_timer.start()  # the rest on the next turn: input and paints go first
+        else:
+            self.drained.emit()
         if self._frame_timer.isActive():
             return
         # At most one repaint per frame, but not a frame late: an echo that
