@@ -37,6 +37,9 @@ FEATURES = ("RGB", "sync")
 # again after this long, up to RETRIES times; after that, Enter does it.
 RETRY_S = 1.0
 RETRIES = 3
+# A terminal attached this long that ends without a status gets its quick
+# retries afresh; one that keeps dying at once runs out of them.
+STABLE_S = 30.0
 ATTACHABLE = ("running", "exited")  # sandbox.attach_command's rule
 # Output not parsed yet beyond this pauses reading until the widget has caught
 # up: about half a second of the emulator's ~1.6 MB/s. tmux then sees a slow
@@ -82,6 +85,7 @@ class TerminalLink(QObject):
         self._scrolling = False
         self._when_shown = False  # attach() came while the terminal was hidden
         self._attempt = 0  # which attach is the current one: a stale one closes what it got
+        self._attached_at = 0.0  # loop time of the last attach
         widget.send.connect(self._typed)
         widget.resized.connect(self._resized)
         widget.scroll_requested.connect(self._scroll_requested)
@@ -156,7 +160,7 @@ class TerminalLink(QObject):
             await term.close()  # the tab closed, or another attach took over, meanwhile
             return
         self._term = term
-        self._retries = 0
+        self._attached_at = asyncio.get_running_loop().time()
         self.widget.reset()
         self._paused = False
         term.start(lambda data: self._output(term, data), lambda: self._ended(term))
@@ -176,6 +180,8 @@ class TerminalLink(QObject):
         status = self._status_of()
         log.info("terminal of %s ended: status %s, %s", self.sandbox_id[:8], term.exit_status,
                  term.end_reason)  # fmt: skip
+        if asyncio.get_running_loop().time() - self._attached_at > STABLE_S:
+            self._retries = 0  # it held: a new drop gets its quick retries again
         if not connected or (term.exit_status is None and self._retries < RETRIES):
             self._set(Phase.DISCONNECTED, self._disconnected_text())
             if connected:  # the client has not noticed the drop yet, or it was brief
