@@ -16,7 +16,7 @@ from app.ui.attach import Phase
 from app.ui.sandbox_tab import SandboxTab
 from app.ui.window import MainWindow
 from tests.gui.conftest import until
-from tests.gui.test_window import local_connected, tile_named
+from tests.gui.test_window import create, local_connected, tile_named
 from tests.helpers import pane_tty_size
 from tests.remote.conftest import Remote
 
@@ -106,10 +106,7 @@ def test_terminal_tab_types_draws_resizes_pastes_and_detaches_on_close(
 
     async def body() -> None:
         await until(lambda: local_connected(w))
-        session = w.hub.sessions["local"]
-        sb = await session.create(
-            {"name": "term", "backend": "none", "project_dir": str(project), "agent": SHELL}
-        )
+        sb = await create(w, "term", project, SHELL)
         tab = await open_tab(w, qtbot, "local", "term")
         assert w.work.isVisible() and w.work.tabText(w.work.currentIndex()) == "term"
 
@@ -180,10 +177,7 @@ def test_wheel_scrolls_tmuxs_history_when_the_program_did_not_ask_for_the_mouse(
     w.open_hosts(["local"])
 
     async def body() -> None:
-        await until(lambda: local_connected(w))
-        sb = await w.hub.sessions["local"].create(
-            {"name": "wheel", "backend": "none", "project_dir": str(project), "agent": SHELL}
-        )
+        sb = await create(w, "wheel", project, SHELL)
         tab = await open_tab(w, qtbot, "local", "wheel", by_enter=True)
         type_line(qtbot, tab, "seq 1 500")
         await shows(tab, "500")
@@ -210,9 +204,7 @@ def test_tabs_tear_off_come_back_and_reopen_after_a_restart(
     async def first() -> dict[str, tuple[str, str]]:
         await until(lambda: local_connected(w))
         for name in ("one", "two", "three"):
-            await w.hub.sessions["local"].create(
-                {"name": name, "backend": "none", "project_dir": str(project), "agent": SHELL}
-            )
+            await create(w, name, project, SHELL)
         tabs = {name: await open_tab(w, qtbot, "local", name) for name in ("one", "two", "three")}
         three = tabs["three"]
         assert w.work.count() == 3
@@ -302,9 +294,7 @@ def test_a_stopped_sandboxs_terminal_comes_back_when_it_runs_even_behind_another
         await until(lambda: local_connected(w))
         session = w.hub.sessions["local"]
         for name in ("front", "back"):
-            await session.create(
-                {"name": name, "backend": "none", "project_dir": str(project), "agent": SHELL}
-            )
+            await create(w, name, project, SHELL)
         back = await open_tab(w, qtbot, "local", "back")
         await open_tab(w, qtbot, "local", "front")  # back is behind it now
         await session.api.stop("back")
