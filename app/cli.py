@@ -37,6 +37,7 @@ from .remote.ssh.config import SshConfig
 from .remote.ssh.host import SshHost
 from .remote.sync.result import SyncResult
 from .remote.sync.state import SyncError
+from .remote.terminal import attach_env
 
 log = logging.getLogger(__name__)
 
@@ -266,8 +267,7 @@ async def cmd_attach(client: Client, args: argparse.Namespace) -> int:
         return status
     argv = await HostApi(client).attach_command(args.id)
     await client.close()  # nothing more to ask hostd; tmux talks to its own socket
-    # TMUX unset: run from inside tmux, the sandbox's (another server) is not nested in it.
-    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+    env = attach_env()
     return await asyncio.get_running_loop().run_in_executor(
         None, lambda: subprocess.call(argv, env=env)
     )

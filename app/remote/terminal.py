@@ -102,7 +102,7 @@ class LocalPty:
         master, slave = os.openpty()
         try:
             _set_size(slave, cols, rows)
-            env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+            env = attach_env()
             env["TERM"] = term
             self._proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", _CTTY_SHIM, *argv],
@@ -237,6 +237,13 @@ class LocalPty:
             self._done.set_result(self.exit_status)
         if self._on_end is not None:
             self._on_end()
+
+
+def attach_env() -> dict[str, str]:
+    """This program's environment for a tmux client it starts: TMUX unset, so
+    that run from inside tmux it attaches to the sandbox's server (another
+    one) instead of refusing to nest."""
+    return {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
 
 
 def _set_size(fd: int, cols: int, rows: int) -> None:

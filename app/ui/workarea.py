@@ -192,8 +192,8 @@ class WorkArea(QTabWidget):
 
     def _dock(self, tab: SandboxTab) -> None:
         tab.set_floating(False)
-        index = self.addTab(tab, tab.title.replace("&", "&&"))
-        self.setTabToolTip(index, tab.tooltip)
+        self.addTab(tab, "")
+        self._retitle(tab)
         if self.count() == 1:
             self.emptied.emit(False)
 
