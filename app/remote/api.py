@@ -141,9 +141,18 @@ class HostApi:
         result: dict[str, Any] = await self.call(m.SANDBOX_DELETE, {"id": id}, timeout)
         return result
 
-    async def logs(self, id: str, tail: int | None = None) -> wire.Logs:
-        """The terminal output so far (its last ``tail`` lines, if given)."""
-        result: wire.Logs = await self.call(m.SANDBOX_LOGS, {"id": id, "tail": tail})
+    async def logs(
+        self,
+        id: str,
+        tail: int | None = None,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+    ) -> wire.Logs:
+        """The terminal output so far (its last ``tail`` lines, if given), or
+        of the bytes ``[after, before)`` of the log."""
+        params = {"id": id, "tail": tail, "after": after, "before": before}
+        result: wire.Logs = await self.call(m.SANDBOX_LOGS, params)
         return result
 
     async def pane(

@@ -154,16 +154,18 @@ class Client:
         timeout: float = DEFAULT_TIMEOUT_S,
         *,
         settings: dict[str, Any] | None = None,
-    ) -> None:
-        """Subscribe now, and again after every reconnection.
+    ) -> dict[str, Any]:
+        """Subscribe now, and again after every reconnection; hostd's reply
+        (``{"logs": {id: offset}}`` says where each new log stream starts).
 
         ``settings`` go with the topics they belong to (``screenshot`` with
         ``screenshots``, ``metrics`` with ``metrics``) and are sent again with
         them after a reconnection; subscribing again replaces them.
         """
-        await self.call(m.SUBSCRIBE, {"topics": topics, **(settings or {})}, timeout)
+        result = await self.call(m.SUBSCRIBE, {"topics": topics, **(settings or {})}, timeout)
         self._topics.extend(t for t in topics if t not in self._topics)
         self._settings.update(settings or {})
+        return result if isinstance(result, dict) else {}
 
     async def unsubscribe(self, topics: list[str], timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self._topics = [t for t in self._topics if t not in topics]

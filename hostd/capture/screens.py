@@ -36,6 +36,10 @@ MIN_INTERVAL_S = 0.25
 MAX_INTERVAL_S = 3600.0
 DEFAULT_MAX_WIDTH = 480
 DEFAULT_FORMAT = "jpeg"
+# screenshot.widths: a bigger picture for the few sandboxes a client shows
+# large (a sandbox's own view). A client shows a handful at once; 256 bounds
+# what a confused or hostile one can make hostd keep.
+MAX_WIDTHS = 256
 CAPTURABLE = (m.STATUS_RUNNING, m.STATUS_EXITED)
 
 
@@ -97,16 +101,19 @@ class StreamSettings:
     interval_s: float = DEFAULT_INTERVAL_S
     max_width: int = DEFAULT_MAX_WIDTH
     format: str = DEFAULT_FORMAT
+    # Sandbox id -> max_width for that sandbox instead of ``max_width``.
+    widths: tuple[tuple[str, int], ...] = ()
     # Set when the max_width asked for was capped; subscribe's reply says so.
     note: str | None = field(default=None, compare=False)
 
     @classmethod
     def parse(cls, obj: dict[str, Any] | None) -> StreamSettings:
         obj = dict(obj or {})
-        unknown = sorted(set(obj) - {"interval_s", "max_width", "format"})
+        unknown = sorted(set(obj) - {"interval_s", "max_width", "format", "widths"})
         if unknown:
             raise InvalidParams(
-                f"unknown screenshot setting {unknown[0]!r} (interval_s, max_width, format)",
+                f"unknown screenshot setting {unknown[0]!r} "
+                "(interval_s, max_width, format, widths)",
                 "screenshot",
             )
         interval = obj.get("interval_s", DEFAULT_INTERVAL_S)
@@ -127,7 +134,35 @@ class StreamSettings:
             raise InvalidParams("screenshot.format must be a string", "screenshot")
         check_format(fmt)
         assert capped is not None
-        return cls(float(interval), capped, fmt, note)
+        widths, widths_note = _parse_widths(obj.get("widths"))
+        return cls(float(interval), capped, fmt, widths, note or widths_note)
+
+    def width_of(self, sandbox_id: str) -> int:
+        return dict(self.widths).get(sandbox_id, self.max_width)
+
+
+def _parse_widths(obj: Any) -> tuple[tuple[tuple[str, int], ...], str | None]:
+    """``screenshot.widths``: ``{sandbox id: max_width}``, checked like ``max_width``."""
+    if obj is None:
+        return (), None
+    if not isinstance(obj, dict):
+        raise InvalidParams("screenshot.widths must be an object of id: width", "screenshot")
+    if len(obj) > MAX_WIDTHS:
+        raise InvalidParams(
+            f"screenshot.widths names {len(obj)} sandboxes; at most {MAX_WIDTHS}", "screenshot"
+        )
+    out: list[tuple[str, int]] = []
+    note = None
+    for sid, width in sorted(obj.items()):
+        if not sid or len(sid) > 200:
+            raise InvalidParams("screenshot.widths has an empty or overlong id", "screenshot")
+        if isinstance(width, bool) or not isinstance(width, int):
+            raise InvalidParams(f"screenshot.widths[{sid!r}] must be an integer", "screenshot")
+        capped, capped_note = check_max_width(width)
+        assert capped is not None
+        note = note or capped_note
+        out.append((sid, capped))
+    return tuple(out), note
 
 
 Push = Callable[[Hashable, str, dict[str, Any]], None]
@@ -157,6 +192,10 @@ class ScreenshotStream(Periodic):
     def update(self, settings: StreamSettings) -> None:
         if settings.max_width != self.settings.max_width or settings.format != self.settings.format:
             self._sent.clear()  # a different picture: send each sandbox's anew
+        else:
+            for sid in set(dict(settings.widths)) | set(dict(self.settings.widths)):
+                if settings.width_of(sid) != self.settings.width_of(sid):
+                    self._sent.pop(sid, None)  # its picture changes size: send it anew
         self.settings = settings
         self.interval = settings.interval_s
         self.wake()
@@ -184,7 +223,7 @@ class ScreenshotStream(Periodic):
         sid = rec["id"]
         settings = self.settings
         try:
-            shot = await self.screens.thumb(rec, settings.max_width)
+            shot = await self.screens.thumb(rec, settings.width_of(sid))
             if self._sent.get(sid) == shot.digest:
                 return
             loop = asyncio.get_running_loop()

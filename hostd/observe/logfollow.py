@@ -2,7 +2,10 @@
 
 tmux's pipe-pane appends the pane's output to ``logs/<id>.log``; a follower
 notices growth by stat and pushes only the new bytes, decoded as UTF-8 with a
-character split across two reads held back for the next one.
+character split across two reads held back for the next one. Each push says
+where in the log file its text lies (``offset``, ``end``: bytes), so a client
+can fetch what came before it with ``sandbox.logs {before}``, or what it
+missed while disconnected with ``{after, before}``, and nothing twice.
 """
 
 from __future__ import annotations
@@ -46,11 +49,24 @@ class LogFollower:
         self._pos = 0
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Begin at the log's current end: history is what ``sandbox.logs`` is for."""
+    async def start(self) -> int:
+        """Begin at the log's current end: history is what ``sandbox.logs`` is for.
+
+        Returns that end, the byte offset the first push will start at.
+        """
         loop = asyncio.get_running_loop()
         self._pos = await loop.run_in_executor(self._pool, self._size)
         self._task = loop.create_task(self._run(), name=f"log:{self.sandbox_id}")
+        return self._pos
+
+    @property
+    def position(self) -> int:
+        """The byte offset the next push starts at (held bytes of a split character
+        belong to the next push)."""
+        return self._pos - self._held()
+
+    def _held(self) -> int:
+        return len(self._decoder.getstate()[0])
 
     def stop(self) -> None:
         if self._task is not None:
@@ -93,8 +109,12 @@ class LogFollower:
             if data is None:
                 return  # deleted: sandbox.removed tells the client
             if data:
+                offset = self._pos - len(data) - self._held()
                 text = self._decoder.decode(data)
                 if text:
-                    self._push("log", {"id": self.sandbox_id, "data": text})
+                    end = self._pos - self._held()
+                    self._push(
+                        "log", {"id": self.sandbox_id, "data": text, "offset": offset, "end": end}
+                    )
                 continue  # there may be more right away
             await asyncio.sleep(FOLLOW_INTERVAL_S)

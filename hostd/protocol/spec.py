@@ -48,7 +48,12 @@ METHODS: dict[str, dict[str, Param]] = {
     m.SANDBOX_STOP: {"id": _ID},
     m.SANDBOX_START: {"id": _ID},
     m.SANDBOX_DELETE: {"id": _ID},
-    m.SANDBOX_LOGS: {"id": _ID, "tail": Param(int, None, nullable=True)},
+    m.SANDBOX_LOGS: {
+        "id": _ID,
+        "tail": Param(int, None, nullable=True),
+        "after": Param(int, None, nullable=True),
+        "before": Param(int, None, nullable=True),
+    },
     m.SANDBOX_SCREENSHOT: {
         "id": _ID,
         "max_width": Param(int, None, nullable=True),

@@ -7,7 +7,7 @@ uses. docs/protocol.md describes each field.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class Activity(TypedDict):
@@ -67,6 +67,8 @@ class Hello(TypedDict):
 class Logs(TypedDict):
     text: str
     truncated: bool
+    start: NotRequired[int]  # byte offsets of the text in the log (newer hostd only)
+    end: NotRequired[int]
 
 
 class Pane(TypedDict):

@@ -241,18 +241,26 @@ class Manager:
 
     # -- other per-sandbox requests ----------------------------------------------
 
-    def logs(self, ref: str, tail: int | None) -> dict[str, Any]:
+    def logs(
+        self, ref: str, tail: int | None, after: int | None = None, before: int | None = None
+    ) -> dict[str, Any]:
+        """The log's bytes in ``[after, before)`` (its whole length by default),
+        the last 4 MiB of them, the last ``tail`` lines of those; ``start`` and
+        ``end`` say where the text lies in the file, in bytes."""
         rec = self.record(ref)
         path = self.paths.log_file(rec["id"])
         try:
             with open(path, "rb") as f:
                 size = f.seek(0, os.SEEK_END)
-                start = max(0, size - MAX_LOG_READ)
+                end = size if before is None else min(before, size)
+                first = min(after or 0, end)
+                start = max(first, end - MAX_LOG_READ)
                 f.seek(start)
-                data = f.read()
+                data = f.read(end - start)
         except FileNotFoundError:
-            data, start = b"", 0
-        truncated = start > 0
+            data, start, first = b"", 0, 0
+        end = start + len(data)
+        truncated = start > first
         if tail is not None:
             # By newline only: a bare \r (a progress bar redrawing) is not a line.
             lines = data.split(b"\n")
@@ -260,7 +268,13 @@ class Manager:
             if len(lines) > tail:
                 truncated = True
                 data = b"".join(lines[len(lines) - tail :]) if tail else b""
-        return {"text": data.decode("utf-8", "replace"), "truncated": truncated}
+                start = end - len(data)
+        return {
+            "text": data.decode("utf-8", "replace"),
+            "truncated": truncated,
+            "start": start,
+            "end": end,
+        }
 
     def send_keys(self, ref: str, keys: list[str]) -> dict[str, Any]:
         rec = self._live(ref, "send keys to")

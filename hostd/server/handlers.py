@@ -142,10 +142,17 @@ class Handlers:
         self.subscriptions.drop_log_follower(result["id"])
         return result
 
-    async def sandbox_logs(self, id: str, tail: int | None) -> dict[str, Any]:
+    async def sandbox_logs(
+        self, id: str, tail: int | None, after: int | None, before: int | None
+    ) -> dict[str, Any]:
         if tail is not None and not 0 <= tail <= MAX_TAIL:
             raise InvalidParams(f"tail must be between 0 and {MAX_TAIL} lines", "tail")
-        return await self._fast(self.manager.logs, _ref(id), tail)
+        for name, value in (("after", after), ("before", before)):
+            if value is not None and value < 0:
+                raise InvalidParams(f"{name} must be a byte offset, 0 or more", name)
+        if after is not None and before is not None and after > before:
+            raise InvalidParams("after must not be past before", "after")
+        return await self._fast(self.manager.logs, _ref(id), tail, after, before)
 
     async def screenshot(self, id: str, max_width: int | None, format: str) -> dict[str, Any]:
         return await self.services.screens.screenshot(_ref(id), max_width, format)

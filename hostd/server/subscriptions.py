@@ -144,6 +144,7 @@ class Subscriptions:
                     self._metrics_stream.start()
                 else:
                     self._metrics_stream.update(interval)
+        starts: dict[str, int] = {}
         for sid in new_logs.values():
             if sid not in self._followers:
                 follower = LogFollower(
@@ -154,8 +155,13 @@ class Subscriptions:
                     lambda: self.sink.queued_bytes,
                 )
                 self._followers[sid] = follower
-                await follower.start()
-        return {"note": settings.note} if settings.note else {}
+                starts[sid] = await follower.start()
+            else:
+                starts[sid] = self._followers[sid].position
+        result: dict[str, Any] = {"note": settings.note} if settings.note else {}
+        if starts:
+            result["logs"] = starts
+        return result
 
     async def _start_fswatches(self, new: dict[str, str]) -> None:
         """Watch every new ``fs:`` root, or none of them (subscribe is all or nothing)."""

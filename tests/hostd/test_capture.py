@@ -131,6 +131,24 @@ def test_stream_pushes_only_when_the_picture_changes(hostd: Hostd, project: Path
     assert len(frames(hostd, sb["id"])) == count
 
 
+def test_a_sandbox_shown_large_gets_its_own_width(hostd: Hostd, project: Path) -> None:
+    big, small = create(hostd, project, "big"), create(hostd, project, "small")
+    for sb in (big, small):
+        xsetroot(sb, "-solid", "#ff0000")
+    settings = {"interval_s": 0.25, "max_width": 64, "widths": {big["id"]: 320}}
+    hostd.call("subscribe", topics=["screenshots"], screenshot=settings)
+    first = wait_for(lambda: frames(hostd, big["id"]), what="the big one's frame")[0]
+    assert first.params["width"] == 320
+    assert wait_for(lambda: frames(hostd, small["id"]))[0].params["width"] == 64
+
+    # Shown small again (its view hidden): its picture comes anew at the tile's size;
+    # the other sandbox's unchanged picture is not sent again.
+    hostd.call("subscribe", topics=["screenshots"], screenshot={**settings, "widths": {}})
+    again = wait_for(lambda: len(frames(hostd, big["id"])) > 1 and frames(hostd, big["id"])[1])
+    assert (again.params["width"], again.params["seq"]) == (64, 2)
+    assert len(frames(hostd, small["id"])) == 1
+
+
 @pytest.mark.parametrize(
     ("settings", "needle"),
     [
@@ -138,6 +156,10 @@ def test_stream_pushes_only_when_the_picture_changes(hostd: Hostd, project: Path
         ({"max_width": 0}, "max_width must be positive"),
         ({"format": "bmp"}, "unknown format"),
         ({"colour": 1}, "unknown screenshot setting"),
+        ({"widths": [320]}, "widths must be an object"),
+        ({"widths": {"abc": "320"}}, "must be an integer"),
+        ({"widths": {"abc": 0}}, "max_width must be positive"),
+        ({"widths": {str(i): 320 for i in range(257)}}, "at most 256"),
     ],
 )
 def test_bad_stream_settings(hostd: Hostd, settings: dict, needle: str) -> None:

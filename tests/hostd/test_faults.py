@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -147,6 +148,44 @@ def test_logs_subscription_pushes_output_as_it_is_written(hostd: Hostd, project:
     hostd.call("unsubscribe", topics=[f"logs:{sb['id'][:8]}"])
     err = hostd.error("subscribe", topics=["logs:nosuchsandbox"])
     assert err.code == -32001
+
+
+def test_log_stream_and_its_history_meet_with_no_gap_and_nothing_twice(
+    hostd: Hostd, project: Path
+) -> None:
+    """A viewer subscribes, then fetches what came before the stream's start:
+    every line once, in order, however fast the agent writes."""
+    agent = "sh -c 'i=0; while :; do i=$((i+1)); echo n$i; done'"
+    sb = hostd.call("sandbox.create", **sandbox_params(project, "counter", agent=agent))
+    wait_for(lambda: hostd.call("sandbox.logs", id=sb["id"], tail=1)["text"].startswith("n"))
+    start = hostd.call("subscribe", topics=[f"logs:{sb['id']}"])["logs"][sb["id"]]
+    before = hostd.call("sandbox.logs", id=sb["id"], before=start)
+    assert before["end"] == start and before["start"] == 0 and not before["truncated"]
+    pushes: list[dict] = []
+
+    def enough() -> bool:
+        pushes.append(hostd.wait_notification(lambda n: n.method == "log").params)
+        return sum(len(p["data"]) for p in pushes) > 300_000 and len(pushes) > 3
+
+    wait_for(enough, timeout=60)
+    hostd.call("unsubscribe", topics=[f"logs:{sb['id']}"])
+    assert pushes[0]["offset"] == start
+    for a, b in itertools.pairwise(pushes):
+        assert b["offset"] == a["end"]  # contiguous: nothing skipped, nothing twice
+    text = before["text"] + "".join(p["data"] for p in pushes)
+    lines = text[: text.rindex("\n")].split()
+    assert lines == [f"n{i}" for i in range(1, len(lines) + 1)]
+    # What a viewer missed while disconnected: the bytes between two offsets.
+    gap = hostd.call(
+        "sandbox.logs", id=sb["id"], after=pushes[0]["end"], before=pushes[2]["offset"]
+    )
+    assert gap["text"] == pushes[1]["data"]
+    assert (gap["start"], gap["end"]) == (pushes[1]["offset"], pushes[1]["end"])
+    tail = hostd.call("sandbox.logs", id=sb["id"], tail=2, before=start)
+    assert tail["text"] == "".join(before["text"].splitlines(keepends=True)[-2:])
+    assert tail["end"] == start and tail["start"] == start - len(tail["text"]) and tail["truncated"]
+    assert hostd.error("sandbox.logs", id=sb["id"], before=-1).code == -32602
+    assert hostd.error("sandbox.logs", id=sb["id"], after=5, before=4).code == -32602
 
 
 @pytest.mark.parametrize("tool", ["tmux", "Xvfb"])
