@@ -13,9 +13,9 @@ from hostd.protocol import Notification, wire
 from hostd.protocol import methods as m
 
 from .cli_text import Cleaner
-from .remote.api import HostApi
 from .remote.client import Client, ConnectionState
 from .remote.local import LocalHost
+from .remote.logfeed import LogFeed
 from .remote.probes import Tool
 from .remote.profiles import Profile
 
@@ -212,8 +212,6 @@ async def follow_logs(
     sid = sandbox["id"]
     cleaner = None if raw else Cleaner()
     done = asyncio.Event()
-    early: list[str] = []
-    live = False
     failed: list[str] = []
     reader_gone = False
 
@@ -234,15 +232,6 @@ async def follow_logs(
             reader_gone = True
             done.set()
 
-    def on_log(note: Notification) -> None:
-        if note.params.get("id") != sid:
-            return
-        data = str(note.params.get("data", ""))
-        if live:
-            emit(data)
-        else:
-            early.append(data)
-
     def on_removed(note: Notification) -> None:
         if note.params.get("id") == sid:
             print(f"claude-remote: sandbox {sandbox['name']} was deleted", file=sys.stderr)
@@ -258,29 +247,23 @@ async def follow_logs(
             print(f"claude-remote: connection lost; {state}", file=sys.stderr)
         elif state.phase == "connected":
             print(
-                "claude-remote: reconnected (output written meanwhile is not shown)",
+                "claude-remote: reconnected (output written meanwhile follows)",
                 file=sys.stderr,
             )
         elif state.phase == "failed":
             failed.append(str(state.reason))
             done.set()
 
-    client.add_listener(m.LOG, on_log)
     client.add_listener(m.SANDBOX_REMOVED, on_removed)
     client.add_listener("subscription.lost", on_lost)
     client.add_state_listener(on_state)
-    await client.subscribe([f"{m.TOPIC_LOGS_PREFIX}{sid}", m.TOPIC_SANDBOXES])
-    result = await HostApi(client).logs(sid, tail)
-    text = str(result.get("text", ""))
-    if text:
-        emit(text)
-    # Output that arrived between subscribing and the log read is usually in
-    # the text already; print it only when it is not its end.
-    joined = "".join(early)
-    if joined and not text.endswith(joined):
-        emit(joined)
-    live = True
+    await client.subscribe([m.TOPIC_SANDBOXES])
+    # The history up to where the stream starts, then the stream; what is
+    # written while the connection is down comes when it is back.
+    feed = LogFeed(client, sid, emit)
+    await feed.start(tail)
     await done.wait()
+    await feed.stop()
     if not reader_gone:
         emit("", last=True)  # what a cut sequence held back
     if reader_gone:

@@ -46,10 +46,11 @@ METRICS_INTERVAL_S = 3.0
 _decoder = ThreadPoolExecutor(2, thread_name_prefix="frame-decode")
 
 
-def decode_frame(data: str) -> QImage:
+def decode_frame(data: str) -> tuple[bytes, QImage]:
+    raw = base64.b64decode(data)
     image = QImage()
-    image.loadFromData(base64.b64decode(data))
-    return image
+    image.loadFromData(raw)
+    return raw, image
 
 
 class HostSession(QObject):
@@ -58,6 +59,9 @@ class HostSession(QObject):
     sandbox_changed = Signal(str, dict)  # host, Sandbox
     sandbox_removed = Signal(str, str)  # host, id
     frame = Signal(str, str, QImage, bool)  # host, id, image, blank
+    # host, id, the encoded bytes, the image, blank: for a sandbox shown large
+    # (its screen pane keeps the bytes as history)
+    large_frame = Signal(str, str, bytes, QImage, bool)
     pane_text = Signal(str, str, str)  # host, id, text
     metrics = Signal(str, dict)  # host, {system, sandboxes}
     problem = Signal(str, str)  # host, what went wrong (for the window)
@@ -67,6 +71,8 @@ class HostSession(QObject):
         self.name = name
         self.host = host
         self.frame_width = frame_width
+        # Sandboxes whose own view shows their screen, and the width it wants.
+        self.large: dict[str, int] = {}
         self.client = Client(host, client_name="claude-sandbox-gui")
         self.api = HostApi(self.client)
         self.sandboxes: dict[str, dict[str, Any]] = {}
@@ -120,6 +126,19 @@ class HostSession(QObject):
             topics = [m.TOPIC_SCREENSHOTS]
             await self.client.subscribe(topics, settings=self._settings(topics))
 
+    async def show_large(self, sandbox_id: str, width: int) -> None:
+        """Ask for this sandbox's frames ``width`` device pixels wide (its own
+        view is showing it); 0: back to the tiles' size."""
+        if self.large.get(sandbox_id, 0) == width:
+            return
+        if width > 0:
+            self.large[sandbox_id] = width
+        else:
+            self.large.pop(sandbox_id, None)
+        if self.client.state.phase == "connected":
+            topics = [m.TOPIC_SCREENSHOTS]
+            await self.client.subscribe(topics, settings=self._settings(topics))
+
     # -- calls ---------------------------------------------------------------------------
 
     async def create(
@@ -153,7 +172,10 @@ class HostSession(QObject):
         """The subscribe settings that go with ``topics``."""
         out: dict[str, Any] = {}
         if m.TOPIC_SCREENSHOTS in topics:
-            out["screenshot"] = {"interval_s": FRAME_INTERVAL_S, "max_width": self.frame_width}
+            shot: dict[str, Any] = {"interval_s": FRAME_INTERVAL_S, "max_width": self.frame_width}
+            if self.large and self.client.has_capability("screenshot.widths"):
+                shot["widths"] = dict(self.large)
+            out["screenshot"] = shot
         if m.TOPIC_METRICS in topics:
             out["metrics"] = {"interval_s": METRICS_INTERVAL_S}
         return out
@@ -196,6 +218,7 @@ class HostSession(QObject):
             self.sandboxes.pop(p["id"], None)
             self.blank.discard(p["id"])
             self.frames.pop(p["id"], None)
+            self.large.pop(p["id"], None)
             self.sandbox_removed.emit(self.name, p["id"])
         elif note.method == m.SCREENSHOT:
             self._spawn(self._frame(p))
@@ -209,7 +232,9 @@ class HostSession(QObject):
     async def _frame(self, p: dict[str, Any]) -> None:
         sid, seq = p["id"], p["seq"]
         self._seq[sid] = seq
-        image = await asyncio.get_running_loop().run_in_executor(_decoder, decode_frame, p["data"])
+        raw, image = await asyncio.get_running_loop().run_in_executor(
+            _decoder, decode_frame, p["data"]
+        )
         if self._seq.get(sid) != seq:
             return  # a newer frame arrived while this one decoded: drop it
         if p["blank"]:
@@ -218,6 +243,8 @@ class HostSession(QObject):
             self.blank.discard(sid)
         self.frames[sid] = (image, bool(p["blank"]))
         self.frame.emit(self.name, sid, image, bool(p["blank"]))
+        if sid in self.large:
+            self.large_frame.emit(self.name, sid, raw, image, bool(p["blank"]))
         if p["blank"] and sid not in self._panes_shown:
             self._panes_shown.add(sid)  # at once the first time; then the pane loop
             await self._pane(sid)

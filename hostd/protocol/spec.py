@@ -94,4 +94,7 @@ TOPICS = (
     m.TOPIC_LOGS_PREFIX + "<id>",
     m.TOPIC_FS_PREFIX + "<path>",
 )
-CAPABILITIES = sorted(METHODS) + [f"topic:{t}" for t in TOPICS] + ["batch"]
+# Features added to existing methods, so a client knows it may use them:
+# subscribe's screenshot.widths, and byte offsets on log streams and sandbox.logs.
+FEATURES = ("screenshot.widths", "log.offsets")
+CAPABILITIES = sorted(METHODS) + [f"topic:{t}" for t in TOPICS] + ["batch", *FEATURES]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -190,6 +191,9 @@ def test_logs_follow_survives_a_dropped_connection(remote: Remote) -> None:
         assert b"connection lost; reconnecting in" in follower.err
         seen = len(follower.out)
         wait_for(lambda: b"tick" in follower.out[seen:], what="output after the reconnection")
+        # What was written while the connection was down is printed too, in order.
+        ticks = [int(n) for n in re.findall(rb"tick (\d+)\n", follower.out)]
+        assert ticks == list(range(len(ticks)))
         assert remote.cli(*h, "rm", "tick").returncode == 0
         assert follower.proc.wait(60) == 0
         assert b"sandbox tick was deleted" in follower.err
