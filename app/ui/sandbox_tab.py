@@ -1,7 +1,13 @@
-"""A sandbox's own tab: its terminal (tmux, attached), under a one-line header.
+"""A sandbox's own tab: its pages (the terminal, attached to its tmux; its
+screen; its log; its details and metrics) under a one-line header.
 
 The tab lives in the window's work area or, torn off, in a window of its own;
-either way it is the same widget with the same attached terminal.
+either way it is the same widget with the same attached terminal. The pages
+sit side by side as tabs of their own: each wants the room (a terminal of 100
+columns, a screen shown large), and a page that is not shown costs nothing
+(the screen asks for large frames only while it shows, the log subscribes
+when first opened). Ctrl+Shift+PgDown and PgUp go to the next and previous
+page (Ctrl+Shift keys are the ones the terminal leaves to the window).
 """
 
 from __future__ import annotations
@@ -10,8 +16,15 @@ import html
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.remote.client import Client
 
@@ -54,11 +67,21 @@ class SandboxTab(QWidget):
         top.setContentsMargins(6, 2, 2, 2)
         top.addWidget(self.header, 1)
         top.addWidget(self.float_button)
+        self.pages = QTabWidget()
+        self.pages.setObjectName("sandbox-pages")
+        self.pages.setDocumentMode(True)
+        self.pages.setTabPosition(QTabWidget.TabPosition.South)
+        self.pages.addTab(self.terminal, "Terminal")
+        self.pages.currentChanged.connect(self._page_shown)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(top)
-        layout.addWidget(self.terminal, 1)
+        layout.addWidget(self.pages, 1)
+        for keys, step in (("Ctrl+Shift+PgDown", 1), ("Ctrl+Shift+PgUp", -1)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda step=step: self.step_page(step))
         self.setFocusProxy(self.terminal)
         self._phase(self.link.phase)
 
@@ -81,7 +104,30 @@ class SandboxTab(QWidget):
     def set_font(self, font: QFont) -> None:
         self.terminal.set_font(font.family(), font.pointSize())
 
+    def add_page(self, widget: QWidget, title: str, tooltip: str = "") -> None:
+        index = self.pages.addTab(widget, title)
+        self.pages.setTabToolTip(index, tooltip)
+
+    def show_page(self, widget: QWidget) -> None:
+        self.pages.setCurrentWidget(widget)
+        self.page_focus()
+
+    def step_page(self, step: int) -> None:
+        count = self.pages.count()
+        self.pages.setCurrentIndex((self.pages.currentIndex() + step) % count)
+        self.page_focus()
+
+    def page_focus(self) -> None:
+        """Give the shown page the keyboard (the terminal, or what the page prefers)."""
+        page = self.pages.currentWidget()
+        if page is not None:
+            (page.focusProxy() or page).setFocus()
+
     # -- internals -----------------------------------------------------------------------
+
+    def _page_shown(self, _index: int) -> None:
+        page = self.pages.currentWidget()
+        self.setFocusProxy(page if page is not None else self.terminal)
 
     def _program_title(self, title: str) -> None:
         self.program_title = title.strip()

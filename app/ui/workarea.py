@@ -211,12 +211,12 @@ class WorkArea(QTabWidget):
             window.activateWindow()
         else:
             self.setCurrentWidget(tab)
-        tab.terminal.setFocus()
+        tab.page_focus()
 
     def _focus_current(self) -> None:
         tab = self._tab_at(self.currentIndex())
         if tab is not None:
-            tab.terminal.setFocus()
+            tab.page_focus()
 
     def _retitle(self, tab: SandboxTab) -> None:
         index = self.indexOf(tab)
