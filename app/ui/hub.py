@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from app.remote.prompts import Prompts
 from app.remote.streams import Host
 from hostd.protocol import RpcError
 
+from .history import MetricsHistory
 from .hostlist import HostList, HostRow
 from .model import SandboxModel
 from .session import HostSession
@@ -62,6 +64,9 @@ class Hub(QObject):
         self.frame_width = frame_width
         self.local_command = local_command
         self.sessions: dict[str, HostSession] = {}
+        # The last minutes of every connected host's and sandbox's metrics,
+        # for the sandbox's Details page and the host view (kept while connected).
+        self.history = MetricsHistory()
         self._opening: dict[str, asyncio.Task[None]] = {}
 
     # -- the host list -------------------------------------------------------------------
@@ -104,6 +109,7 @@ class Hub(QObject):
         if session is not None:
             await session.stop()
         self.model.drop_host(name)
+        self.history.drop_host(name)
         if not keep_row:
             self._row(name, phase="idle", state_text="not connected", metrics=None, sandboxes=0)
 
@@ -225,12 +231,14 @@ class Hub(QObject):
 
     def _on_removed(self, host: str, sid: str) -> None:
         self.model.remove(host, sid)
+        self.history.drop_sandbox(host, sid)
         self._count(host)
 
     def _on_frame(self, host: str, sid: str, image: QImage, blank: bool) -> None:
         self.model.set_frame((host, sid), image, blank)
 
     def _on_metrics(self, host: str, params: dict[str, Any]) -> None:
+        self.history.add(host, params, time.time())
         self._row(host, metrics=params.get("system"))
         for sid, metrics in (params.get("sandboxes") or {}).items():
             self.model.set_metrics((host, sid), metrics)

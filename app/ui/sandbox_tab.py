@@ -52,6 +52,9 @@ class SandboxTab(QWidget):
         self.key = key
         self.name = name
         self.program_title = ""  # what the terminal's program set (OSC 0/2)
+        self.details: QWidget | None = None  # the pages the work area adds
+        self.screen_pane: QWidget | None = None
+        self.log_viewer: QWidget | None = None
         self.terminal = TerminalWidget(self)
         self.link = TerminalLink(self.terminal, key[0], key[1], client_of, status_of, tasks)
         self.terminal.title_changed.connect(self._program_title)

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.remote.client import Client
 from app.remote.profiles import LOCAL, Profiles
 
 from .asks import gui_prompts, warn
@@ -77,7 +76,7 @@ class MainWindow(QMainWindow):
             self, self.hub, self.model, self.tiles, settings, self.tasks
         )
         self.host_actions = HostActions(self, self.hub, self.hosts, self.tasks)
-        self.work = WorkArea(self.model, self._client_of, settings, self.tasks)
+        self.work = WorkArea(self.hub, settings, self.tasks)
         self._closing = False
         self._build()
         self._restore()
@@ -325,10 +324,6 @@ class MainWindow(QMainWindow):
     def _tiles_going(self, _parent: Any, first: int, last: int) -> None:
         keys = [self.model.index(row).data(TileRole).key for row in range(first, last + 1)]
         self.work.tiles_going(keys)
-
-    def _client_of(self, host: str) -> Client | None:
-        session = self.hub.sessions.get(host)
-        return session.client if session is not None else None
 
     def refresh(self) -> None:
         for name, session in list(self.hub.sessions.items()):

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import QFontDialog, QMainWindow, QTabWidget, QVBoxLayout,
 from app.remote.client import Client
 
 from .asks import popup_menu
+from .details import DetailsPage
+from .hub import Hub
 from .model import Key, SandboxModel
 from .sandbox_tab import SandboxTab
 from .tasks import Tasks
@@ -39,15 +41,14 @@ class WorkArea(QTabWidget):
 
     def __init__(
         self,
-        model: SandboxModel,
-        client_of: Callable[[str], Client | None],
+        hub: Hub,
         settings: QSettings,
         tasks: Tasks,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.model = model
-        self._client_of = client_of
+        self.hub = hub
+        self.model: SandboxModel = hub.model
         self.settings = settings
         self.tasks = tasks
         self.tabs: dict[Key, SandboxTab] = {}
@@ -77,6 +78,7 @@ class WorkArea(QTabWidget):
                 return None
             tab = SandboxTab(key, tile.name, lambda: self._client_of(key[0]),
                              lambda: self._status(key), self.tasks)  # fmt: skip
+            self._add_pages(tab)
             tab.set_font(self.term_font)
             tab.terminal.font_zoomed.connect(self._zoomed)
             tab.title_changed.connect(lambda: self._retitle(tab))
@@ -181,6 +183,16 @@ class WorkArea(QTabWidget):
             self._pending = []
 
     # -- internals -----------------------------------------------------------------------
+
+    def _add_pages(self, tab: SandboxTab) -> None:
+        """The pages beside the terminal: each reads the hub's sessions, model and history."""
+        key = tab.key
+        tab.details = DetailsPage(key, lambda: self.model.tile(key), self.hub.history)
+        tab.add_page(tab.details, "Details", "What it is, what it has used, its last minutes")
+
+    def _client_of(self, host: str) -> Client | None:
+        session = self.hub.sessions.get(host)
+        return session.client if session is not None else None
 
     def _status(self, key: Key) -> str | None:
         tile = self.model.tile(key)
