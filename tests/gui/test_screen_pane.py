@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.ui.screen.history import FrameHistory
 from app.ui.screen.pane import PLACEHOLDER, ScreenPane
+from app.ui.screen.saving import writes
 from app.ui.screen.view import BACKGROUND, BLANK_HINT
 from app.ui.screen.wish import ASK_DELAY_MS, MAX_WANT_PX, WANT_STEP_PX, wanted_for
 
@@ -344,8 +346,9 @@ def test_saving_scrubbed_back_writes_the_frame_shown(
     feed(pane, RED)
     feed(pane, GREEN)
     pane.show_frame(0)
-    qtbot.mouseClick(pane.bar.save_button, Qt.MouseButton.LeftButton)
-    assert asked == []
+    with qtbot.waitSignal(pane.saved, timeout=10_000) as saved:
+        qtbot.mouseClick(pane.bar.save_button, Qt.MouseButton.LeftButton)
+    assert saved.args == [target, ""] and asked == []
     assert target.read_bytes().startswith(b"\x89PNG")
     assert near(saved_colour(target), RED)
     assert pane.bar.note.text() == "Saved old.png"
@@ -360,7 +363,8 @@ def test_saving_live_asks_the_owner_for_a_full_size_picture(
     with qtbot.waitSignal(pane.save_requested, timeout=5000) as asked:
         qtbot.mouseClick(pane.bar.save_button, Qt.MouseButton.LeftButton)
     assert asked.args == [target]
-    assert pane.save_image(marked(1200, 800), target)  # what the owner fetched
+    with qtbot.waitSignal(pane.saved, timeout=10_000):
+        pane.save_image(marked(1200, 800), target)  # what the owner fetched
     assert QImage(str(target)).size().toTuple() == (1200, 800)
 
 
@@ -370,14 +374,19 @@ def test_saving_live_with_no_owner_listening_writes_the_live_frame(
     target = tmp_path / "live.png"
     monkeypatch.setattr(pane, "choose_save_path", lambda: target)
     feed(pane, BLUE)
-    qtbot.mouseClick(pane.bar.save_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(pane.saved, timeout=10_000):
+        qtbot.mouseClick(pane.bar.save_button, Qt.MouseButton.LeftButton)
     assert near(saved_colour(target), BLUE)
 
 
-def test_saving_where_it_cannot_says_so(pane: ScreenPane, tmp_path: Path) -> None:
+def test_saving_where_it_cannot_says_so(pane: ScreenPane, qtbot: Any, tmp_path: Path) -> None:
     feed(pane, RED)
-    assert not pane.save_image(marked(300, 200), tmp_path / "no such folder" / "x.png")
-    assert pane.bar.note.text().startswith("Could not save x.png")
+    target = tmp_path / "no such folder" / "x.png"
+    with qtbot.waitSignal(pane.saved, timeout=10_000) as saved:
+        pane.save_image(marked(300, 200), target)
+    assert saved.args[0] == target and saved.args[1]
+    assert pane.bar.note.text().startswith("Could not save x.png: "), pane.bar.note.text()
+    assert pane.bar.note.styleSheet(), "in the error colour"
 
 
 def test_cancelling_the_save_dialog_saves_nothing(
@@ -390,3 +399,12 @@ def test_cancelling_the_save_dialog_saves_nothing(
     qtbot.mouseClick(pane.bar.save_button, Qt.MouseButton.LeftButton)
     QApplication.processEvents()
     assert asked == [] and pane.bar.note.text() == ""
+
+
+def test_a_save_that_ends_after_its_pane_has_gone_is_harmless(qtbot: Any, tmp_path: Path) -> None:
+    pane = ScreenPane()
+    target = tmp_path / "late.png"
+    with qtbot.waitSignal(writes().done, timeout=10_000) as done:
+        pane.save_image(marked(1920, 1080), target)
+        shiboken6.delete(pane)  # gone while the pool still encodes
+    assert done.args[1:] == [target, ""] and target.exists()

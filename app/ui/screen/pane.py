@@ -13,7 +13,8 @@ from a plain slot, never from a coroutine: the app runs asyncio on Qt's loop
 and a dialog's nested loop would re-enter it). Scrubbed back, the pane saves
 the frame shown. Live, it emits ``save_requested(path)``; the owner fetches
 the full-size picture (sandbox.screenshot) and calls ``save_image(image,
-path)``, so the coroutine does I/O only. With nobody connected, the pane
+path)``, so the coroutine does I/O only. The PNG is encoded and written on
+Qt's thread pool (:mod:`.saving`); ``saved`` says when it is done. With nobody connected, the pane
 saves the live frame as streamed.
 """
 
@@ -26,12 +27,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QMetaMethod, Qt, QTimer, Signal, SignalInstance
-from PySide6.QtGui import QCloseEvent, QHideEvent, QImage, QImageWriter, QKeyEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QHideEvent, QImage, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QFileDialog, QVBoxLayout, QWidget
 
 from .bar import ScreenBar
 from .full import FullSizeView
 from .history import Frame, FrameHistory
+from .saving import new_token, write_png, writes
 from .view import TIMES, ScreenView
 from .wish import WidthWish
 
@@ -50,6 +52,7 @@ class ScreenPane(QWidget):
     wanted_width = Signal(int)  # max_width in device pixels; 0: hidden, back to the tiles' size
     full_size_requested = Signal()  # fetch a full-size picture and call show_full
     save_requested = Signal(object)  # Path: fetch a full-size picture and call save_image
+    saved = Signal(object, str)  # Path, what went wrong ("" when it was written)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +65,8 @@ class ScreenPane(QWidget):
         self._syncing = False
         self._save_dir: Path | None = None
         self._full: FullSizeView | None = None
+        self._token = new_token()
+        writes().done.connect(self._written)
 
         self.view = ScreenView(self)
         self.view.set_message(PLACEHOLDER)
@@ -162,16 +167,11 @@ class ScreenPane(QWidget):
             self._full.save_wanted.connect(self._save_full)
         self._full.open_for(image, self._describe(image, scale=None))
 
-    def save_image(self, image: QImage, path: Path) -> bool:
-        """Write ``image`` to ``path`` as a PNG; the note says how it went."""
-        writer = QImageWriter(str(path), b"png")
-        if image.isNull() or not writer.write(image):
-            reason = writer.errorString() if not image.isNull() else "no picture"
-            log.warning("could not save the screen to %s: %s", path, reason)
-            self.set_note(f"Could not save {path.name}: {reason}", error=True)
-            return False
-        self.bar.set_note(f"Saved {path.name}", tip=str(path))
-        return True
+    def save_image(self, image: QImage, path: Path) -> None:
+        """Write ``image`` to ``path`` as a PNG, off the GUI thread; the note
+        says how it went, and ``saved`` is emitted when it is done."""
+        self.bar.set_note(f"Saving {path.name}…", tip=str(path))
+        write_png(image, path, self._token)
 
     def choose_save_path(self) -> Path | None:
         """Ask where to save (a modal dialog: call from a plain slot only)."""
@@ -324,6 +324,16 @@ class ScreenPane(QWidget):
         path = self.choose_save_path()
         if path is not None:
             self.save_image(image, path)
+
+    def _written(self, token: int, path: Path, error: str) -> None:
+        if token != self._token:
+            return  # another pane's
+        if error:
+            log.warning("could not save the screen to %s: %s", path, error)
+            self.bar.set_note(f"Could not save {path.name}: {error}", error=True)
+        else:
+            self.bar.set_note(f"Saved {path.name}", tip=str(path))
+        self.saved.emit(path, error)
 
     def _connected(self, signal: SignalInstance) -> bool:
         return self.isSignalConnected(QMetaMethod.fromSignal(signal))
