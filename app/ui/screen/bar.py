@@ -44,6 +44,7 @@ class ScreenBar(QWidget):
             "The last minute of this screen: drag left to look back"
             " (Left and Right step, Home the oldest, End live)"
         )
+        self.slider.setAccessibleName("Time on the screen's last minute")
         self.caption = QLabel()
         self.note = QLabel()
         self.live_button = tool_button("Live", "Back to the live picture (End)")

@@ -72,6 +72,7 @@ class ScreenPane(QWidget):
         self.view.set_message(PLACEHOLDER)
         self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a click on it takes the keys
         self.view.shown_changed.connect(self._update_labels)
+        self.view.setAccessibleName("The sandbox's screen")
         self.setFocusProxy(self.view)
         self.bar = ScreenBar(self)
         self.slider = self.bar.slider

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import (
+    QColor,
+    QFocusEvent,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QToolButton, QWidget
 
 # A dark neutral grey: the picture's edges stand out against it whatever the
@@ -99,12 +109,22 @@ class ScreenView(QWidget):
         dev = self.device_target()
         if self._image is None or dev is None:
             self._paint_text(painter, self._message, pill=False)
+            self._paint_focus(painter)
             return
         scaled = self._scaled_to(dev.width(), dev.height())
         dpr = self.devicePixelRatioF()
         painter.drawImage(QPointF(dev.x() / dpr, dev.y() / dpr), scaled)
         if self._blank:
             self._paint_text(painter, self.blank_hint, pill=True)
+        self._paint_focus(painter)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -128,6 +148,14 @@ class ScreenView(QWidget):
             scaled.setDevicePixelRatio(self.devicePixelRatioF())
             self._scaled, self._scaled_key = scaled, key
         return self._scaled
+
+    def _paint_focus(self, painter: QPainter) -> None:
+        # The keys (Left, Right, Home, End) act while the picture has the focus:
+        # a thin frame in the highlight colour says so, and costs no room.
+        if self.hasFocus():
+            painter.setPen(self.palette().color(QPalette.ColorRole.Highlight))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
 
     def _paint_text(self, painter: QPainter, text: str, pill: bool) -> None:
         if not text:
