@@ -301,7 +301,7 @@ def test_full_size_shows_the_picture_one_to_one(pane: ScreenPane, qtbot: Any) ->
     full = pane._full
     assert full is not None
     qtbot.waitExposed(full)
-    assert full.is_one_to_one
+    assert full.is_one_to_one and full.caption.text() == "1200\u00d7800"
     viewport = full.scroller.viewport()
     shot = viewport.grab().toImage()
     at = full.label.mapTo(viewport, QPoint(205, 105))
@@ -328,6 +328,7 @@ def test_full_size_scrubbed_back_shows_the_frame_kept(pane: ScreenPane, qtbot: A
     full = pane._full
     assert full is not None and full.isVisible()
     assert near(full.image.pixelColor(W // 2, H // 2), RED)
+    assert full.caption.text().startswith("320\u00d7180 · "), "with the frame's clock time"
 
 
 def saved_colour(path: Path) -> QColor:

@@ -158,15 +158,16 @@ class ScreenPane(QWidget):
         if frame is not None:
             self.show_frame((self.history.index_of(frame) or 0) + frames)
 
-    def show_full(self, image: QImage) -> None:
-        """Open ``image`` in the full-size window (1:1, with scroll bars)."""
+    def show_full(self, image: QImage, frame: Frame | None = None) -> None:
+        """Open ``image`` in the full-size window (1:1, with scroll bars); the
+        owner's full-size picture, or the kept ``frame`` it was decoded from."""
         if image.isNull():
             self.set_note("The full-size picture did not come", error=True)
             return
         if self._full is None:
             self._full = FullSizeView(self)
             self._full.save_wanted.connect(self._save_full)
-        self._full.open_for(image, self._describe(image, scale=None))
+        self._full.open_for(image, self._describe(image, None, frame))
 
     def save_image(self, image: QImage, path: Path) -> None:
         """Write ``image`` to ``path`` as a PNG, off the GUI thread; the note
@@ -275,14 +276,15 @@ class ScreenPane(QWidget):
             return
         self.bar.show_age(None if self._pinned is None else self.clock() - frame.t, self.palette())
         image = self.view.image
-        self.bar.caption.setText(self._describe(image, self.view.shown_scale()) if image else "")
+        scale = self.view.shown_scale()
+        self.bar.caption.setText(self._describe(image, scale, self._pinned) if image else "")
 
-    def _describe(self, image: QImage, scale: float | None) -> str:
-        """Its size and scale ("1920 by 1080, shown at 62%"); scrubbed back, its clock time."""
+    def _describe(self, image: QImage, scale: float | None, frame: Frame | None) -> str:
+        """Its size and scale ("1920 by 1080, shown at 62%"); from the past, its clock time."""
         text = f"{image.width()}{TIMES}{image.height()}"
         if scale is not None:
             text += f", shown at {round(scale * 100)}%"
-        when = self._wall_time(self._pinned)
+        when = self._wall_time(frame)
         if when is not None:
             text += f" · {when:%H:%M:%S}"
         return text
@@ -296,7 +298,7 @@ class ScreenPane(QWidget):
         if self._pinned is not None:
             image = self._decode(self._pinned)
             if image is not None:
-                self.show_full(image)  # the frame as kept: hostd sent no bigger one
+                self.show_full(image, self._pinned)  # the frame as kept: hostd sent no bigger one
         elif self._connected(self.full_size_requested):
             self.full_size_requested.emit()
         elif self._live is not None:
