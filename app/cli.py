@@ -16,8 +16,9 @@ import logging
 import os
 import subprocess
 import sys
+from typing import Any
 
-from hostd.protocol import RpcError
+from hostd.protocol import Notification, RpcError
 from hostd.protocol import methods as m
 from hostd.protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY
 from hostd.protocol.version import __version__
@@ -28,6 +29,7 @@ from .cli_terminal import attach_over_ssh, have_tty, terminal_prompts
 from .cli_text import strip_controls
 from .remote.api import HostApi
 from .remote.client import Client
+from .remote.cost import CostSum, estimate, sum_costs
 from .remote.create_flow import create_sandbox
 from .remote.errors import ConfigError, RemoteError
 from .remote.local import LocalHost
@@ -300,7 +302,8 @@ async def cmd_metrics(client: Client, args: argparse.Namespace) -> int:
         api = HostApi(client)
         result = await api.metrics(args.id)
         if args.json:
-            out.print_json(result)
+            cost = estimate(result.get("claude"))
+            out.print_json({**result, "cost": cost.to_json() if cost is not None else None})
             return OK
         sandbox = await api.get(args.id)
         print(f"sandbox   {out.describe(sandbox)}")
@@ -308,10 +311,48 @@ async def cmd_metrics(client: Client, args: argparse.Namespace) -> int:
         out.print_sandbox_metrics(result)
         return OK
     result = await HostApi(client).system_metrics()
-    out.print_json(result) if args.json else out.print_system_metrics(
-        client.host.describe(), result
-    )
+    costs = await _host_costs(client)
+    if args.json:
+        out.print_json({**result, "cost": costs.to_json()} if costs is not None else result)
+    else:
+        out.print_system_metrics(client.host.describe(), result, costs)
     return OK
+
+
+# hostd measures every sandbox as soon as the metrics topic is subscribed,
+# reading each Claude session from its start (a new hostd has read nothing
+# yet): seconds for long sessions. Past this, the cost is left out.
+FIRST_PUSH_TIMEOUT_S = 30.0
+
+
+async def _host_costs(client: Client) -> CostSum | None:
+    """The estimated cost of the host's Claude sandboxes, from the first
+    metrics push: one measuring pass over all of them. sandbox.metrics per
+    sandbox would be slower: hostd answers those one at a time, and looks at
+    a running sandbox it has not seen twice, half a second apart."""
+    if not client.has_capability(f"topic:{m.TOPIC_METRICS}"):
+        return None
+    first: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+    def on_push(note: Notification) -> None:
+        if not first.done():
+            first.set_result(note.params)
+
+    remove = client.add_listener(m.METRICS, on_push)
+    try:
+        await client.subscribe([m.TOPIC_METRICS])
+        push = await asyncio.wait_for(first, FIRST_PUSH_TIMEOUT_S)
+    except TimeoutError:
+        print(
+            f"claude-remote: no metrics from hostd within {FIRST_PUSH_TIMEOUT_S:.0f} s; "
+            "the cost is left out",
+            file=sys.stderr,
+        )
+        return None
+    finally:
+        remove()
+    sandboxes = push.get("sandboxes") or {}
+    return sum_costs(estimate(s.get("claude")) for s in sandboxes.values())
 
 
 async def cmd_doctor(client: Client, args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from hostd.protocol import methods as m
 
 from .cli_text import Cleaner
 from .remote.client import Client, ConnectionState
+from .remote.cost import Cost, CostSum, estimate, format_usd, prices
 from .remote.local import LocalHost
 from .remote.logfeed import LogFeed
 from .remote.probes import Tool
@@ -109,7 +110,9 @@ def _size(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-def print_system_metrics(host: str, mt: dict[str, Any]) -> None:
+def print_system_metrics(host: str, mt: dict[str, Any], costs: CostSum | None = None) -> None:
+    """system.metrics for a person; ``costs``, when given, the host's Claude
+    sandboxes' estimated cost."""
     load = " ".join(f"{x:.2f}" for x in mt.get("load", []))
     cores = f" of {mt['cpu_count']} cores" if mt.get("cpu_count") else ""
     print(f"host     {host}")
@@ -120,6 +123,44 @@ def print_system_metrics(host: str, mt: dict[str, Any]) -> None:
     print(
         f"network  received {_size(mt.get('net_rx_bytes', 0))}, "
         f"sent {_size(mt.get('net_tx_bytes', 0))} since boot"
+    )
+    if costs is not None:
+        print(f"cost     {describe_cost_sum(costs)}")
+
+
+def describe_cost_sum(costs: CostSum) -> str:
+    """ "estimated $4.20 for 3 Claude sandboxes at API prices of 2026-12-01"."""
+    if not costs.count:
+        return "no Claude sandboxes (running or exited)"
+    plural = "es" if costs.count != 1 else ""
+    text = (
+        f"estimated {format_usd(costs.usd)} for {costs.count} Claude sandbox{plural} "
+        f"at API list prices of {prices().checked.isoformat()}"
+    )
+    if costs.unpriced:
+        text += f"; {costs.unpriced} not priced ({'; '.join(costs.reasons)})"
+    return text
+
+
+def describe_cost(cost: Cost) -> str:
+    """ "estimated $0.42 (in $0.01 · out ...) at Claude Sonnet 4.5 API prices of 2026-12-01"."""
+    if cost.usd is None:
+        return f"- ({cost.reason})"
+    if cost.priced_as is None:
+        return f"{format_usd(cost.usd)} (nothing spent yet)"
+    price = prices().models[cost.priced_as]
+    parts = " · ".join(
+        f"{label} {format_usd(usd or 0.0)}"
+        for label, usd in (
+            ("in", cost.input_usd),
+            ("out", cost.output_usd),
+            ("cache write", cost.cache_write_usd),
+            ("cache read", cost.cache_read_usd),
+        )
+    )
+    return (
+        f"estimated {format_usd(cost.usd)} ({parts}) "
+        f"at {price.name} API list prices of {cost.priced_at.isoformat()}"
     )
 
 
@@ -165,6 +206,9 @@ def print_sandbox_metrics(mt: dict[str, Any]) -> None:
         )
     if claude.get("malformed_lines"):
         print(f"skipped   {claude['malformed_lines']} unreadable session lines")
+    cost = estimate(claude)
+    if cost is not None:
+        print(f"cost      {describe_cost(cost)}")
 
 
 def print_doctor(host: str, hello: dict[str, Any], tools: list[Tool]) -> None:

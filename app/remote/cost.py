@@ -147,6 +147,16 @@ class CostSum:
     def count(self) -> int:
         return self.priced + self.unpriced
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "usd": self.usd,
+            "sandboxes": self.count,
+            "priced": self.priced,
+            "unpriced": self.unpriced,
+            "reasons": list(self.reasons),
+            "priced_at": prices().checked.isoformat(),
+        }
+
 
 # -- the API ---------------------------------------------------------------------
 
