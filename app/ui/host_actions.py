@@ -42,6 +42,7 @@ class HostActions:
             menu.addAction("Disconnect", lambda: self.tasks.spawn(self.hub.close(name)))
         else:
             menu.addAction("Connect", lambda: self.hub.open(name))
+        menu.addAction("Host details", lambda: self.window.work.open_host(name))
         if name != LOCAL:
             menu.addSeparator()
             menu.addAction("Edit…", lambda: self.edit(name))

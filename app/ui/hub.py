@@ -46,6 +46,7 @@ class Hub(QObject):
     closing = Signal(str)  # a host is being disconnected (its sync panels stop)
     listed = Signal(str)  # a host listed its sandboxes (the model has them)
     connected = Signal(str, bool)  # a host's connection is up, or down (reconnecting, failed)
+    frame_data = Signal(str, str, bytes, QImage, bool)  # every frame's bytes, for screen pages
 
     def __init__(
         self,
@@ -173,6 +174,7 @@ class Hub(QObject):
         s.sandbox_changed.connect(self._on_changed)
         s.sandbox_removed.connect(self._on_removed)
         s.frame.connect(self._on_frame)
+        s.frame_data.connect(self.frame_data)
         s.pane_text.connect(lambda host, sid, text: self.model.set_pane_text((host, sid), text))
         s.metrics.connect(self._on_metrics)
         s.problem.connect(lambda host, text: self.message.emit(f"{host}: {text}", True))

@@ -31,6 +31,8 @@ from app.remote.client import Client
 from .attach import Phase, TerminalLink
 from .hub import label_of
 from .model import Key
+from .screen.link import ScreenLink
+from .screen.pane import ScreenPane
 from .tasks import Tasks
 from .terminal.widget import TerminalWidget
 
@@ -53,7 +55,8 @@ class SandboxTab(QWidget):
         self.name = name
         self.program_title = ""  # what the terminal's program set (OSC 0/2)
         self.details: QWidget | None = None  # the pages the work area adds
-        self.screen_pane: QWidget | None = None
+        self.screen_pane: ScreenPane | None = None
+        self.screen_link: ScreenLink | None = None
         self.log_viewer: QWidget | None = None
         self.terminal = TerminalWidget(self)
         self.link = TerminalLink(self.terminal, key[0], key[1], client_of, status_of, tasks)

@@ -59,9 +59,9 @@ class HostSession(QObject):
     sandbox_changed = Signal(str, dict)  # host, Sandbox
     sandbox_removed = Signal(str, str)  # host, id
     frame = Signal(str, str, QImage, bool)  # host, id, image, blank
-    # host, id, the encoded bytes, the image, blank: for a sandbox shown large
-    # (its screen pane keeps the bytes as history)
-    large_frame = Signal(str, str, bytes, QImage, bool)
+    # host, id, the encoded bytes, the image, blank: every frame, for the screen
+    # pages of open tabs (they keep the bytes as their history)
+    frame_data = Signal(str, str, bytes, QImage, bool)
     pane_text = Signal(str, str, str)  # host, id, text
     metrics = Signal(str, dict)  # host, {system, sandboxes}
     problem = Signal(str, str)  # host, what went wrong (for the window)
@@ -82,6 +82,7 @@ class HostSession(QObject):
         self._stopped = False
         self._seq: dict[str, int] = {}
         self.frames: dict[str, tuple[QImage, bool]] = {}  # the latest per sandbox
+        self.last_data: dict[str, bytes] = {}  # and its encoded bytes
         self._connected_once = False
         self.started = False  # start() succeeded: later failures are news
         self.client.add_state_listener(self._on_state)
@@ -218,6 +219,7 @@ class HostSession(QObject):
             self.sandboxes.pop(p["id"], None)
             self.blank.discard(p["id"])
             self.frames.pop(p["id"], None)
+            self.last_data.pop(p["id"], None)
             self.large.pop(p["id"], None)
             self.sandbox_removed.emit(self.name, p["id"])
         elif note.method == m.SCREENSHOT:
@@ -243,8 +245,8 @@ class HostSession(QObject):
             self.blank.discard(sid)
         self.frames[sid] = (image, bool(p["blank"]))
         self.frame.emit(self.name, sid, image, bool(p["blank"]))
-        if sid in self.large:
-            self.large_frame.emit(self.name, sid, raw, image, bool(p["blank"]))
+        self.last_data[sid] = raw
+        self.frame_data.emit(self.name, sid, raw, image, bool(p["blank"]))
         if p["blank"] and sid not in self._panes_shown:
             self._panes_shown.add(sid)  # at once the first time; then the pane loop
             await self._pane(sid)

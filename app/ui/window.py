@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
         add.clicked.connect(hosts.add)
         buttons.addWidget(add)
         side_layout.addLayout(buttons)
-        self.hosts.currentItemChanged.connect(lambda *_: self._apply_filter())
+        self.hosts.currentItemChanged.connect(lambda *_: self._host_selected())
         self.hosts.customContextMenuRequested.connect(hosts.menu)
         self.hosts.itemDoubleClicked.connect(lambda _item: hosts.toggle(self.hosts.current_host()))
 
@@ -349,6 +349,13 @@ class MainWindow(QMainWindow):
             host=self.hosts.current_host(), status=self._status_filter(), text=self.search.text()
         )
         self._update_empty()
+
+    def _host_selected(self) -> None:
+        """A host picked in the sidebar: its tiles only, and its view (when connected)."""
+        self._apply_filter()
+        name = self.hosts.current_host()
+        if name is not None and name in self.hub.sessions and not self._closing:
+            self.work.open_host(name)
 
     def _tile_size(self, value: int) -> None:
         self.tiles.set_tile_width(value)

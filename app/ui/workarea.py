@@ -23,9 +23,12 @@ from app.remote.client import Client
 
 from .asks import popup_menu
 from .details import DetailsPage
+from .host_view import HostView
 from .hub import Hub
 from .model import Key, SandboxModel
 from .sandbox_tab import SandboxTab
+from .screen.link import ScreenLink
+from .screen.pane import ScreenPane
 from .tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ class WorkArea(QTabWidget):
         self.settings = settings
         self.tasks = tasks
         self.tabs: dict[Key, SandboxTab] = {}
+        self.host_views: dict[str, HostView] = {}
         self.floating: dict[Key, FloatingTab] = {}
         self._pending: list[dict[str, Any]] = []  # saved tabs whose host has not listed yet
         self.term_font = self._saved_font()
@@ -59,13 +63,13 @@ class WorkArea(QTabWidget):
         self.setMovable(True)
         self.setDocumentMode(True)
         self.setElideMode(Qt.TextElideMode.ElideRight)
-        self.tabCloseRequested.connect(lambda i: self.close_tab(self._tab_at(i)))
+        self.tabCloseRequested.connect(self._close_index)
         self.currentChanged.connect(lambda _i: self._focus_current())
         self.tabBar().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tabBar().customContextMenuRequested.connect(self._tab_menu)
         close = QShortcut(QKeySequence("Ctrl+Shift+W"), self)
         close.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        close.activated.connect(lambda: self.close_tab(self._tab_at(self.currentIndex())))
+        close.activated.connect(lambda: self._close_index(self.currentIndex()))
 
     # -- opening and closing -------------------------------------------------------------
 
@@ -92,6 +96,37 @@ class WorkArea(QTabWidget):
         self._show(tab)
         return tab
 
+    def open_host(self, name: str) -> HostView:
+        """Show the host's view (its load, backends and sandboxes), opening it if needed."""
+        view = self.host_views.get(name)
+        if view is None:
+            view = HostView(name, self.hub)
+            view.open_sandbox.connect(self.open)
+            self.host_views[name] = view
+            self.addTab(view, view.title.replace("&", "&&"))
+            if self.count() == 1:
+                self.emptied.emit(False)
+        self.setCurrentWidget(view)
+        return view
+
+    def close_host(self, name: str) -> None:
+        view = self.host_views.pop(name, None)
+        if view is None:
+            return
+        index = self.indexOf(view)
+        if index >= 0:
+            self.removeTab(index)
+        view.deleteLater()
+        if self.count() == 0:
+            self.emptied.emit(True)
+
+    def _close_index(self, index: int) -> None:
+        widget = self.widget(index)
+        if isinstance(widget, HostView):
+            self.close_host(widget.name)
+        else:
+            self.close_tab(self._tab_at(index))
+
     def close_tab(self, tab: SandboxTab | None) -> None:
         """Close a tab: its terminal detaches, the sandbox keeps running."""
         if tab is None or self.tabs.get(tab.key) is not tab:
@@ -111,6 +146,8 @@ class WorkArea(QTabWidget):
     def close_all(self) -> None:
         for tab in list(self.tabs.values()):
             self.close_tab(tab)
+        for name in list(self.host_views):
+            self.close_host(name)
 
     def toggle_floating(self, tab: SandboxTab) -> None:
         if tab.key in self.floating:
@@ -131,11 +168,15 @@ class WorkArea(QTabWidget):
         for key, tab in self.tabs.items():
             if key[0] == host:
                 tab.link.host_connected(connected)
+                if tab.screen_link is not None:
+                    tab.screen_link.host_connected(connected)
 
     def sandboxes_changed(self) -> None:
         """Statuses may have changed (a tile changed): stopped terminals may come back."""
         for key, tab in self.tabs.items():
             tab.link.sandbox_status(self._status(key))
+            if tab.screen_link is not None:
+                tab.screen_link.sandbox_status(self._status(key))
 
     def listed(self, host: str) -> None:
         """A host listed its sandboxes: reopen the saved tabs it has."""
@@ -187,6 +228,11 @@ class WorkArea(QTabWidget):
     def _add_pages(self, tab: SandboxTab) -> None:
         """The pages beside the terminal: each reads the hub's sessions, model and history."""
         key = tab.key
+        screen = ScreenPane()
+        tab.screen_pane = screen
+        tab.screen_link = ScreenLink(screen, key, self.hub, self.tasks)
+        tab.screen_link.sandbox_status(self._status(key))
+        tab.add_page(screen, "Screen", "Its display, large; scrub back through the last minute")
         tab.details = DetailsPage(key, lambda: self.model.tile(key), self.hub.history)
         tab.add_page(tab.details, "Details", "What it is, what it has used, its last minutes")
 
@@ -286,6 +332,8 @@ class WorkArea(QTabWidget):
             tab.set_font(self.term_font)
 
     async def _dispose(self, tab: SandboxTab) -> None:
+        if tab.screen_link is not None:
+            tab.screen_link.close()
         try:
             await tab.link.close()
         finally:

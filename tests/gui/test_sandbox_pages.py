@@ -14,13 +14,15 @@ from PySide6.QtWidgets import QTabBar
 
 from app.ui import session as session_module
 from app.ui.details import DetailsPage
+from app.ui.host_view import HostView
+from app.ui.hostlist import HostRole
 from app.ui.sandbox_tab import SandboxTab
 from app.ui.window import MainWindow
 from hostd.claude.files import sanitize_path
 from tests.claude_transcripts import Transcript
 from tests.gui.conftest import until
-from tests.gui.test_terminal_tab import open_tab
-from tests.gui.test_window import create
+from tests.gui.test_terminal_tab import double_click, open_tab
+from tests.gui.test_window import create, tile_named
 
 
 @pytest.fixture(autouse=True)
@@ -71,5 +73,75 @@ def test_details_show_the_sandbox_its_tokens_cost_and_last_minutes(
         t.response(["text"], input_tokens=10, output_tokens=600, cache_read=1000)
         await until(lambda: page.rate.point_count() >= 1 and (page.rate.current() or 0) > 0,
                     what="tokens per minute")  # fmt: skip
+
+    run(main())
+
+
+def test_the_screen_page_asks_for_a_large_picture_only_while_it_shows(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], qtbot: Any, project: Path
+) -> None:
+    w = make_window()
+    w.open_hosts(["local"])
+
+    async def main() -> None:
+        sb = await create(w, "scr", project, "sleep 600")
+        session = w.hub.sessions["local"]
+        tile_width = session.frame_width
+        tab = await open_tab(w, qtbot, "local", "scr")
+        pane = tab.screen_pane
+        assert pane is not None
+        click_page(qtbot, tab, "Screen")
+        await until(lambda: pane.want > tile_width, what="the page to ask for its width")
+        await until(lambda: session.large == {sb["id"]: pane.want}, what="the host asked")
+        # The stream sends this sandbox's picture anew at the page's size ...
+        await until(lambda: pane.shown_frame is not None and pane.shown_frame.width > tile_width,
+                    what="a large frame on the page")  # fmt: skip
+        assert pane.shown_frame.width == min(pane.want, 1920)  # the display is 1920 wide
+        # ... and at the tiles' size once the page is hidden.
+        click_page(qtbot, tab, "Terminal")
+        await until(lambda: not session.large, what="the wish withdrawn")
+        await until(lambda: session.frames[sb["id"]][0].width() == tile_width,
+                    what="frames at the tiles' size again")  # fmt: skip
+        assert len(pane.history) >= 2  # it kept both, to scrub back through
+
+    run(main())
+
+
+def test_the_host_view_lists_backends_and_sandboxes_and_opens_one(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], qtbot: Any, project: Path
+) -> None:
+    w = make_window()
+    w.open_hosts(["local"])
+
+    async def main() -> None:
+        await create(w, "alpha", project, "sleep 600")
+        await create(w, "beta", project, "sleep 600")
+        # Selecting the host in the sidebar shows its view.
+        row = next(i for i in range(w.hosts.count())
+                   if w.hosts.item(i).data(HostRole).name == "local")  # fmt: skip
+        rect = w.hosts.visualItemRect(w.hosts.item(row))
+        qtbot.mouseClick(w.hosts.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        view: HostView = await until(lambda: w.work.host_views.get("local"), what="the view")
+        assert w.work.currentWidget() is view
+        hello = w.hub.sessions["local"].backends
+        shown = view.backend_rows()
+        assert [r[0].split()[0] for r in shown] == [b["name"] for b in hello]
+        for (_name, available, detail), b in zip(shown, hello, strict=True):
+            assert available == ("yes" if b["available"] else "no")
+            assert detail == (b.get("detail") or "")
+        assert "hostd " in view.header.text()
+        await until(lambda: view.model.rowCount() == 2, what="both sandboxes in the table")
+        # Sorted by name going down: beta first.
+        view.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        first = view.sorter.index(0, 0)
+        assert first.data() == "beta"
+        await until(lambda: view.cpu.point_count() >= 2 and view.memory.point_count() >= 2,
+                    what="the host's charts")  # fmt: skip
+        # A double-click on a row opens that sandbox's tab.
+        table = view.table
+        center = table.visualRect(first).center()
+        double_click(table.viewport(), center)
+        tab = await until(lambda: w.work.tabs.get(tile_named(w, "beta").key), what="beta's tab")
+        assert w.work.currentWidget() is tab
 
     run(main())
