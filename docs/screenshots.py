@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,8 @@ from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.ui.window import MainWindow  # noqa: E402
+from hostd.claude.files import sanitize_path  # noqa: E402
+from tests.claude_transcripts import Transcript  # noqa: E402
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
@@ -85,7 +88,7 @@ async def scene(w: MainWindow, project: Path, pics: list[Path]) -> None:
     plan = [
         ("shop-frontend", iso, f"sh -c 'display -window root {pics[0]}; exec sleep 3600'"),
         ("checkout-flow", iso, f"sh -c 'display -window root {pics[1]}; exec sleep 3600'"),
-        ("api-refactor", iso, "sh .claude-stub --stub-dialog"),
+        ("api-refactor", iso, "./claude-stub --stub-dialog"),
         ("db-migration", "none", CHATTY),
         ("flaky-tests", iso, "sh -c 'echo 2 failed, 118 passed; exit 1'"),
         ("docs-site", iso, "sleep 3600"),
@@ -109,6 +112,38 @@ async def terminal_scene(w: MainWindow) -> None:
             break
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.5)
+
+
+async def pages_scene(w: MainWindow, project: Path) -> list[str]:
+    """The shop-frontend tab's Screen and Details pages, the host's view: the
+    shots they make, in order."""
+    s = w.hub.sessions["local"]
+    api = next(t for t in w.model.tiles() if t.name == "api-refactor")
+    path = Path(api.sandbox["claude_config"]) / "projects" / sanitize_path(str(project))
+    t = Transcript(path / "s1.jsonl", str(project), time.time())
+    t.prompt("make the checkout tests pass")
+    for i in range(6):
+        t.response(["thinking", "text", ("tool_use", ("Bash", "Edit", "Read")[i % 3])],
+                   input_tokens=40 + i, output_tokens=900 + 120 * i, cache_creation=4000,
+                   cache_read=30_000 + 9000 * i, stop_reason="tool_use")  # fmt: skip
+        t.tool_result(t.tool_ids[-1], "ok")
+        await asyncio.sleep(3.2)  # a metrics tick apart: the tokens chart climbs
+    shop = next(t for t in w.model.tiles() if t.name == "shop-frontend")
+    tab = w.work.open(shop.key)
+    assert tab is not None and tab.screen_pane is not None
+    tab.show_page(tab.screen_pane)
+    await asyncio.sleep(3)  # the large frame
+    shoot(w, "screen-page.png")
+    tab = w.work.open(api.key)
+    assert tab is not None and tab.details is not None
+    tab.show_page(tab.details)
+    await asyncio.sleep(1.5)
+    shoot(w, "details-page.png")
+    w.work.open_host("local")
+    await asyncio.sleep(1.5)
+    shoot(w, "host-view.png")
+    del s
+    return ["screen-page.png", "details-page.png", "host-view.png"]
 
 
 def shoot(w: MainWindow, name: str) -> None:
@@ -139,7 +174,8 @@ def main() -> None:
     project.mkdir()
     # The test suite's stand-in for Claude Code (tests/stubs/claude), in the
     # project so it runs inside the sandbox too.
-    shutil.copy(ROOT / "tests" / "stubs" / "claude", project / ".claude-stub")
+    # Its name starts with "claude", so hostd reads its sessions as Claude Code's.
+    shutil.copy(ROOT / "tests" / "stubs" / "claude", project / "claude-stub")
     # In the project: a sandbox sees its project, not the host's /tmp.
     pics = [project / "home.png", project / "checkout.png"]
     page(pics[0], "Outdoor Shop", (32, 118, 74))
@@ -158,6 +194,7 @@ def main() -> None:
             shoot(w, "main-window.png")
             await terminal_scene(w)
             shoot(w, "terminal-tab.png")
+            await pages_scene(w, project)
             app.setPalette(dark_palette())
             await asyncio.sleep(0.5)
             shoot(w, "terminal-tab-dark.png")

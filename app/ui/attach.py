@@ -92,6 +92,11 @@ class TerminalLink(QObject):
         widget.drained.connect(self._drained)
         self._paused = False
 
+    @property
+    def deferred(self) -> bool:
+        """Asked to attach while hidden: it attaches when the terminal shows."""
+        return self._when_shown and self.phase is Phase.DETACHED
+
     # -- what the tab tells it -----------------------------------------------------------
 
     def attach(self) -> None:
@@ -101,6 +106,7 @@ class TerminalLink(QObject):
             return
         if self.widget.usable_size() is None:
             self._when_shown = True
+            self.phase_changed.emit(self.phase)  # the header says it waits to be shown
             return
         self._when_shown = False
         self._attempt += 1

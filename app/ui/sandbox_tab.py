@@ -141,6 +141,7 @@ class SandboxTab(QWidget):
 
     def _phase(self, phase: Phase) -> None:
         where = label_of(self.key[0])
+        state = "attaches when shown" if self.link.deferred else phase.value
         self.header.setText(f"<b>{html.escape(self.name)}</b> on {html.escape(where)} · "
-                            f"{phase.value}")  # fmt: skip
+                            f"terminal {state}")  # fmt: skip
         self.title_changed.emit()
