@@ -10,7 +10,17 @@ import ast
 from pathlib import Path
 
 from app.ui.logview import ansi
-from app.ui.logview.ansi import BOLD, DEFAULT, DIM, LINE_CAP, REVERSE, UNDERLINE, Decoder, Style
+from app.ui.logview.ansi import (
+    BOLD,
+    DIM,
+    LINE_CAP,
+    REVERSE,
+    UNDERLINE,
+    Decoder,
+    Style,
+    runs,
+    unpack,
+)
 
 # Output as a TUI, a shell prompt and a progress bar write it: every kind of
 # escape the decoder must remove, around text that must survive.
@@ -27,7 +37,8 @@ NOISY_TEXT = ["red bold then 256 and rgb", "movedlink  end", "get 100%"]
 def decode(*chunks: str) -> list[str]:
     d = Decoder()
     lines = [line for chunk in chunks for line in d.feed(chunk)]
-    return [line.text for line in lines] + ([d.partial().text] if d.partial().text else [])
+    partial = d.partial()[0]
+    return [text for text, _ in lines] + ([partial] if partial else [])
 
 
 # -- the decoder, no Qt -------------------------------------------------------------
@@ -61,9 +72,9 @@ def test_sgr_sets_colours_and_attributes_that_carry_across_lines() -> None:
         "\x1b[38:2::40:50:60mcolon\x1b[44;1;2;4;7mall\n"
         "still\x1b[22;24;27;39;49mreset\x1b[0m again\n"
     )
-    runs = [[(line.text[s:e], st) for s, e, st in line.runs()] for line in lines]
+    got = [[(line[0][s:e], unpack(st)) for s, e, st in runs(line)] for line in lines]
     everything = BOLD | DIM | UNDERLINE | REVERSE
-    assert runs[0] == [
+    assert got[0] == [
         ("red", Style(1)),
         ("bright", Style(9)),
         ("i200", Style(200)),
@@ -71,13 +82,13 @@ def test_sgr_sets_colours_and_attributes_that_carry_across_lines() -> None:
         ("colon", Style((40, 50, 60))),
         ("all", Style((40, 50, 60), 4, everything)),
     ]
-    assert runs[1] == [("still", Style((40, 50, 60), 4, everything)), ("reset again", DEFAULT)]
+    assert got[1] == [("still", Style((40, 50, 60), 4, everything)), ("reset again", Style())]
 
 
 def test_private_and_unknown_sgr_change_no_style() -> None:
     d = Decoder()
     (line,) = d.feed("\x1b[>4;2mkeys\x1b[?1mstill\x1b[5;8;53mblink\n")
-    assert line.text == "keysstillblink" and line.spans == ()
+    assert line == ("keysstillblink", ())
 
 
 def test_carriage_return_overwrites_and_backspace_steps_back() -> None:
@@ -92,7 +103,7 @@ def test_carriage_return_overwrites_and_backspace_steps_back() -> None:
 def test_overwriting_keeps_the_style_of_each_character() -> None:
     d = Decoder()
     (line,) = d.feed("\x1b[32mgreen\x1b[0m plain\r\x1b[31mRE\x1b[0m\n")
-    assert [(line.text[s:e], st.fg) for s, e, st in line.runs()] == [
+    assert [(line[0][s:e], unpack(st).fg) for s, e, st in runs(line)] == [
         ("RE", 1),
         ("een", 2),
         (" plain", None),
@@ -102,13 +113,13 @@ def test_overwriting_keeps_the_style_of_each_character() -> None:
 def test_a_pathological_line_is_cut_at_the_cap() -> None:
     d = Decoder()
     lines = d.feed("\x1b[33m" + "y" * (2 * LINE_CAP + 5) + "\x1b[0m tail\n")
-    assert [len(line.text) for line in lines] == [LINE_CAP, LINE_CAP, 10]
-    assert all(line.spans[0][1].fg == 3 for line in lines)
-    assert lines[2].text == "yyyyy tail"
+    assert [len(text) for text, _ in lines] == [LINE_CAP, LINE_CAP, 10]
+    assert all(unpack(spans[1]).fg == 3 for _, spans in lines)
+    assert lines[2][0] == "yyyyy tail"
 
 
 def test_an_unterminated_string_swallows_only_itself() -> None:
     d = Decoder()
     assert d.feed("before\x1b]0;" + "t" * 100_000) == []
-    assert d.partial().text == "before"
-    assert [line.text for line in d.feed("itle\x07 after\n")] == ["before after"]
+    assert d.partial()[0] == "before"
+    assert [text for text, _ in d.feed("itle\x07 after\n")] == ["before after"]

@@ -48,35 +48,74 @@ TAB = 8  # columns per tab stop, as every terminal sets them by default
 # sequence is garbage and is dropped as it comes, not held for its end.
 CSI_HOLD_CAP = 1024
 
-# Flags of a Style.
+# Flags of a style.
 BOLD, DIM, ITALIC, UNDERLINE, REVERSE, STRIKE = 1, 2, 4, 8, 16, 32
 
 Colour = int | tuple[int, int, int] | None  # a palette index 0-255, an (r, g, b), or the default
 
+# A style is one int: flags in bits 0-5, then the foreground and the
+# background, 25 bits each (0 the default, 1-256 a palette index + 1,
+# 2**24 + rgb a true colour). Lines are plain tuples of str and ints, which
+# the garbage collector stops tracking: 100,000 lines held are then no
+# work for its full collections (as tuples of NamedTuples they were ~400,000
+# tracked objects, and a full collection took ~40 ms here).
+StyleCode = int
+DEFAULT = 0
+_FLAG_BITS, _COLOUR_BITS = 6, 25
+_TRUE = 1 << 24
+_FLAG_MASK, _COLOUR_MASK = (1 << _FLAG_BITS) - 1, (1 << _COLOUR_BITS) - 1
+# (text, spans). Spans are flat pairs (start, style, start, style, ...): each
+# style holds from its start to the next start or the end. Empty when the
+# whole line is in the default style, else the first start is 0.
+Spans = tuple[int, ...]
+Line = tuple[str, Spans]
+
 
 class Style(NamedTuple):
+    """A style code, unpacked."""
+
     fg: Colour = None
     bg: Colour = None
     flags: int = 0
 
 
-DEFAULT = Style()
-Span = tuple[int, Style]  # (start column, the style from there to the next span or the end)
+def pack(style: Style) -> StyleCode:
+    fg, bg, flags = style
+    return flags | _pack_colour(fg) << _FLAG_BITS | _pack_colour(bg) << (_FLAG_BITS + _COLOUR_BITS)
 
 
-class Line(NamedTuple):
-    """A line's text, and where its style changes: ``spans`` is empty when the
-    whole line is in the default style, else its first span starts at 0."""
+@lru_cache(maxsize=4096)
+def unpack(code: StyleCode) -> Style:
+    fg = code >> _FLAG_BITS & _COLOUR_MASK
+    bg = code >> (_FLAG_BITS + _COLOUR_BITS) & _COLOUR_MASK
+    return Style(_unpack_colour(fg), _unpack_colour(bg), code & _FLAG_MASK)
 
-    text: str
-    spans: tuple[Span, ...] = ()
 
-    def runs(self) -> list[tuple[int, int, Style]]:
-        """(start, end, style) of each stretch of one style, in order."""
-        if not self.spans:
-            return [(0, len(self.text), DEFAULT)] if self.text else []
-        ends = [s for s, _ in self.spans[1:]] + [len(self.text)]
-        return [(s, e, st) for (s, st), e in zip(self.spans, ends, strict=True) if e > s]
+def _pack_colour(c: Colour) -> int:
+    if c is None:
+        return 0
+    if isinstance(c, tuple):
+        r, g, b = c
+        return _TRUE | r << 16 | g << 8 | b
+    return c + 1
+
+
+def _unpack_colour(v: int) -> Colour:
+    if not v:
+        return None
+    if v & _TRUE:
+        return (v >> 16 & 0xFF, v >> 8 & 0xFF, v & 0xFF)
+    return v - 1
+
+
+def runs(line: Line) -> list[tuple[int, int, StyleCode]]:
+    """(start, end, style) of each stretch of one style of the line, in order."""
+    text, spans = line
+    if not spans:
+        return [(0, len(text), DEFAULT)] if text else []
+    starts = spans[0::2]
+    ends = [*starts[1:], len(text)]
+    return [(s, e, st) for s, e, st in zip(starts, ends, spans[1::2], strict=True) if e > s]
 
 
 _GROUND, _STRING, _CSI_IGNORE = 0, 1, 2
@@ -98,7 +137,7 @@ class Decoder:
     def __init__(self) -> None:
         self._out: list[Line] = []
         self._text = ""
-        self._spans: list[Span] = []
+        self._spans: list[int] = []  # flat (start, style) pairs, as in Line
         self._col = 0
         self._style = DEFAULT
         self._hold = ""  # an escape sequence cut off at the end of the last chunk
@@ -109,7 +148,7 @@ class Decoder:
     @property
     def style(self) -> Style:
         """The style the next character is written in."""
-        return self._style
+        return unpack(self._style)
 
     def feed(self, text: str) -> list[Line]:
         out = self._out = []
@@ -149,7 +188,7 @@ class Decoder:
 
     def partial(self) -> Line:
         """The line being written (its text empty right after a newline)."""
-        return Line(self._text, tuple(self._spans))
+        return (self._text, tuple(self._spans))
 
     def flush(self) -> list[Line]:
         """The unfinished line as a finished one (if it has text), and any
@@ -249,18 +288,18 @@ class Decoder:
         self._end_line()
         if len(parts) > 2:
             # Whole lines, begun and ended here: made directly, the common case of a log.
-            spans: tuple[Span, ...] = () if self._style == DEFAULT else ((0, self._style),)
+            spans: Spans = (0, self._style) if self._style else ()
             out = self._out
             for p in parts[1:-1]:
                 if len(p) > LINE_CAP:
                     self._put(p)
                     self._end_line()
                 else:
-                    out.append(Line(p, spans if p else ()))
+                    out.append((p, spans if p else ()))
         if parts[-1]:
             self._put(parts[-1])
 
-    def _put(self, s: str, style: Style | None = None) -> None:
+    def _put(self, s: str, style: StyleCode | None = None) -> None:
         """Write at the column, overwriting what is there."""
         style = self._style if style is None else style
         text, col = self._text, self._col
@@ -268,12 +307,12 @@ class Decoder:
         if col == n:  # at the end: appending, the common case
             spans = self._spans
             if spans:
-                if spans[-1][1] != style:
-                    spans.append((n, style))
-            elif style != DEFAULT:
+                if spans[-1] != style:
+                    spans += (n, style)
+            elif style:
                 if n:
-                    spans.append((0, DEFAULT))
-                spans.append((n, style))
+                    spans += (0, DEFAULT)
+                spans += (n, style)
             self._text = text + s
         else:
             styles = self._styles()
@@ -309,7 +348,7 @@ class Decoder:
             self._text, self._spans, self._col = "", [], 0
 
     def _end_line(self) -> None:
-        self._out.append(Line(self._text, tuple(self._spans)))
+        self._out.append((self._text, tuple(self._spans)))
         self._text, self._spans, self._col = "", [], 0
 
     def _cut_long(self) -> None:
@@ -318,37 +357,29 @@ class Decoder:
         at = 0
         while len(text) - at > LINE_CAP:
             piece = _compress(styles[at : at + LINE_CAP])
-            self._out.append(Line(text[at : at + LINE_CAP], tuple(piece)))
+            self._out.append((text[at : at + LINE_CAP], tuple(piece)))
             at += LINE_CAP
         self._text = text[at:]
         self._spans = _compress(styles[at:])
         self._col = max(self._col - at, 0)
 
-    def _styles(self) -> list[Style]:
+    def _styles(self) -> list[StyleCode]:
         """The style of each character of the line (the slow path: overwrites, cuts)."""
-        return styles_of(self._text, self._spans)
+        out = [DEFAULT] * len(self._text)
+        for start, end, style in runs((self._text, tuple(self._spans))):
+            out[start:end] = [style] * (end - start)
+        return out
 
 
-def styles_of(text: str, spans: list[Span] | tuple[Span, ...]) -> list[Style]:
-    if not spans:
-        return [DEFAULT] * len(text)
-    out: list[Style] = []
-    ends = [s for s, _ in spans[1:]] + [len(text)]
-    for (start, style), end in zip(spans, ends, strict=True):
-        out.extend([style] * (end - start))
-    return out
-
-
-def _compress(styles: list[Style]) -> list[Span]:
-    spans: list[Span] = []
-    last: Style | None = None
+def _compress(styles: list[StyleCode]) -> list[int]:
+    """Flat spans of per-character styles."""
+    spans: list[int] = []
+    last = -1
     for i, st in enumerate(styles):
         if st != last:
-            spans.append((i, st))
+            spans += (i, st)
             last = st
-    if len(spans) == 1 and spans[0][1] == DEFAULT:
-        return []
-    return spans
+    return [] if spans == [0, DEFAULT] else spans
 
 
 # -- SGR -------------------------------------------------------------------------
@@ -359,9 +390,9 @@ _CLEAR = {22: BOLD | DIM, 23: ITALIC, 24: UNDERLINE, 27: REVERSE, 29: STRIKE}
 
 # Logs repeat a handful of SGRs; a true-colour gradient can make many, hence the bound.
 @lru_cache(maxsize=4096)
-def apply_sgr(style: Style, params: str) -> Style:
+def apply_sgr(code: StyleCode, params: str) -> StyleCode:
     """The style after ``CSI params m``; parameters it does not know are skipped."""
-    fg, bg, flags = style
+    fg, bg, flags = unpack(code)
     parts = params.split(";") if params else ["0"]
     i = 0
     while i < len(parts):
@@ -406,7 +437,7 @@ def apply_sgr(style: Style, params: str) -> Style:
                 fg = colour
             elif ok:
                 bg = colour
-    return Style(fg, bg, flags)
+    return pack(Style(fg, bg, flags))
 
 
 def _extended(args: list[str], colon: bool) -> tuple[bool, Colour]:
