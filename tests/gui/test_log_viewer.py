@@ -1,13 +1,25 @@
-"""The log viewer's decoder, driven by feeding text.
+"""The log viewer and its decoder, driven by feeding text.
 
-Text given to ``Decoder.feed`` stands in for the byte stream of a
-sandbox's pane output, split wherever a test likes.
+Text given to ``LogViewer.append`` (and ``prepend``) stands in for the
+byte stream of a sandbox's pane output: the widget does no I/O of its own,
+so this is the whole of its input, split wherever a test likes. What comes
+out is checked as a person sees it: the lines' text and colours, the pixels
+of ``grab()``, the line at the top of the view, the clipboard, the file
+saved. The first tests drive the decoder alone, without Qt.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from app.ui.logview import ansi
 from app.ui.logview.ansi import (
@@ -17,10 +29,16 @@ from app.ui.logview.ansi import (
     REVERSE,
     UNDERLINE,
     Decoder,
+    Line,
     Style,
     runs,
     unpack,
 )
+from app.ui.logview.store import LineStore
+from app.ui.logview.viewer import LogViewer
+
+K = Qt.Key
+M = Qt.KeyboardModifier
 
 # Output as a TUI, a shell prompt and a progress bar write it: every kind of
 # escape the decoder must remove, around text that must survive.
@@ -123,3 +141,349 @@ def test_an_unterminated_string_swallows_only_itself() -> None:
     assert d.feed("before\x1b]0;" + "t" * 100_000) == []
     assert d.partial()[0] == "before"
     assert [text for text, _ in d.feed("itle\x07 after\n")] == ["before after"]
+
+
+def test_a_search_stays_right_as_lines_are_dropped_and_prepended() -> None:
+    store = LineStore(max_lines=50)
+    decoder = Decoder()
+
+    def lines(start: int, stop: int) -> list[Line]:
+        return decoder.feed("".join(f"n{i} a{'a' * (i % 3)}\n" for i in range(start, stop)))
+
+    def expected() -> list[tuple[int, int]]:
+        found = []
+        for i in range(store.rows()):
+            text = store.row(i)[0]
+            found += [(store.first + i, m.start()) for m in re.finditer("A", text, re.I)]
+        return found
+
+    store.extend(lines(0, 40), decoder.partial())
+    assert store.set_query("A") == len(expected())
+    for start in range(40, 400, 7):  # drops at every step: the dead keys pile up, then go
+        store.extend(lines(start, start + 7), decoder.partial())
+        got = [store.match(i) for i in range(store.match_count)]
+        assert got == expected(), start
+    store.set_max_lines(80)
+    store.prepend(Decoder().feed("old a\n" * 40))
+    assert store.rows() == 80 and store.row(0)[0] == "old a"
+    assert [store.match(i) for i in range(store.match_count)] == expected()
+    assert store.match_index(store.first + 30, 0) == 30  # 30 old lines, one match each
+
+
+# -- the widget --------------------------------------------------------------------
+
+
+@pytest.fixture
+def viewer(qtbot: Any) -> LogViewer:
+    return make_viewer(qtbot)
+
+
+def make_viewer(qtbot: Any, max_lines: int = 100_000) -> LogViewer:
+    v = LogViewer(max_lines=max_lines)
+    qtbot.addWidget(v)
+    v.resize(700, 320)
+    v.show()
+    qtbot.waitExposed(v)
+    return v
+
+
+def numbered(start: int, stop: int) -> str:
+    return "".join(f"line {i}\n" for i in range(start, stop))
+
+
+def settle(qtbot: Any, v: LogViewer) -> None:
+    """Wait as the person would: until the widget has decoded and repainted."""
+    qtbot.waitUntil(lambda: v.pending() == 0 and not v._frame_timer.isActive(), timeout=5000)
+
+
+def view_top(v: LogViewer) -> str:
+    return v.line_text(v.first_visible_line())
+
+
+def wheel(v: LogViewer, notches: int) -> None:
+    vp = v._area.viewport()
+    at = QPoint(vp.width() // 2, vp.height() // 2)
+    event = QWheelEvent(
+        QPointF(at), QPointF(vp.mapToGlobal(at)), QPoint(0, 0), QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton, M.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+    )  # fmt: skip
+    QApplication.sendEvent(vp, event)
+
+
+def reddish(c: QColor) -> bool:
+    return c.red() > 150 and c.green() < 90 and c.blue() < 90
+
+
+def test_red_text_is_shown_red_not_as_escape_text(qtbot: Any, viewer: LogViewer) -> None:
+    viewer.append("ok \x1b[31mfailed\x1b[0m here\n")
+    assert viewer.line_text(0) == "ok failed here"
+    runs = viewer.line_runs(0)
+    assert [r.text for r in runs] == ["ok ", "failed", " here"]
+    assert runs[1].fg == viewer._area.painter.colours.ansi[1] and runs[0].fg is None
+    settle(qtbot, viewer)
+    image = viewer._area.viewport().grab().toImage()
+    area = viewer._area
+    y = int(area.painter.lh / 2)
+    red_x = [x for x in range(image.width()) if reddish(QColor(image.pixel(x, y)))]
+    x_failed = area.painter.x(viewer._store.row(0), 3) + 4
+    assert red_x and min(red_x) >= x_failed - 1 and max(red_x) <= x_failed + 6 * area.painter.cw
+
+
+def test_escapes_split_across_appends_never_show(qtbot: Any, viewer: LogViewer) -> None:
+    for i in range(0, len(NOISY) + 1):
+        viewer.clear()
+        viewer.append(NOISY[:i])
+        viewer.append(NOISY[i:])
+        texts = [viewer.line_text(k) for k in range(viewer.line_count())]
+        assert texts == NOISY_TEXT, f"split at {i}"
+    assert not any("\x1b" in t or "[" in t for t in texts)
+
+
+def test_a_progress_bar_shows_its_last_state(qtbot: Any, viewer: LogViewer) -> None:
+    for pct in range(0, 101, 5):
+        viewer.append(f"\rpull layer: {'#' * (pct // 10):<10} {pct:3d}%")
+        assert viewer.line_count() == 1
+    assert viewer.line_text(0) == "pull layer: ########## 100%"
+    viewer.append("\r\ndone\n")
+    assert [viewer.line_text(i) for i in range(2)] == ["pull layer: ########## 100%", "done"]
+
+
+def test_a_partial_line_shows_and_is_completed_by_the_next_append(
+    qtbot: Any, viewer: LogViewer
+) -> None:
+    viewer.append("first\nhalf of a li")
+    assert viewer.line_count() == 2 and viewer.line_text(1) == "half of a li"
+    viewer.append("ne\x1b[3")
+    assert viewer.line_text(1) == "half of a line"
+    viewer.append("2mgreen\n")
+    assert viewer.line_count() == 2
+    assert [r.text for r in viewer.line_runs(1)] == ["half of a line", "green"]
+
+
+def test_the_newest_max_lines_are_kept(qtbot: Any) -> None:
+    v = make_viewer(qtbot, max_lines=100_000)
+    line = "x" * 70
+    for start in range(0, 150_000, 10_000):
+        v.append("".join(f"{i + 1:08d} {line}\n" for i in range(start, start + 10_000)))
+    assert v.line_count() == 100_000
+    assert v.line_text(0).startswith("00050001 ")
+    assert v.line_text(99_999).startswith("00150000 ")
+    assert len(v._store.lines) == 100_000  # nothing else is held
+    v.set_max_lines(10)
+    assert v.line_count() == 10 and v.line_text(0).startswith("00149991 ")
+
+
+def test_search_counts_highlights_and_wraps(qtbot: Any, viewer: LogViewer) -> None:
+    viewer.append("".join(f"row {i} {'Error' if i % 10 == 3 else 'fine'}\n" for i in range(50)))
+    assert viewer.search("error") == 5  # case-insensitive by default
+    assert viewer._search.count.text().endswith("of 5")
+    viewer._search.case.click()
+    assert viewer.match_count == 0 and viewer._search.count.text() == "No matches"
+    viewer._search.case.click()
+    first = viewer.current_match()
+    assert first is not None and viewer.line_text(first[0])[first[1] : first[2]] == "Error"
+    seen = [first[0]]
+    for _ in range(5):
+        m = viewer.find_next()
+        assert m is not None
+        seen.append(m[0])
+    assert sorted(set(seen)) == [3, 13, 23, 33, 43] and seen[-1] == seen[0]  # round, and back
+    col = viewer.line_text(seen[-2]).index("Error")
+    assert viewer.find_previous() == (seen[-2], col, col + 5)
+    assert viewer._search.count.text() == f"{[3, 13, 23, 33, 43].index(seen[-2]) + 1} of 5"
+
+    # The current match is in sight, and drawn apart from the others.
+    settle(qtbot, viewer)
+    line, start, _ = viewer.current_match() or (0, 0, 0)
+    assert viewer.first_visible_line() <= line < viewer.first_visible_line() + 15
+    image = viewer._area.viewport().grab().toImage()
+    area = viewer._area
+    y = int((line - viewer.first_visible_line()) * area.painter.lh + 2)
+    x = int(area.painter.x(viewer._store.row(line), start) + 4 + 1)
+    assert QColor(image.pixel(x, y)).rgb() != QColor(area.painter.colours.bg).rgb()
+    viewer.search("")
+    assert viewer.match_count == 0 and viewer.current_match() is None
+
+
+def test_search_keys_from_the_field(qtbot: Any, viewer: LogViewer) -> None:
+    viewer.append("alpha\nbeta\nalpha beta\n")
+    viewer._area.setFocus()
+    QTest.keyClick(viewer._area, K.Key_F, M.ControlModifier)
+    assert viewer._search.field.hasFocus()
+    QTest.keyClicks(viewer._search.field, "beta")
+    QTest.keyClick(viewer._search.field, K.Key_Return)  # before the typing pause: searched at once
+    assert viewer.match_count == 2
+    now = viewer.current_match()
+    QTest.keyClick(viewer._search.field, K.Key_Return)
+    assert viewer.current_match() != now
+    QTest.keyClick(viewer._search.field, K.Key_Return, M.ShiftModifier)
+    assert viewer.current_match() == now
+    QTest.keyClick(viewer._search.field, K.Key_Escape)
+    assert viewer._search.field.text() == "" and viewer.match_count == 0
+    assert viewer._area.hasFocus()
+
+
+def test_a_search_keeps_up_with_lines_coming_and_going(qtbot: Any) -> None:
+    v = make_viewer(qtbot, max_lines=100)
+    v.append(numbered(0, 100))
+    assert v.search("line 9") == 11  # 9, 90-99
+    v.append(numbered(100, 150))  # drops 0-49, so "line 9"; adds none
+    assert v.match_count == 10
+    v.append("line 9 again, unfinished")
+    assert v.match_count == 11
+
+
+def test_following_keeps_the_newest_line_in_sight(qtbot: Any, viewer: LogViewer) -> None:
+    viewer.append(numbered(0, 500))
+    settle(qtbot, viewer)
+    assert viewer.following
+    rows = viewer._area.visible_rows()
+    assert viewer.first_visible_line() == 500 - rows
+    viewer.append(numbered(500, 600))
+    settle(qtbot, viewer)
+    assert viewer.first_visible_line() == 600 - rows
+    assert viewer._area.verticalScrollBar().value() == viewer._area.verticalScrollBar().maximum()
+
+
+def test_scrolled_up_the_text_in_sight_stays_put(qtbot: Any) -> None:
+    v = make_viewer(qtbot, max_lines=1000)
+    v.append(numbered(0, 1000))
+    settle(qtbot, v)
+    changes: list[bool] = []
+    v.follow_changed.connect(changes.append)
+    wheel(v, 5)  # up, as a person reads back
+    assert not v.following and changes == [False]
+    top = view_top(v)
+    v.append(numbered(1000, 1200))  # 200 more: the oldest 200 dropped by the bound
+    settle(qtbot, v)
+    assert v.line_text(0) == "line 200"
+    assert view_top(v) == top
+    assert v._area.indicator.isVisible()
+    assert "200 new lines" in v._area.indicator.text()
+    # The scroll bar moved with it, so dragging it does not jump.
+    bar = v._area.verticalScrollBar()
+    assert v.line_text(bar.value()) == top
+    QTest.keyClick(v._area, K.Key_End)
+    assert v.following and changes == [False, True]
+    assert not v._area.indicator.isVisible()
+    settle(qtbot, v)
+    assert v.first_visible_line() == 1000 - v._area.visible_rows()
+
+
+def test_dragging_the_scroll_bar_pauses_and_the_indicator_resumes(
+    qtbot: Any, viewer: LogViewer
+) -> None:
+    viewer.append(numbered(0, 300))
+    settle(qtbot, viewer)
+    bar = viewer._area.verticalScrollBar()
+    bar.setValue(100)  # as a drag of the slider sets it
+    assert not viewer.following and view_top(viewer) == "line 100"
+    viewer.append(numbered(300, 310))
+    settle(qtbot, viewer)
+    assert view_top(viewer) == "line 100"
+    assert "10 new lines" in viewer._area.indicator.text()
+    qtbot.mouseClick(viewer._area.indicator, Qt.MouseButton.LeftButton)
+    assert viewer.following
+    bar.setValue(50)
+    bar.setValue(bar.maximum())  # dragged back to the bottom
+    assert viewer.following
+    wheel(viewer, 2)
+    assert not viewer.following
+    wheel(viewer, -3)  # down past the bottom
+    assert viewer.following
+
+
+def test_keys_scroll(qtbot: Any, viewer: LogViewer) -> None:
+    viewer.append(numbered(0, 300))
+    settle(qtbot, viewer)
+    area = viewer._area
+    rows = area.visible_rows()
+    QTest.keyClick(area, K.Key_PageUp)
+    assert viewer.first_visible_line() == 300 - 2 * rows and not viewer.following
+    QTest.keyClick(area, K.Key_Up)
+    assert viewer.first_visible_line() == 300 - 2 * rows - 1
+    QTest.keyClick(area, K.Key_Home)
+    assert viewer.first_visible_line() == 0
+    QTest.keyClick(area, K.Key_PageDown)
+    QTest.keyClick(area, K.Key_Down)
+    assert viewer.first_visible_line() == rows + 1
+    QTest.keyClick(area, K.Key_End)
+    assert viewer.following
+
+
+def test_prepending_keeps_the_view_put_and_the_bound(qtbot: Any) -> None:
+    v = make_viewer(qtbot, max_lines=300)
+    v.append(numbered(1000, 1200))
+    settle(qtbot, v)
+    v._area.verticalScrollBar().setValue(20)
+    assert view_top(v) == "line 1020" and not v.following
+    v.prepend(numbered(900, 1000))
+    settle(qtbot, v)
+    assert v.line_count() == 300 and v.line_text(0) == "line 900"
+    assert view_top(v) == "line 1020"
+    v.prepend(numbered(0, 900))  # no room left: nothing of it is kept
+    assert v.line_count() == 300 and v.line_text(0) == "line 900"
+    v.append(numbered(1200, 1210))  # the newest are never the ones dropped
+    assert v.line_text(v.line_count() - 1) == "line 1209" and v.line_text(0) == "line 910"
+    assert view_top(v) == "line 1020"
+
+    w = make_viewer(qtbot, max_lines=150)
+    w.append(numbered(100, 200))
+    w.prepend(numbered(0, 100) + "unterminated")  # only the newest 50 fit, as whole lines
+    assert w.line_count() == 150
+    assert [w.line_text(i) for i in (0, 48, 49, 50)] == [
+        "line 51",
+        "line 99",
+        "unterminated",
+        "line 100",
+    ]
+
+
+def test_save_writes_the_plain_text(qtbot: Any, viewer: LogViewer, tmp_path: Path) -> None:
+    viewer.append("\x1b]0;t\x07\x1b[1;32mgreen ✓\x1b[0m\r\nplain\npartial")
+    out = tmp_path / "log.txt"
+    viewer.save_to(out)
+    assert out.read_bytes() == "green ✓\nplain\npartial\n".encode()
+
+
+def test_the_earlier_button(qtbot: Any, viewer: LogViewer) -> None:
+    button = viewer._earlier
+    assert not button.isVisible()
+    viewer.set_earlier_available(True)
+    assert button.isVisible()
+    with qtbot.waitSignal(viewer.earlier_requested, timeout=1000):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    viewer.set_earlier_busy(True)
+    assert button.text() == "Loading…" and not button.isEnabled()
+    viewer.set_earlier_busy(False)
+    assert button.isEnabled()
+    viewer.set_earlier_available(False)
+    assert not button.isVisible()
+
+
+def test_a_selection_copies_plain_text(qtbot: Any, viewer: LogViewer) -> None:
+    viewer.append("\x1b[31mfirst line\x1b[0m\nsecond line\nthird\n")
+    settle(qtbot, viewer)
+    area = viewer._area
+    vp = area.viewport()
+    lh, cw = area.painter.lh, area.painter.cw
+
+    def at(col: int, row: int) -> QPoint:
+        return QPoint(int(4 + col * cw), int(row * lh + lh / 2))
+
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, M.NoModifier, at(6, 0))
+    QTest.mouseMove(vp, at(6, 1))
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, M.NoModifier, at(6, 1))
+    assert viewer.selected_text() == "line\nsecond"
+    QGuiApplication.clipboard().setText("")
+    QTest.keyClick(area, K.Key_C, M.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "line\nsecond"
+
+
+def test_a_flood_is_decoded_over_many_turns(qtbot: Any, viewer: LogViewer) -> None:
+    flood = "".join(f"\x1b[2m{i}\x1b[0m \x1b[32mINFO\x1b[0m request done\n" for i in range(60_000))
+    viewer.append(flood)
+    assert viewer.pending() == len(flood)  # append only queued it
+    qtbot.waitUntil(lambda: 0 < viewer.pending() < len(flood), timeout=5000)
+    settle(qtbot, viewer)
+    assert viewer.line_count() == 60_000 and viewer.line_text(59_999) == "59999 INFO request done"
