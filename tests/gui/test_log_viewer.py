@@ -11,6 +11,7 @@ saved. The first tests drive the decoder alone, without Qt.
 from __future__ import annotations
 
 import ast
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,88 @@ def test_overwriting_keeps_the_style_of_each_character() -> None:
         ("een", 2),
         (" plain", None),
     ]
+
+
+class CellModel:
+    """The decoder's line model the slow, obvious way: a list of (char, style) cells."""
+
+    def __init__(self) -> None:
+        self.cells: list[tuple[str, Style]] = []
+        self.col = 0
+        self.lines: list[list[tuple[str, Style]]] = []
+
+    def write(self, text: str, style: Style) -> None:
+        for ch in text:
+            if self.col < len(self.cells):
+                self.cells[self.col] = (ch, style)
+            else:
+                self.cells.append((ch, style))
+            self.col += 1
+
+    def move_to(self, col: int) -> None:
+        while len(self.cells) < col:
+            self.cells.append((" ", Style()))
+        self.col = col
+
+    def erase(self, mode: int) -> None:
+        if mode == 0:
+            del self.cells[self.col :]
+        elif mode == 1:
+            end = min(self.col + 1, len(self.cells))
+            self.cells[:end] = [(" ", Style())] * end
+        else:
+            self.cells, self.col = [], 0
+
+    def newline(self) -> None:
+        self.lines.append(self.cells)
+        self.cells, self.col = [], 0
+
+
+def cells_of(line: Line) -> list[tuple[str, Style]]:
+    return [(line[0][i], unpack(st)) for s, e, st in runs(line) for i in range(s, e)]
+
+
+def test_overwrites_erases_and_moves_match_a_cell_by_cell_model() -> None:
+    rnd = random.Random(15)
+    styles = {
+        "0": Style(),
+        "0;31": Style(1),
+        "0;1;42": Style(None, 2, BOLD),
+        "0;7": Style(flags=REVERSE),
+    }
+    for _ in range(300):
+        model, d, out, style = CellModel(), Decoder(), [], Style()
+        for _ in range(rnd.randint(1, 25)):
+            op = rnd.randrange(7)
+            if op == 0:
+                code = rnd.choice(list(styles))
+                style = styles[code]
+                out.append(f"\x1b[{code}m")
+            elif op in (1, 2):
+                text = "".join(rnd.choice("ab ") for _ in range(rnd.randint(1, 6)))
+                model.write(text, style)
+                out.append(text)
+            elif op == 3:
+                model.col = 0
+                out.append("\r")
+            elif op == 4:
+                model.col = max(model.col - 1, 0)
+                out.append("\b")
+            elif op == 5:
+                mode = rnd.randrange(3)
+                model.erase(mode)
+                out.append(f"\x1b[{mode}K")
+            else:
+                col = rnd.randint(1, 12)
+                model.move_to(col - 1)
+                out.append(f"\x1b[{col}G")
+        model.newline()
+        (line,) = d.feed("".join(out) + "\n")
+        assert cells_of(line) == model.lines[0], repr("".join(out))
+        spans = line[1]
+        assert spans == () or (spans[0] == 0 and spans != (0, 0)), spans  # kept minimal
+        assert all(spans[i] < spans[i + 2] for i in range(0, len(spans) - 2, 2))
+        assert all(spans[i + 1] != spans[i + 3] for i in range(0, len(spans) - 2, 2))
 
 
 def test_a_pathological_line_is_cut_at_the_cap() -> None:

@@ -36,6 +36,7 @@ a terminal:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -110,11 +111,14 @@ def _unpack_colour(v: int) -> Colour:
 
 def runs(line: Line) -> list[tuple[int, int, StyleCode]]:
     """(start, end, style) of each stretch of one style of the line, in order."""
-    text, spans = line
+    return _runs(line[1], len(line[0]))
+
+
+def _runs(spans: Sequence[int], length: int) -> list[tuple[int, int, StyleCode]]:
     if not spans:
-        return [(0, len(text), DEFAULT)] if text else []
+        return [(0, length, DEFAULT)] if length else []
     starts = spans[0::2]
-    ends = [*starts[1:], len(text)]
+    ends = [*starts[1:], length]
     return [(s, e, st) for s, e, st in zip(starts, ends, spans[1::2], strict=True) if e > s]
 
 
@@ -315,11 +319,10 @@ class Decoder:
                 spans += (n, style)
             self._text = text + s
         else:
-            styles = self._styles()
             end = col + len(s)
             self._text = text[:col] + s + text[end:]
-            styles[col:end] = [style] * len(s)
-            self._spans = _compress(styles)
+            if self._spans or style:  # else plain over plain: the text alone changes
+                self._spans = _restyle(self._spans, n, col, end, style)
         self._col = col + len(s)
         if len(self._text) > LINE_CAP:
             self._cut_long()
@@ -334,16 +337,19 @@ class Decoder:
 
     def _erase(self, mode: int) -> None:
         col = self._col
+        n = len(self._text)
         if mode == 0:  # from the column to the end
-            if col < len(self._text):
-                self._spans = _compress(self._styles()[:col])
+            if col < n:
+                spans = self._spans
+                kept = [
+                    v for i in range(0, len(spans), 2) if spans[i] < col for v in spans[i : i + 2]
+                ]
+                self._spans = [] if kept == [0, DEFAULT] else kept
                 self._text = self._text[:col]
         elif mode == 1:  # from the start to the column, inclusive
-            end = min(col + 1, len(self._text))
-            styles = self._styles()
-            styles[:end] = [DEFAULT] * end
+            end = min(col + 1, n)
             self._text = " " * end + self._text[end:]
-            self._spans = _compress(styles)
+            self._spans = _restyle(self._spans, n, 0, end, DEFAULT)
         elif mode == 2:
             self._text, self._spans, self._col = "", [], 0
 
@@ -369,6 +375,20 @@ class Decoder:
         for start, end, style in runs((self._text, tuple(self._spans))):
             out[start:end] = [style] * (end - start)
         return out
+
+
+def _restyle(spans: list[int], length: int, col: int, end: int, style: StyleCode) -> list[int]:
+    """Flat spans of a line ``length`` long with columns [col, end) now in ``style``
+    (``end`` may be past the old end: the line grew). Work by runs, not characters,
+    so a progress bar redrawn over a long line costs what it does over a short one."""
+    pieces = [(s, min(e, col), st) for s, e, st in _runs(spans, length) if s < col]
+    pieces.append((col, end, style))
+    pieces += [(max(s, end), e, st) for s, e, st in _runs(spans, length) if e > end]
+    flat: list[int] = []
+    for s, e, st in pieces:
+        if e > s and (not flat or flat[-1] != st):
+            flat += (s, st)
+    return [] if flat == [0, DEFAULT] else flat
 
 
 def _compress(styles: list[StyleCode]) -> list[int]:
