@@ -357,6 +357,7 @@ def test_the_newest_max_lines_are_kept(qtbot: Any) -> None:
 
 
 def test_search_counts_highlights_and_wraps(qtbot: Any, viewer: LogViewer) -> None:
+    viewer.resize(700, 600)  # room for two matches in sight
     viewer.append("".join(f"row {i} {'Error' if i % 10 == 3 else 'fine'}\n" for i in range(50)))
     assert viewer.search("error") == 5  # case-insensitive by default
     assert viewer._search.count.text().endswith("of 5")
@@ -377,13 +378,23 @@ def test_search_counts_highlights_and_wraps(qtbot: Any, viewer: LogViewer) -> No
 
     # The current match is in sight, and drawn apart from the others.
     settle(qtbot, viewer)
-    line, start, _ = viewer.current_match() or (0, 0, 0)
-    assert viewer.first_visible_line() <= line < viewer.first_visible_line() + 15
+    line = (viewer.current_match() or (0, 0, 0))[0]
+    top, rows = viewer.first_visible_line(), viewer._area.visible_rows()
+    assert top <= line < top + rows
+    other = next(n for n in range(top, top + rows) if "Error" in viewer.line_text(n) and n != line)
     image = viewer._area.viewport().grab().toImage()
     area = viewer._area
-    y = int((line - viewer.first_visible_line()) * area.painter.lh + 2)
-    x = int(area.painter.x(viewer._store.row(line), start) + 4 + 1)
-    assert QColor(image.pixel(x, y)).rgb() != QColor(area.painter.colours.bg).rgb()
+
+    def shade(n: int) -> int:
+        """The colour just inside the left edge of the match on line n, above the letters."""
+        x = area.painter.x(viewer._store.row(n), viewer.line_text(n).index("Error")) + 4 + 1
+        return QColor(image.pixel(int(x), int((n - top) * area.painter.lh + 1))).rgb()
+
+    plain = next(n for n in range(top, top + rows) if "Error" not in viewer.line_text(n))
+    background = QColor(
+        image.pixel(int(4 + 7 * area.painter.cw), int((plain - top) * area.painter.lh + 1))
+    )
+    assert len({shade(line), shade(other), background.rgb()}) == 3
     viewer.search("")
     assert viewer.match_count == 0 and viewer.current_match() is None
 
@@ -400,6 +411,10 @@ def test_search_keys_from_the_field(qtbot: Any, viewer: LogViewer) -> None:
     QTest.keyClick(viewer._search.field, K.Key_Return)
     assert viewer.current_match() != now
     QTest.keyClick(viewer._search.field, K.Key_Return, M.ShiftModifier)
+    assert viewer.current_match() == now
+    QTest.keyClick(viewer._area, K.Key_F3)
+    assert viewer.current_match() != now
+    QTest.keyClick(viewer._area, K.Key_F3, M.ShiftModifier)
     assert viewer.current_match() == now
     QTest.keyClick(viewer._search.field, K.Key_Escape)
     assert viewer._search.field.text() == "" and viewer.match_count == 0

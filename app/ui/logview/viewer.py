@@ -1,8 +1,8 @@
 """LogViewer: a sandbox's pane output as lines of text, with search, save and copy.
 
 Raw output (escapes and all) goes in with :meth:`LogViewer.append` as it
-arrives, and older output fetched on demand with :meth:`LogViewer.prepend`;
-the widget does no I/O of its own. It holds at most ``max_lines`` lines
+arrives, and older output fetched on demand with :meth:`LogViewer.prepend`,
+on the GUI thread; the widget does no I/O of its own. It holds at most ``max_lines`` lines
 (the oldest dropped): decoded by :mod:`ansi` into a :mod:`store`, shown by
 :mod:`area`.
 
