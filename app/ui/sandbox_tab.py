@@ -30,6 +30,8 @@ from app.remote.client import Client
 
 from .attach import Phase, TerminalLink
 from .hub import label_of
+from .logview.link import LogLink
+from .logview.viewer import LogViewer
 from .model import Key
 from .screen.link import ScreenLink
 from .screen.pane import ScreenPane
@@ -57,7 +59,8 @@ class SandboxTab(QWidget):
         self.details: QWidget | None = None  # the pages the work area adds
         self.screen_pane: ScreenPane | None = None
         self.screen_link: ScreenLink | None = None
-        self.log_viewer: QWidget | None = None
+        self.log_viewer: LogViewer | None = None
+        self.log_link: LogLink | None = None
         self.terminal = TerminalWidget(self)
         self.link = TerminalLink(self.terminal, key[0], key[1], client_of, status_of, tasks)
         self.terminal.title_changed.connect(self._program_title)

@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
         find.setText("Find")
         view.addAction(self.terminal_action)
         view.addAction(self._action("Terminal font…", None, self.work.choose_font))
+        view.addAction(self._action("Log lines to keep…", None, self.work.choose_log_lines))
 
         side = QWidget()
         side_layout = QVBoxLayout(side)

@@ -17,7 +17,14 @@ from typing import Any
 
 from PySide6.QtCore import QPoint, QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QFontDatabase, QKeySequence, QShortcut
-from PySide6.QtWidgets import QFontDialog, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFontDialog,
+    QInputDialog,
+    QMainWindow,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.remote.client import Client
 
@@ -25,6 +32,8 @@ from .asks import popup_menu
 from .details import DetailsPage
 from .host_view import HostView
 from .hub import Hub
+from .logview.link import LogLink
+from .logview.viewer import LogViewer
 from .model import Key, SandboxModel
 from .sandbox_tab import SandboxTab
 from .screen.link import ScreenLink
@@ -37,6 +46,10 @@ SETTINGS_TABS = "workarea/tabs"
 SETTINGS_FONT = "terminal/font"
 SETTINGS_FONT_SIZE = "terminal/font_size"
 MIN_FONT, MAX_FONT = 6, 48
+SETTINGS_LOG_LINES = "logs/max_lines"
+# 100,000 lines of ~80 characters are ~50 MB in the viewer; a million, ten
+# times that, is as far as it is sensible to let a setting go.
+DEFAULT_LOG_LINES, MIN_LOG_LINES, MAX_LOG_LINES = 100_000, 1000, 1_000_000
 
 
 class WorkArea(QTabWidget):
@@ -170,6 +183,8 @@ class WorkArea(QTabWidget):
                 tab.link.host_connected(connected)
                 if tab.screen_link is not None:
                     tab.screen_link.host_connected(connected)
+                if connected:
+                    self._page_changed(tab)  # a log that could not start, starts
 
     def sandboxes_changed(self) -> None:
         """Statuses may have changed (a tile changed): stopped terminals may come back."""
@@ -233,8 +248,46 @@ class WorkArea(QTabWidget):
         tab.screen_link = ScreenLink(screen, key, self.hub, self.tasks)
         tab.screen_link.sandbox_status(self._status(key))
         tab.add_page(screen, "Screen", "Its display, large; scrub back through the last minute")
+        viewer = LogViewer(self.log_lines())
+        viewer.set_save_name(f"{tab.name}.log")
+        tab.log_viewer = viewer
+        tab.log_link = LogLink(viewer, key[1], lambda: self._client_of(key[0]), self.tasks)
+        tab.add_page(viewer, "Logs", "Everything the agent printed: search, follow, save")
+        tab.pages.currentChanged.connect(lambda _i: self._page_changed(tab))
         tab.details = DetailsPage(key, lambda: self.model.tile(key), self.hub.history)
         tab.add_page(tab.details, "Details", "What it is, what it has used, its last minutes")
+
+    def _page_changed(self, tab: SandboxTab) -> None:
+        if tab.log_link is not None and tab.pages.currentWidget() is tab.log_viewer:
+            tab.log_link.start()
+
+    def log_lines(self) -> int:
+        """How many lines each Logs page keeps (the setting; 100,000 by default)."""
+        try:
+            n = int(str(self.settings.value(SETTINGS_LOG_LINES) or DEFAULT_LOG_LINES))
+        except ValueError:
+            n = DEFAULT_LOG_LINES
+        return max(MIN_LOG_LINES, min(MAX_LOG_LINES, n))
+
+    def choose_log_lines(self) -> QInputDialog:
+        """View → Log lines to keep…: every Logs page takes the new bound."""
+        dialog = QInputDialog(self.window())
+        dialog.setObjectName("log-lines-dialog")
+        dialog.setWindowTitle("Log lines to keep")
+        dialog.setLabelText("Lines each Logs page keeps (the oldest go first):")
+        dialog.setInputMode(QInputDialog.InputMode.IntInput)
+        dialog.setIntRange(MIN_LOG_LINES, MAX_LOG_LINES)
+        dialog.setIntStep(10_000)
+        dialog.setIntValue(self.log_lines())
+        dialog.intValueSelected.connect(self._log_lines_chosen)
+        dialog.open()
+        return dialog
+
+    def _log_lines_chosen(self, n: int) -> None:
+        self.settings.setValue(SETTINGS_LOG_LINES, n)
+        for tab in self.tabs.values():
+            if tab.log_viewer is not None:
+                tab.log_viewer.set_max_lines(n)
 
     def _client_of(self, host: str) -> Client | None:
         session = self.hub.sessions.get(host)
@@ -335,6 +388,8 @@ class WorkArea(QTabWidget):
         if tab.screen_link is not None:
             tab.screen_link.close()
         try:
+            if tab.log_link is not None:
+                await tab.log_link.close()
             await tab.link.close()
         finally:
             tab.deleteLater()

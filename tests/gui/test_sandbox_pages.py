@@ -3,6 +3,7 @@ window against a real local hostd: what a person sees on each, as it happens."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,12 +11,13 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QTabBar
+from PySide6.QtWidgets import QPushButton, QTabBar
 
 from app.ui import session as session_module
 from app.ui.details import DetailsPage
 from app.ui.host_view import HostView
 from app.ui.hostlist import HostRole
+from app.ui.logview.viewer import LogViewer
 from app.ui.sandbox_tab import SandboxTab
 from app.ui.window import MainWindow
 from hostd.claude.files import sanitize_path
@@ -145,3 +147,59 @@ def test_the_host_view_lists_backends_and_sandboxes_and_opens_one(
         assert w.work.currentWidget() is tab
 
     run(main())
+
+
+def viewer_text(viewer: LogViewer) -> list[str]:
+    return [viewer.line_text(i) for i in range(viewer.line_count())]
+
+
+def test_the_logs_page_shows_what_the_agent_prints_in_colour_and_finds_it(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], qtbot: Any, project: Path
+) -> None:
+    w = make_window()
+    w.open_hosts(["local"])
+    red = 'printf "\\033[31mred %s\\033[0m\\n" $i'
+    agent = f"sh -c 'seq 1 3000 | sed s/^/old/; read x; for i in 1 2 3; do {red}; done; sleep 600'"
+
+    async def main() -> None:
+        sb = await create(w, "logs", project, agent)
+        api = w.hub.sessions["local"].api
+        await until_async(lambda: api.logs(sb["id"], 1), lambda r: "old3000" in r["text"])
+        tab = await open_tab(w, qtbot, "local", "logs")
+        viewer = tab.log_viewer
+        assert viewer is not None and tab.log_link is not None
+        assert not tab.log_link.started  # nothing is asked until the page shows
+        click_page(qtbot, tab, "Logs")
+        # The last lines before the page opened, and the button for the older ones.
+        await until(lambda: "old3000" in viewer_text(viewer), what="the log's last lines")
+        assert "old1" not in viewer_text(viewer)
+        button = next(b for b in viewer.findChildren(QPushButton) if "earlier" in b.text())
+        await until(lambda: button.isVisible() and button.isEnabled(), what="Load earlier")
+        # What the agent prints now arrives, its colours as colours.
+        await api.send_keys(sb["id"], ["Enter"])
+        await until(lambda: "red 3" in viewer_text(viewer), what="the new lines")
+        row = viewer_text(viewer).index("red 1")
+        run0 = viewer.line_runs(row)[0]
+        assert run0.text == "red 1" and run0.fg is not None and run0.fg.red() > 150
+        assert not any("\x1b" in t or "[31m" in t for t in viewer_text(viewer))
+        # Search finds them and counts.
+        assert viewer.search("red ") == 3
+        assert viewer.current_match() is not None
+        # The older part, fetched on demand.
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        await until(lambda: "old1" in viewer_text(viewer), what="the earlier output")
+        lines = viewer_text(viewer)
+        assert lines[lines.index("old1") : lines.index("old3000") + 1] == [
+            f"old{i}" for i in range(1, 3001)
+        ]  # every line once, in order
+        await until(lambda: not button.isVisible() or not button.isEnabled(), what="all loaded")
+
+    run(main())
+
+
+async def until_async(call: Callable[[], Any], ok: Callable[[Any], bool]) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 30
+    while not ok(await call()):
+        assert loop.time() < end, "timed out"
+        await asyncio.sleep(0.05)
