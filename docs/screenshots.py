@@ -139,11 +139,19 @@ async def pages_scene(w: MainWindow, project: Path) -> list[str]:
     tab.show_page(tab.details)
     await asyncio.sleep(1.5)
     shoot(w, "details-page.png")
+    db = next(t for t in w.model.tiles() if t.name == "db-migration")
+    tab = w.work.open(db.key)
+    assert tab is not None and tab.log_viewer is not None
+    tab.show_page(tab.log_viewer)
+    await asyncio.sleep(2)
+    tab.log_viewer.search("orders_1")
+    await asyncio.sleep(0.5)
+    shoot(w, "logs-page.png")
     w.work.open_host("local")
     await asyncio.sleep(1.5)
     shoot(w, "host-view.png")
     del s
-    return ["screen-page.png", "details-page.png", "host-view.png"]
+    return ["screen-page.png", "details-page.png", "logs-page.png", "host-view.png"]
 
 
 def shoot(w: MainWindow, name: str) -> None:

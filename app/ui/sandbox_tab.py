@@ -13,7 +13,6 @@ page (Ctrl+Shift keys are the ones the terminal leaves to the window).
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
@@ -29,7 +28,8 @@ from PySide6.QtWidgets import (
 from app.remote.client import Client
 
 from .attach import Phase, TerminalLink
-from .hub import label_of
+from .details import DetailsPage
+from .hub import Hub, label_of
 from .logview.link import LogLink
 from .logview.viewer import LogViewer
 from .model import Key
@@ -47,22 +47,24 @@ class SandboxTab(QWidget):
         self,
         key: Key,
         name: str,
-        client_of: Callable[[], Client | None],
-        status_of: Callable[[], str | None],
+        hub: Hub,
         tasks: Tasks,
+        log_lines: int,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.key = key
         self.name = name
+        self.hub = hub
         self.program_title = ""  # what the terminal's program set (OSC 0/2)
-        self.details: QWidget | None = None  # the pages the work area adds
-        self.screen_pane: ScreenPane | None = None
-        self.screen_link: ScreenLink | None = None
-        self.log_viewer: LogViewer | None = None
-        self.log_link: LogLink | None = None
         self.terminal = TerminalWidget(self)
-        self.link = TerminalLink(self.terminal, key[0], key[1], client_of, status_of, tasks)
+        self.link = TerminalLink(self.terminal, key[0], key[1], self._client, self.status, tasks)
+        self.screen_pane = ScreenPane()
+        self.screen_link = ScreenLink(self.screen_pane, key, hub, tasks)
+        self.log_viewer = LogViewer(log_lines)
+        self.log_viewer.set_save_name(f"{name}.log")
+        self.log_link = LogLink(self.log_viewer, key[1], self._client, tasks)
+        self.details = DetailsPage(key, lambda: hub.model.tile(key), hub.history)
         self.terminal.title_changed.connect(self._program_title)
         self.link.phase_changed.connect(self._phase)
 
@@ -80,8 +82,12 @@ class SandboxTab(QWidget):
         self.pages.setObjectName("sandbox-pages")
         self.pages.setDocumentMode(True)
         self.pages.setTabPosition(QTabWidget.TabPosition.South)
-        self.pages.addTab(self.terminal, "Terminal")
+        self.add_page(self.terminal, "Terminal", "Its tmux, attached: type to the agent")
+        self.add_page(self.screen_pane, "Screen", "Its display, large; scrub back the last minute")
+        self.add_page(self.log_viewer, "Logs", "Everything the agent printed: search, follow, save")
+        self.add_page(self.details, "Details", "What it is, what it has used, its last minutes")
         self.pages.currentChanged.connect(self._page_shown)
+        self.screen_link.sandbox_status(self.status())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -113,6 +119,28 @@ class SandboxTab(QWidget):
     def set_font(self, font: QFont) -> None:
         self.terminal.set_font(font.family(), font.pointSize())
 
+    def status(self) -> str | None:
+        tile = self.hub.model.tile(self.key)
+        return tile.status if tile is not None else None
+
+    def host_connected(self, connected: bool) -> None:
+        self.link.host_connected(connected)
+        self.screen_link.host_connected(connected)
+        if connected:
+            self._page_shown(self.pages.currentIndex())  # a log that could not start, starts
+
+    def sandbox_status(self, status: str | None) -> None:
+        self.link.sandbox_status(status)
+        self.screen_link.sandbox_status(status)
+
+    async def shut(self) -> None:
+        """The tab closes: the terminal detaches, the log and the large frames stop."""
+        self.screen_link.close()
+        try:
+            await self.log_link.close()
+        finally:
+            await self.link.close()
+
     def add_page(self, widget: QWidget, title: str, tooltip: str = "") -> None:
         index = self.pages.addTab(widget, title)
         self.pages.setTabToolTip(index, tooltip)
@@ -137,6 +165,12 @@ class SandboxTab(QWidget):
     def _page_shown(self, _index: int) -> None:
         page = self.pages.currentWidget()
         self.setFocusProxy(page if page is not None else self.terminal)
+        if page is self.log_viewer:
+            self.log_link.start()  # the log is asked for when first looked at
+
+    def _client(self) -> Client | None:
+        session = self.hub.sessions.get(self.key[0])
+        return session.client if session is not None else None
 
     def _program_title(self, title: str) -> None:
         self.program_title = title.strip()

@@ -26,18 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.remote.client import Client
-
 from .asks import popup_menu
-from .details import DetailsPage
 from .host_view import HostView
 from .hub import Hub
-from .logview.link import LogLink
-from .logview.viewer import LogViewer
 from .model import Key, SandboxModel
 from .sandbox_tab import SandboxTab
-from .screen.link import ScreenLink
-from .screen.pane import ScreenPane
 from .tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -93,9 +86,7 @@ class WorkArea(QTabWidget):
         if tab is None:
             if tile is None:
                 return None
-            tab = SandboxTab(key, tile.name, lambda: self._client_of(key[0]),
-                             lambda: self._status(key), self.tasks)  # fmt: skip
-            self._add_pages(tab)
+            tab = SandboxTab(key, tile.name, self.hub, self.tasks, self.log_lines())
             tab.set_font(self.term_font)
             tab.terminal.font_zoomed.connect(self._zoomed)
             tab.title_changed.connect(lambda: self._retitle(tab))
@@ -180,18 +171,12 @@ class WorkArea(QTabWidget):
     def host_connected(self, host: str, connected: bool) -> None:
         for key, tab in self.tabs.items():
             if key[0] == host:
-                tab.link.host_connected(connected)
-                if tab.screen_link is not None:
-                    tab.screen_link.host_connected(connected)
-                if connected:
-                    self._page_changed(tab)  # a log that could not start, starts
+                tab.host_connected(connected)
 
     def sandboxes_changed(self) -> None:
         """Statuses may have changed (a tile changed): stopped terminals may come back."""
-        for key, tab in self.tabs.items():
-            tab.link.sandbox_status(self._status(key))
-            if tab.screen_link is not None:
-                tab.screen_link.sandbox_status(self._status(key))
+        for tab in self.tabs.values():
+            tab.sandbox_status(tab.status())
 
     def listed(self, host: str) -> None:
         """A host listed its sandboxes: reopen the saved tabs it has."""
@@ -240,27 +225,6 @@ class WorkArea(QTabWidget):
 
     # -- internals -----------------------------------------------------------------------
 
-    def _add_pages(self, tab: SandboxTab) -> None:
-        """The pages beside the terminal: each reads the hub's sessions, model and history."""
-        key = tab.key
-        screen = ScreenPane()
-        tab.screen_pane = screen
-        tab.screen_link = ScreenLink(screen, key, self.hub, self.tasks)
-        tab.screen_link.sandbox_status(self._status(key))
-        tab.add_page(screen, "Screen", "Its display, large; scrub back through the last minute")
-        viewer = LogViewer(self.log_lines())
-        viewer.set_save_name(f"{tab.name}.log")
-        tab.log_viewer = viewer
-        tab.log_link = LogLink(viewer, key[1], lambda: self._client_of(key[0]), self.tasks)
-        tab.add_page(viewer, "Logs", "Everything the agent printed: search, follow, save")
-        tab.pages.currentChanged.connect(lambda _i: self._page_changed(tab))
-        tab.details = DetailsPage(key, lambda: self.model.tile(key), self.hub.history)
-        tab.add_page(tab.details, "Details", "What it is, what it has used, its last minutes")
-
-    def _page_changed(self, tab: SandboxTab) -> None:
-        if tab.log_link is not None and tab.pages.currentWidget() is tab.log_viewer:
-            tab.log_link.start()
-
     def log_lines(self) -> int:
         """How many lines each Logs page keeps (the setting; 100,000 by default)."""
         try:
@@ -288,14 +252,6 @@ class WorkArea(QTabWidget):
         for tab in self.tabs.values():
             if tab.log_viewer is not None:
                 tab.log_viewer.set_max_lines(n)
-
-    def _client_of(self, host: str) -> Client | None:
-        session = self.hub.sessions.get(host)
-        return session.client if session is not None else None
-
-    def _status(self, key: Key) -> str | None:
-        tile = self.model.tile(key)
-        return tile.status if tile is not None else None
 
     def _tab_at(self, index: int) -> SandboxTab | None:
         widget = self.widget(index)
@@ -385,12 +341,8 @@ class WorkArea(QTabWidget):
             tab.set_font(self.term_font)
 
     async def _dispose(self, tab: SandboxTab) -> None:
-        if tab.screen_link is not None:
-            tab.screen_link.close()
         try:
-            if tab.log_link is not None:
-                await tab.log_link.close()
-            await tab.link.close()
+            await tab.shut()
         finally:
             tab.deleteLater()
 

@@ -53,6 +53,18 @@ def p95(late: list[float]) -> float:
     return statistics.quantiles(late, n=100)[94]
 
 
+async def open_all(w: MainWindow) -> None:
+    for tile in list(w.model.tiles()):
+        tab = w.work.open(tile.key)
+        assert tab is not None
+        await asyncio.sleep(0.5)  # the terminal attaches
+        pages = [p for p in (tab.screen_pane, tab.log_viewer, tab.details) if p is not None]
+        for page in pages:
+            tab.show_page(page)
+            await asyncio.sleep(1.5)
+        tab.show_page(tab.terminal)
+
+
 async def run(w: MainWindow, project: Path, n: int, seconds: float) -> None:
     await w.hub.open("local")
     s = w.hub.sessions["local"]
@@ -63,15 +75,7 @@ async def run(w: MainWindow, project: Path, n: int, seconds: float) -> None:
     tiles_late = await lateness(20)
     none = rss_mib()
     print(f"{n} tiles, no tab open:  RSS {none:6.0f} MiB   lateness p95 {p95(tiles_late):5.1f} ms")
-    for tile in list(w.model.tiles()):
-        tab = w.work.open(tile.key)
-        assert tab is not None
-        await asyncio.sleep(0.5)  # the terminal attaches
-        pages = [p for p in (tab.screen_pane, tab.log_viewer, tab.details) if p is not None]
-        for page in pages:
-            tab.show_page(page)
-            await asyncio.sleep(1.5)
-        tab.show_page(tab.terminal)
+    await open_all(w)
     print(f"opened {len(w.work.tabs)} tabs, each page visited; waiting {seconds:.0f} s")
     await asyncio.sleep(max(0.0, seconds - 20))
     tabs_late = await lateness(20)
@@ -85,6 +89,12 @@ async def run(w: MainWindow, project: Path, n: int, seconds: float) -> None:
     w.work.close_all()
     await asyncio.sleep(5)
     print(f"tabs closed again:      RSS {rss_mib():6.0f} MiB")
+    # Memory a closed tab did not give back would show as growth here.
+    await open_all(w)
+    await asyncio.sleep(20)
+    w.work.close_all()
+    await asyncio.sleep(5)
+    print(f"opened, closed again:   RSS {rss_mib():6.0f} MiB")
     for sid in list(s.sandboxes):
         await s.api.delete(sid, timeout=120)
     await w.hub.close_all()
@@ -110,7 +120,8 @@ def main() -> None:
     w.show()
     t0 = time.monotonic()
     try:
-        loop.run_until_complete(run(w, project, args.tabs, args.seconds))
+        with loop:
+            loop.run_until_complete(run(w, project, args.tabs, args.seconds))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"({time.monotonic() - t0:.0f} s)")
