@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton, QTabBar
+from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton, QTabBar
 
 from app.ui import session as session_module
 from app.ui.details import DetailsPage
@@ -182,8 +182,17 @@ def test_the_logs_page_shows_what_the_agent_prints_in_colour_and_finds_it(
         run0 = viewer.line_runs(row)[0]
         assert run0.text == "red 1" and run0.fg is not None and run0.fg.red() > 150
         assert not any("\x1b" in t or "[31m" in t for t in viewer_text(viewer))
-        # Search finds them and counts.
-        assert viewer.search("red ") == 3
+        # Search finds them and counts: Ctrl+F on the page is the page's, not
+        # the window's search by name.
+        viewer.setFocus()
+        qtbot.keyClick(
+            QApplication.focusWidget(), Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier
+        )
+        field = QApplication.focusWidget()
+        assert isinstance(field, QLineEdit) and field is not w.search
+        qtbot.keyClicks(field, "red ")
+        qtbot.keyClick(field, Qt.Key.Key_Return)
+        await until(lambda: viewer.match_count == 3, what="three matches")
         assert viewer.current_match() is not None
         # The older part, fetched on demand.
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)

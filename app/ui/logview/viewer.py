@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -98,15 +98,28 @@ class LogViewer(QWidget):
 
         self._pump_timer = self._timer(0, self._pump)
         self._frame_timer = self._timer(FRAME_MS, self._frame)
-        for keys, slot in (
+        # Ctrl+F, F3 and Shift+F3 are the page's while it has the keyboard, even
+        # though the window has a Find of its own (two shortcuts on one key
+        # would both stay silent): the focused child claims them first.
+        self._keys = (
             (QKeySequence.StandardKey.Find, self._search.focus),
             (QKeySequence.StandardKey.FindNext, self.find_next),
             (QKeySequence.StandardKey.FindPrevious, self.find_previous),
-        ):
-            shortcut = QShortcut(keys, self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        )
+        for child in (self._area, self._search.field):
+            child.installEventFilter(self)
         self.setFocusProxy(self._area)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+            assert isinstance(event, QKeyEvent)
+            for keys, slot in self._keys:
+                if event.matches(keys):
+                    event.accept()
+                    if event.type() == QEvent.Type.KeyPress:
+                        slot()
+                    return True
+        return super().eventFilter(watched, event)
 
     # -- the public API: output ----------------------------------------------------
 
