@@ -243,6 +243,7 @@ class DetailsPage(QWidget):
     def _claude(self, claude: dict[str, Any] | None) -> None:
         self.claude_box.setVisible(claude is not None)
         self.no_claude.setVisible(claude is None)
+        self.rate.setVisible(claude is not None)  # tokens are Claude Code's only
         if claude is None:
             return
         f = self.figures

@@ -120,7 +120,7 @@ class HostSandboxes(QAbstractTableModel):
             return str((tile.activity or {}).get("state") or "—")
         if column == "Backend":
             backend = str(tile.sandbox.get("backend", ""))
-            return "none (no isolation)" if backend == "none" else backend
+            return "no isolation" if backend == "none" else backend
         value = self._sort_value(tile, column)
         if value is None or value < 0:
             return "—"
@@ -206,7 +206,9 @@ class HostView(QWidget):
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names take the rest
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.activated.connect(self._double_clicked)
         sandboxes = QGroupBox("Sandboxes (double-click to open)")
