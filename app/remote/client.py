@@ -167,6 +167,11 @@ class Client:
         self._settings.update(settings or {})
         return result if isinstance(result, dict) else {}
 
+    def keep_settings(self, settings: dict[str, Any]) -> None:
+        """Settings to send with their topics at the next (re)subscription, for
+        a change made while the connection is down."""
+        self._settings.update(settings)
+
     async def unsubscribe(self, topics: list[str], timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self._topics = [t for t in self._topics if t not in topics]
         if self.state.phase == "connected":

@@ -55,11 +55,13 @@ class LogFeed:
         self._removers: list[Callable[[], None]] = []
         self._stopped = False
         self._dropped = False  # the connection went down since the last look
+        self._legacy = False  # an older hostd, whose log streams carry no offsets
 
     @property
     def has_earlier(self) -> bool:
-        """Whether the log holds older output than what was handed over."""
-        return self.oldest is None or self.oldest > 0
+        """Whether the log holds older output than what was handed over (an
+        older hostd cannot say where it is, so none is offered)."""
+        return not self._legacy and self.oldest is not None and self.oldest > 0
 
     async def start(self, tail: int | None) -> None:
         """Subscribe, then hand over the last ``tail`` lines before the stream
@@ -71,14 +73,21 @@ class LogFeed:
         self._fetching = True  # pushes wait until the history is in
         try:
             reply = await self.client.subscribe([self.topic])
+            if self._stopped:  # stopped meanwhile: its unsubscribe may have come first
+                await self._unsubscribe()
+                return
             start = (reply.get("logs") or {}).get(self.sandbox_id)
             if not isinstance(start, int):  # an older hostd: no offsets
+                # Output pushed while the history is read may show twice, and
+                # what is written during a drop is not fetched: hostd can't say.
                 result = await self.api.logs(self.sandbox_id, tail)
-                self.oldest = 0 if not result.get("truncated") else None
-                self._append(str(result.get("text", "")))
                 self._legacy = True
+                if not self._stopped:
+                    self._append(str(result.get("text", "")))
                 return
             result = await self.api.logs(self.sandbox_id, tail, before=start)
+            if self._stopped:
+                return
             self.oldest = int(result.get("start", 0))
             self.newest = int(result.get("end", start))
             if result["text"]:
@@ -93,6 +102,8 @@ class LogFeed:
         if self.oldest is None or self.oldest <= 0:
             return False
         result = await self.api.logs(self.sandbox_id, lines, before=self.oldest)
+        if self._stopped:
+            return False
         if result["text"]:
             self._prepend(result["text"])
         self.oldest = int(result.get("start", 0))
@@ -107,13 +118,14 @@ class LogFeed:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.client.state.phase == "connected":
-            with contextlib.suppress(RemoteError, RpcError):
-                await self.client.unsubscribe([self.topic])
+        await self._unsubscribe()
+
+    async def _unsubscribe(self) -> None:
+        # Also while disconnected: the client must not subscribe again on reconnecting.
+        with contextlib.suppress(RemoteError, RpcError):
+            await self.client.unsubscribe([self.topic])
 
     # -- internals -----------------------------------------------------------------------
-
-    _legacy = False
 
     def _on_log(self, note: Notification) -> None:
         if note.params.get("id") != self.sandbox_id or self._stopped:
@@ -145,6 +157,9 @@ class LogFeed:
 
     def _release(self) -> None:
         """Hand over held pushes in order, stopping at a gap to fetch it first."""
+        if self._stopped:
+            self._held.clear()
+            return
         while self._held and not self._fetching:
             push = self._held[0]
             offset, end = push.get("offset"), push.get("end")
@@ -157,12 +172,16 @@ class LogFeed:
                 self.newest = end
                 if push["data"]:
                     self._append(push["data"])
+            elif offset == 0:
+                # The log starts again from its beginning (it was truncated or replaced).
+                self._held.pop(0)
+                self.newest = end
+                self._append("\r\n[… the log started again …]\r\n" + push["data"])
             elif offset < self.newest:
                 self._held.pop(0)
                 if end <= self.newest:
                     continue  # handed over already
-                # The log was truncated (or replaced): it starts again here.
-                self.newest = end
+                self.newest = end  # an overlap hostd does not make; shown whole
                 self._append(push["data"])
             else:
                 self._fetching = True
@@ -171,6 +190,8 @@ class LogFeed:
     async def _fill(self, after: int, before: int) -> None:
         try:
             result = await self.api.logs(self.sandbox_id, after=after, before=before)
+            if self._stopped:
+                return
             if int(result.get("start", after)) > after:
                 skipped = int(result["start"]) - after
                 self._append(f"\r\n[… {skipped} bytes of output not shown …]\r\n")

@@ -36,6 +36,7 @@ from app.remote.cost import context_window, estimate, format_usd
 from . import history as h
 from .hub import label_of
 from .model import Key, Tile
+from .plain import tip
 from .sparkline import Sparkline
 
 REFRESH_MS = 1000
@@ -255,7 +256,7 @@ class DetailsPage(QWidget):
         f["Cache"].setText(f"{si(cread)} read · {si(cwrite)} written")
         f["Cache"].setToolTip(f"{cread:,} cache read tokens, {cwrite:,} cache write tokens")
         f["Estimated cost"].setText(cost_text(claude))
-        f["Estimated cost"].setToolTip(cost_tooltip(claude))
+        f["Estimated cost"].setToolTip(tip(cost_tooltip(claude)))
         f["Messages"].setText(str(claude.get("messages", 0)))
         f["Tool uses"].setText(tools_text(claude.get("tool_uses")))
         model = str(claude.get("model") or "—")

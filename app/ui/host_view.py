@@ -43,6 +43,7 @@ from . import history as h
 from .details import si, size_text
 from .hub import Hub, label_of
 from .model import Key, Tile
+from .plain import tip
 from .sparkline import Sparkline
 
 REFRESH_MS = 1000
@@ -104,7 +105,7 @@ class HostSandboxes(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and column == "Activity":
             act = tile.activity or {}
-            return str(act.get("reason") or "") or None
+            return tip(str(act.get("reason") or "")) or None
         return None
 
     @staticmethod
@@ -242,10 +243,10 @@ class HostView(QWidget):
             if total.unpriced:
                 text += f" (+{total.unpriced} not priced)"
             self.cost.setText(text)
-            self.cost.setToolTip(
+            self.cost.setToolTip(tip(
                 f"{total.priced} Claude sandboxes priced at list prices"
                 + "".join(f"\n{r}" for r in total.reasons)
-            )
+            ))  # fmt: skip
         else:
             self.cost.setText("")
 
@@ -301,7 +302,7 @@ class HostView(QWidget):
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
                 item = QTableWidgetItem(text)
-                item.setToolTip(text)
+                item.setToolTip(tip(text))
                 self.backends.setItem(r, c, item)
         self.backends.resizeColumnsToContents()
         self.backends.resizeRowsToContents()

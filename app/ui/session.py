@@ -123,9 +123,7 @@ class HostSession(QObject):
         if width == self.frame_width:
             return
         self.frame_width = width
-        if self.client.state.phase == "connected":
-            topics = [m.TOPIC_SCREENSHOTS]
-            await self.client.subscribe(topics, settings=self._settings(topics))
+        await self._resubscribe_screenshots()
 
     async def show_large(self, sandbox_id: str, width: int) -> None:
         """Ask for this sandbox's frames ``width`` device pixels wide (its own
@@ -136,9 +134,14 @@ class HostSession(QObject):
             self.large[sandbox_id] = width
         else:
             self.large.pop(sandbox_id, None)
+        await self._resubscribe_screenshots()
+
+    async def _resubscribe_screenshots(self) -> None:
+        topics = [m.TOPIC_SCREENSHOTS]
         if self.client.state.phase == "connected":
-            topics = [m.TOPIC_SCREENSHOTS]
             await self.client.subscribe(topics, settings=self._settings(topics))
+        else:  # sent as the client subscribes again on reconnecting
+            self.client.keep_settings(self._settings(topics))
 
     # -- calls ---------------------------------------------------------------------------
 

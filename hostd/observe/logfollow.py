@@ -48,6 +48,8 @@ class LogFollower:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pos = 0
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
+        self.started = asyncio.Event()  # set once ``position`` means something
 
     async def start(self) -> int:
         """Begin at the log's current end: history is what ``sandbox.logs`` is for.
@@ -56,7 +58,9 @@ class LogFollower:
         """
         loop = asyncio.get_running_loop()
         self._pos = await loop.run_in_executor(self._pool, self._size)
-        self._task = loop.create_task(self._run(), name=f"log:{self.sandbox_id}")
+        if not self._stopped:  # an unsubscribe may have come while the size was read
+            self._task = loop.create_task(self._run(), name=f"log:{self.sandbox_id}")
+        self.started.set()
         return self._pos
 
     @property
@@ -69,6 +73,7 @@ class LogFollower:
         return len(self._decoder.getstate()[0])
 
     def stop(self) -> None:
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
 

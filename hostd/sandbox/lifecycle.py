@@ -261,6 +261,13 @@ class Manager:
             data, start, first = b"", 0, 0
         end = start + len(data)
         truncated = start > first
+        if truncated:
+            # Cut by the 4 MiB bound: begin at a line's start, not inside a
+            # line, an escape sequence or a character.
+            cut = data.find(b"\n")
+            if 0 <= cut < len(data) - 1:
+                data = data[cut + 1 :]
+                start = end - len(data)
         if tail is not None:
             # By newline only: a bare \r (a progress bar redrawing) is not a line.
             lines = data.split(b"\n")

@@ -157,7 +157,9 @@ class Subscriptions:
                 self._followers[sid] = follower
                 starts[sid] = await follower.start()
             else:
-                starts[sid] = self._followers[sid].position
+                follower = self._followers[sid]
+                await follower.started.wait()  # another subscribe is starting it
+                starts[sid] = follower.position
         result: dict[str, Any] = {"note": settings.note} if settings.note else {}
         if starts:
             result["logs"] = starts

@@ -585,3 +585,26 @@ def test_a_flood_is_decoded_over_many_turns(qtbot: Any, viewer: LogViewer) -> No
     qtbot.waitUntil(lambda: 0 < viewer.pending() < len(flood), timeout=5000)
     settle(qtbot, viewer)
     assert viewer.line_count() == 60_000 and viewer.line_text(59_999) == "59999 INFO request done"
+
+
+def test_absurd_numbers_in_escapes_lose_no_line(viewer: LogViewer) -> None:
+    """A program in the sandbox may print anything: 5,000 digits in an SGR (Python
+    refuses to convert over 4,300), or a byte that is not a parameter, cost no line."""
+    viewer.append("line one\nline two\n\x1b[" + "1" * 5000 + "m bad\n\x1b[38;5;" + "9" * 5000)
+    viewer.append("m worse\n\x1b[²m odd\n\x1b[" + "7" * 20 + "G far\nline after\n")
+    texts = [viewer.line_text(i) for i in range(viewer.line_count())]
+    assert texts[:5] == ["line one", "line two", " bad", " worse", "²m odd"]
+    assert texts[-1] == "line after"
+    assert not any("\x1b" in t for t in texts)
+
+
+def test_the_store_is_bounded_by_characters_too() -> None:
+    store = LineStore(max_lines=1000, max_total_chars=1000)
+    store.extend([("x" * 100, ()) for _ in range(50)], ("", ()))
+    assert store.rows() == 10 and store.total_chars == 1000  # the newest ten
+    assert store.first == 40
+    # Older lines fetched later take only the room the characters leave.
+    store2 = LineStore(max_lines=1000, max_total_chars=1000)
+    store2.extend([("y" * 100, ()) for _ in range(8)], ("", ()))
+    assert store2.prepend([("z" * 100, ()) for _ in range(5)]) == 2
+    assert store2.total_chars == 1000

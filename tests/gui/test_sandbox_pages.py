@@ -4,6 +4,8 @@ window against a real local hostd: what a person sees on each, as it happens."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -212,3 +214,38 @@ async def until_async(call: Callable[[], Any], ok: Callable[[Any], bool]) -> Non
     while not ok(await call()):
         assert loop.time() < end, "timed out"
         await asyncio.sleep(0.05)
+
+
+def test_a_tab_closed_while_its_host_reconnects_leaves_nothing_subscribed(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], qtbot: Any, project: Path
+) -> None:
+    w = make_window()
+    w.open_hosts(["local"])
+
+    async def main() -> None:
+        sb = await create(w, "gone", project, "sh -c 'while :; do echo tick; sleep 0.5; done'")
+        session = w.hub.sessions["local"]
+        client = session.client
+        tab = await open_tab(w, qtbot, "local", "gone")
+        click_page(qtbot, tab, "Logs")
+        assert tab.log_viewer is not None
+        await until(lambda: "tick" in viewer_text(tab.log_viewer), what="the log")
+        click_page(qtbot, tab, "Screen")
+        await until(lambda: sb["id"] in session.large, what="the large frames asked for")
+        stream: Any = client._stream  # the test reaches for the hostd it kills
+        os.kill(stream.proc.pid, signal.SIGKILL)
+        await until(lambda: client.state.phase != "connected", what="the drop noticed")
+        w.work.close_tab(tab)  # while the host is away
+        await until(lambda: client.state.phase == "connected", what="the reconnection")
+        await until(lambda: not tab_jobs(w), what="the tab's work to end")
+        # Subscribed again on reconnecting: the screenshots, not the closed tab's log,
+        # and not its large frames.
+        assert f"logs:{sb['id']}" not in client._topics
+        assert sb["id"] not in (client._settings.get("screenshot") or {}).get("widths", {})
+        assert not session.large
+
+    run(main())
+
+
+def tab_jobs(w: MainWindow) -> bool:
+    return any("_dispose" in repr(t) for t in w.tasks.pending)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import stat
 import subprocess
@@ -121,6 +122,17 @@ def test_logs_tail(hostd: Hostd, project: Path) -> None:
     assert tail["text"].split() == ["line4", "line5"] and tail["truncated"] is True
     assert hostd.call("sandbox.logs", id=sb["id"], tail=0)["text"] == ""
     assert hostd.error("sandbox.logs", id=sb["id"], tail=-1).code == -32602
+
+
+def test_a_log_cut_at_its_4_mib_bound_starts_at_a_line(hostd: Hostd, project: Path) -> None:
+    # 300,000 lines of 21 bytes: 6.3 MB, past sandbox.logs's 4 MiB.
+    sb = create(hostd, project, agent="sh -c 'seq -w 1 300000 | sed s/$/-padding-pad/'")
+    wait_for(lambda: status_of(hostd, sb["id"]) == "exited", timeout=60)
+    got = hostd.call("sandbox.logs", id=sb["id"])
+    assert got["truncated"] and got["start"] > 0
+    first = got["text"].split("\n", 1)[0].rstrip("\r")  # a terminal writes \r\n
+    assert re.fullmatch(r"\d{6}-padding-pad", first), first  # a whole line, not its tail
+    assert got["end"] - got["start"] == len(got["text"].encode())
 
 
 def test_send_keys_reach_the_agent(hostd: Hostd, project: Path) -> None:

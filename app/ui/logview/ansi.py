@@ -269,7 +269,7 @@ class Decoder:
             self._style = apply_sgr(self._style, params)
         elif final in "GCDK":
             first = params.split(";", 1)[0].split(":", 1)[0]
-            num = int(first) if first.isdigit() else 0
+            num = _int(first) if first.isdigit() else 0
             if final == "K":
                 self._erase(num)
             elif final == "G":
@@ -429,7 +429,7 @@ def apply_sgr(code: StyleCode, params: str) -> StyleCode:
             elif sub[0] == "4":  # 4:0 no underline, 4:n a kind of underline
                 flags = flags & ~UNDERLINE if sub[1:2] == ["0"] else flags | UNDERLINE
             continue
-        code = int(p) if p.isdigit() else (0 if not p else -1)
+        code = _int(p) if p.isdigit() else (0 if not p else -1)
         if code == 0:
             fg, bg, flags = None, None, 0
         elif code in _SET:
@@ -460,10 +460,21 @@ def apply_sgr(code: StyleCode, params: str) -> StyleCode:
     return pack(Style(fg, bg, flags))
 
 
+def _int(digits: str) -> int:
+    """A parameter's value; a number of absurd length (a program's garbage, or
+    hostile: Python refuses to convert over 4,300 digits) is just too large."""
+    if len(digits) > 9:
+        return 1_000_000_000
+    try:
+        return int(digits)
+    except ValueError:  # digits of another script (isdigit is true for "²")
+        return 1_000_000_000
+
+
 def _extended(args: list[str], colon: bool) -> tuple[bool, Colour]:
     """(ok, the colour) of ``5;n`` or ``2;r;g;b`` (colons: ``2:[id]:r:g:b``)."""
     if args[:1] == ["5"] and len(args) >= 2 and args[1].isdigit():
-        n = int(args[1])
+        n = _int(args[1])
         return n < 256, n
     if args[:1] == ["2"]:
         rgb = args[1:]
@@ -471,6 +482,6 @@ def _extended(args: list[str], colon: bool) -> tuple[bool, Colour]:
             rgb = rgb[1:4]  # the colour-space id comes first
         rgb = rgb[:3]
         if len(rgb) == 3 and all(v.isdigit() for v in rgb):
-            r, g, b = (min(int(v), 255) for v in rgb)
+            r, g, b = (min(_int(v), 255) for v in rgb)
             return True, (r, g, b)
     return False, None

@@ -13,8 +13,10 @@ keeps everything (Save, or ``claude-remote logs``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from PySide6.QtCore import QObject
 
@@ -52,7 +54,11 @@ class LogLink(QObject):
         self.tasks = tasks
         self.feed: LogFeed | None = None
         self.skipped = 0  # characters left out since the viewer last caught up
-        viewer.earlier_requested.connect(lambda: self.tasks.spawn(self._earlier()))
+        self._jobs: set[asyncio.Task[None]] = set()  # cancelled when the tab closes
+        self._closed = False
+        viewer.earlier_requested.connect(
+            lambda: self._spawn(self._earlier(), "reading earlier output")
+        )
         viewer.set_earlier_available(False)
 
     @property
@@ -68,15 +74,33 @@ class LogLink(QObject):
         if client is None or client.state.phase != "connected":
             self.viewer.set_earlier_available(False)
             return
+        if self._closed:
+            return
         self.feed = LogFeed(client, self.sandbox_id, self._append, self.viewer.prepend)
-        self.tasks.spawn(self._start(self.feed), "following the log")
+        self._spawn(self._start(self.feed), "following the log")
 
     async def close(self) -> None:
+        """The tab closes: the log is no longer followed, and nothing touches the
+        page after this returns (it is deleted next)."""
+        self._closed = True
+        jobs = list(self._jobs)
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
         feed, self.feed = self.feed, None
         if feed is not None:
             await feed.stop()
 
     # -- internals -----------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        if self._closed:
+            coro.close()
+            return
+        job = asyncio.ensure_future(coro)
+        self._jobs.add(job)
+        job.add_done_callback(self._jobs.discard)
+        self.tasks.spawn(job, what)
 
     async def _start(self, feed: LogFeed) -> None:
         self.viewer.set_earlier_busy(True)
@@ -106,6 +130,8 @@ class LogLink(QObject):
             self.viewer.set_earlier_available(feed.has_earlier)
 
     def _append(self, text: str) -> None:
+        if self._closed:
+            return
         if self.viewer.pending() > MAX_PENDING:
             self.skipped += len(text)
             return

@@ -18,7 +18,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
-from itertools import accumulate
+from itertools import accumulate, chain, islice
 
 from app.ui.logview.ansi import LINE_CAP, Line
 
@@ -30,9 +30,20 @@ _COL_MASK = (1 << COL_BITS) - 1
 _EMPTY: Line = ("", ())
 
 
+# Characters held, whatever the line bound: 100,000 lines at the decoder's cap
+# of 10,000 characters would be a gigabyte. 32 M characters is 100,000 lines of
+# 320 (Claude Code's redraws run long), about 100-200 MB in Python strings.
+MAX_TOTAL_CHARS = 32 * 1024 * 1024
+# Matches kept for a search: a one-letter query over a full store would
+# otherwise allocate a key per character; the count then says "at least".
+MAX_MATCHES = 200_000
+
+
 class LineStore:
-    def __init__(self, max_lines: int) -> None:
+    def __init__(self, max_lines: int, max_total_chars: int = MAX_TOTAL_CHARS) -> None:
         self.max_lines = max(max_lines, 1)
+        self.max_total_chars = max_total_chars
+        self.total_chars = 0  # the characters of self.lines
         self.lines: deque[Line] = deque()
         self.first = 0  # the number of lines[0]
         self.partial = _EMPTY
@@ -66,6 +77,7 @@ class LineStore:
         """Append completed lines and set the partial one; returns how many were dropped."""
         if lines:
             self.lines.extend(lines)
+            self.total_chars += sum(len(text) for text, _ in lines)
             self.max_chars = max(self.max_chars, max(len(text) for text, _ in lines))
             if self._pattern is not None:
                 base = self.first + len(self.lines) - len(lines)
@@ -85,6 +97,17 @@ class LineStore:
         if room <= 0 or not lines:
             return 0
         kept = lines[-room:] if len(lines) > room else lines
+        budget = self.max_total_chars - self.total_chars
+        taken = 0
+        for n, (text, _) in enumerate(reversed(kept)):  # the newest of them first
+            if budget - len(text) < 0:
+                kept = kept[len(kept) - n :] if n else []
+                break
+            budget -= len(text)
+            taken += len(text)
+        if not kept:
+            return 0
+        self.total_chars += taken
         self.first -= len(kept)
         self.lines.extendleft(reversed(kept))
         self.max_chars = max(self.max_chars, max(len(text) for text, _ in kept))
@@ -99,6 +122,7 @@ class LineStore:
         """Nothing held; numbering carries on, so a view's remembered numbers stay unique."""
         self.first = self.end
         self.lines.clear()
+        self.total_chars = 0
         self.partial = _EMPTY
         self.max_chars = 0
         self._keys, self._dead = array("q"), 0
@@ -163,10 +187,19 @@ class LineStore:
     # -- internals ---------------------------------------------------------------
 
     def _trim(self) -> int:
-        excess = self.rows() - self.max_lines
+        by_lines = min(max(0, self.rows() - self.max_lines), len(self.lines))
+        # The partial line is the newest and never dropped; of the others, the
+        # oldest go until both bounds hold (the newest complete line stays).
+        excess, dropped_chars = 0, 0
+        for text, _ in self.lines:
+            over = self.total_chars - dropped_chars > self.max_total_chars
+            if excess >= by_lines and not (over and excess < len(self.lines) - 1):
+                break
+            dropped_chars += len(text)
+            excess += 1
         if excess <= 0:
             return 0
-        excess = min(excess, len(self.lines))  # the partial line is the newest: never dropped
+        self.total_chars -= dropped_chars
         if excess > len(self.lines) // 2:
             keep = list(self.lines)[excess:]
             self.lines = deque(keep)
@@ -196,7 +229,7 @@ class LineStore:
         # Where each line starts in the joined text, to turn offsets into (line, column).
         starts = list(accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
         keys = []
-        for m in (first, *found):
+        for m in islice(chain((first,), found), MAX_MATCHES):
             at = m.start()
             i = bisect_right(starts, at) - 1
             keys.append(((base + i) << COL_BITS) + at - starts[i])

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
+from ..plain import tip as plain_tip
 from ..theme import activity_colour, status_colour
 from .view import tool_button
 
@@ -47,6 +48,7 @@ class ScreenBar(QWidget):
         self.slider.setAccessibleName("Time on the screen's last minute")
         self.caption = QLabel()
         self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)  # hostd's messages, as written
         self.live_button = tool_button("Live", "Back to the live picture (End)")
         self.full_button = tool_button("Full size", "The picture at full size, pixel for pixel")
         self.save_button = tool_button("Save PNG…", "Save the picture shown as a PNG file")
@@ -80,6 +82,6 @@ class ScreenBar(QWidget):
 
     def set_note(self, text: str, error: bool = False, tip: str = "") -> None:
         self.note.setText(text)
-        self.note.setToolTip(tip or text)
+        self.note.setToolTip(plain_tip(tip or text))
         self.note.setStyleSheet(f"color: {ERROR}" if error else "")
         self._note_timer.start()

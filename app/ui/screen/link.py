@@ -10,9 +10,12 @@ Full size and Save PNG fetch one full-size PNG with ``sandbox.screenshot``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QImage
@@ -47,8 +50,9 @@ class ScreenLink(QObject):
         pane.save_stem = key[1][:12]
         hub.frame_data.connect(self._frame)
         pane.wanted_width.connect(self._wanted)
-        pane.full_size_requested.connect(lambda: self.tasks.spawn(self._full_size()))
-        pane.save_requested.connect(lambda path: self.tasks.spawn(self._save(path)))
+        self._jobs: set[asyncio.Task[None]] = set()  # cancelled when the tab closes
+        pane.full_size_requested.connect(lambda: self._spawn(self._full_size(), "full size"))
+        pane.save_requested.connect(lambda path: self._spawn(self._save(path), "saving a PNG"))
         session = hub.sessions.get(key[0])
         latest = session.frames.get(key[1]) if session is not None else None
         data = session.last_data.get(key[1]) if session is not None else None
@@ -67,9 +71,18 @@ class ScreenLink(QObject):
             self._wanted(self.pane.want, force=True)
 
     def close(self) -> None:
-        """The tab closes: the tiles' size again for this sandbox."""
+        """The tab closes: the tiles' size again for this sandbox; no fetch under
+        way touches the page after this (it is deleted next)."""
+        for job in list(self._jobs):
+            job.cancel()
         self.hub.frame_data.disconnect(self._frame)
         self._wanted(0)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        job = asyncio.ensure_future(coro)
+        self._jobs.add(job)
+        job.add_done_callback(self._jobs.discard)
+        self.tasks.spawn(job, what)
 
     # -- internals -----------------------------------------------------------------------
 
