@@ -37,6 +37,7 @@ MENU_WAITING = 12
 # Request ids remembered per sandbox so one is never announced twice; a
 # sandbox asks a few a minute, and ids are never reused (stamp and pid).
 REMEMBERED_REQUESTS = 200
+ICON_SIZES = (16, 22, 24, 32, 48, 64, 128)  # what trays and window managers ask for
 
 
 @dataclass(frozen=True)
@@ -266,31 +267,40 @@ def app_pixmap(size: int = 64) -> QPixmap:
 
 def app_icon() -> QIcon:
     icon = QIcon()
-    for size in (16, 24, 32, 48, 64, 128):
+    for size in ICON_SIZES:
         icon.addPixmap(app_pixmap(size))
     return icon
 
 
-def badged_icon(count: int, size: int = 64) -> QIcon:
+def badged_icon(count: int) -> QIcon:
     """The app's icon with the count of waiting sandboxes in a red disc (none at 0)."""
     if count <= 0:
         return app_icon()
+    icon = QIcon()
+    for size in ICON_SIZES:
+        icon.addPixmap(_badged(count, size))
+    return icon
+
+
+def _badged(count: int, size: int) -> QPixmap:
     pix = app_pixmap(size)
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    d = size * 0.56
+    # A tray shows 16 to 24 pixels: there the disc takes most of the icon, or
+    # its figure cannot be read.
+    d = size * (0.56 if size >= 32 else 0.8)
     disc = QRectF(size - d, 0, d, d)
     p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(QColor(211, 47, 47))
     p.drawEllipse(disc)
     font = QFont()
     font.setBold(True)
-    font.setPixelSize(round(d * (0.62 if count < 10 else 0.46)))
+    font.setPixelSize(max(7, round(d * (0.66 if count < 10 else 0.48))))
     p.setFont(font)
     p.setPen(Qt.GlobalColor.white)
     p.drawText(disc, Qt.AlignmentFlag.AlignCenter, str(count) if count < 100 else "99+")
     p.end()
-    return QIcon(pix)
+    return pix
 
 
 def _bool(value: Any) -> bool:

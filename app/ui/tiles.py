@@ -139,9 +139,10 @@ class TileDelegate(QStyledItemDelegate):
         painter.drawPath(path)
 
         thumb = self.thumb_rect(rect)
-        self._paint_screen(painter, thumb, tile)
-        self._paint_text(painter, option, rect, thumb, tile)
         band = self.waiting_band(rect, tile, option.font)
+        free = thumb if band is None else thumb.adjusted(0, 0, 0, -band.rect.height())
+        self._paint_screen(painter, thumb, tile, free)
+        self._paint_text(painter, option, rect, thumb, tile)
         bottom = thumb.bottom()
         if band is not None:
             paint_band(painter, band, tile, option.font, pal)
@@ -169,7 +170,8 @@ class TileDelegate(QStyledItemDelegate):
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
         painter.restore()
 
-    def _paint_screen(self, painter: QPainter, box: QRect, tile: Tile) -> None:
+    def _paint_screen(self, painter: QPainter, box: QRect, tile: Tile, free: QRect) -> None:
+        """The picture (or the terminal) in ``box``; a message in what a band leaves ``free``."""
         painter.fillRect(box, QColor(24, 24, 24))
         # A blank display (one flat colour) says little: the terminal says
         # more, when it has something on it.
@@ -193,7 +195,7 @@ class TileDelegate(QStyledItemDelegate):
             "dead": "its processes are gone",
             "exited": "the agent has ended",
         }.get(tile.status, tile.status)
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, message)
+        painter.drawText(free, Qt.AlignmentFlag.AlignCenter, message)
 
     def _paint_terminal(self, painter: QPainter, box: QRect, text: str) -> None:
         font = QFont(self.mono)
@@ -265,7 +267,7 @@ class TileDelegate(QStyledItemDelegate):
             state = str(act.get("state"))
             label = state
             if state == "waiting" and tile.permission is not None:
-                label = "waiting for permission"
+                label = "asks permission"
             elif state == "waiting" and act.get("request"):
                 label = "waiting for an answer"
             parts.append((label, activity_colour(state, pal)))
