@@ -10,6 +10,9 @@ Nix cannot build here, so what can be checked without it is checked:
   ``--help`` and bad input as the contract says;
 * the flags hostd passes to each launcher (``backends.launcher_argv``)
   appear in that launcher's usage text;
+* the hook script hostd writes into a Claude sandbox's hooks folder
+  (hostd/claude/hooks.py) passes shellcheck as POSIX sh: it runs inside
+  every backend;
 * the bubblewrap launcher builds the bwrap command the contract needs: a
   ``bwrap`` stand-in first on PATH writes out the argv it got instead of
   sandboxing (a fake at a byte stream: the argv is the whole interface);
@@ -35,6 +38,7 @@ from pathlib import Path
 
 import pytest
 
+from hostd.claude import hooks
 from hostd.sandbox import display
 from hostd.sandbox.backends import BUILTIN_LAUNCHER, Backend, launcher_argv
 from tests.helpers import REPO, STUBS
@@ -116,9 +120,10 @@ def test_launcher_script_passes_shellcheck(launcher: str, tmp_path: Path) -> Non
 def contract_flags(backend: str) -> set[str]:
     """The flags hostd passes to the launcher of ``backend``, from hostd itself."""
     be = Backend(backend, True, "/launcher", "", backend != "vm")
-    argv = launcher_argv(be, "/project", ["agent", "--agent-arg"], False, "/run/qmp.sock")
+    argv = launcher_argv(be, "/project", ["agent", "--agent-arg"], False, "/run/qmp.sock",
+                         ssh_agent=True, claude_config="/config", hooks="/hooks")  # fmt: skip
     flags = {a for a in argv[1 : argv.index("/project")] if a.startswith("--")}
-    assert "--agent" in flags and "--no-network" in flags
+    assert {"--agent", "--no-network", "--claude-config", "--hooks"} <= flags
     return flags
 
 
@@ -138,12 +143,20 @@ def test_usage_names_every_flag_hostd_passes(launcher: str, tmp_path: Path) -> N
 
 @pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
 def test_usage_names_the_isolation_flags(launcher: str, tmp_path: Path) -> None:
-    """--ssh-agent and --claude-config DIR (the contract's; this checkout's
-    hostd may not pass them yet)."""
+    """--ssh-agent, --claude-config DIR and --hooks DIR (the contract's)."""
     usage = run([str(assemble(launcher, tmp_path)), "--help"]).stdout
     assert "[--ssh-agent]" in usage and "[--claude-config DIR]" in usage
-    res = run([str(assemble(launcher, tmp_path)), "--claude-config"])
-    assert res.returncode == 2 and "--claude-config needs a folder" in res.stderr
+    assert "[--hooks DIR]" in usage
+    for flag in ("--claude-config", "--hooks"):
+        res = run([str(assemble(launcher, tmp_path)), flag])
+        assert res.returncode == 2 and f"{flag} needs a folder" in res.stderr
+
+
+@needs_shellcheck
+def test_hook_script_passes_shellcheck_as_posix_sh(tmp_path: Path) -> None:
+    hooks.make(tmp_path / "hooks", 600)
+    res = run(["shellcheck", "--shell=sh", str(tmp_path / "hooks" / "hook.sh")])
+    assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_builtin_launcher_usage_names_every_flag_hostd_passes() -> None:
@@ -362,6 +375,71 @@ def test_bubblewrap_launcher_forwards_only_the_sandbox_display(tmp_path: Path) -
     assert env["XAUTHORITY"] == f"/run/user/{os.getuid()}/xauthority"
 
 
+def test_bubblewrap_launcher_binds_the_hooks_folder_read_only_and_its_events_read_write(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    project = tmp_path / "p"
+    project.mkdir()
+    # Where hostd's state folder usually is: in the home, whose tmpfs comes first.
+    folder = home / ".local" / "state" / "claude-sandbox" / "run" / "sb1" / "hooks"
+    hooks.make(folder, 600)
+    argv = bwrap_argv(tmp_path, home, "--hooks", str(folder), str(project))
+    triples = [tuple(argv[i : i + 3]) for i in range(len(argv) - 2)]
+    ro = triples.index(("--ro-bind", str(folder), str(folder)))
+    rw = triples.index(("--bind", str(folder / "events"), str(folder / "events")))
+    assert triples.index(("--perms", "0700", "--tmpfs")) < ro < rw
+    # Nothing else of the runtime folder.
+    assert not any(a.startswith(str(folder.parent)) and not a.startswith(str(folder))
+                   for a in argv)  # fmt: skip
+
+
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("relative", "--hooks needs an absolute path"),
+        ("link", "is a symlink"),
+        ("events-link", "is a symlink"),
+        ("no-events", "has no events folder"),
+        ("in-project", "overlaps"),
+        ("holds-project", "overlaps"),
+        ("in-config", "overlaps"),
+    ],
+)
+def test_launchers_refuse_a_hooks_folder_they_cannot_keep(
+    launcher: str, where: str, message: str, tmp_path: Path
+) -> None:
+    if launcher == "claude-sandbox-container" and os.geteuid() != 0:
+        pytest.skip("the container launcher runs as root")
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "top" / "p"
+    config = tmp_path / "config"
+    real = tmp_path / "state" / "hooks"
+    hooks.make(real, 600)
+    (project / "hooks" / "events").mkdir(parents=True)
+    (config / "hooks" / "events").mkdir(parents=True)
+    (tmp_path / "top" / "events").mkdir()
+    (tmp_path / "link").symlink_to(real)
+    (tmp_path / "evlink").mkdir()
+    (tmp_path / "evlink" / "events").symlink_to(real / "events")
+    (tmp_path / "bare").mkdir()
+    folder = {
+        "relative": "state/hooks",
+        "link": str(tmp_path / "link"),
+        "events-link": str(tmp_path / "evlink"),
+        "no-events": str(tmp_path / "bare"),
+        "in-project": str(project / "hooks"),
+        "holds-project": str(tmp_path / "top"),
+        "in-config": str(config / "hooks"),
+    }[where]
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "SUDO_UID": str(os.getuid())}
+    res = run([str(assemble(launcher, tmp_path)), "--claude-config", str(config),
+               "--hooks", folder, str(project)], env=env, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert res.returncode == 2 and message in res.stderr, res.stderr
+
+
 def test_launchers_refuse_the_home_as_project(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
@@ -463,9 +541,17 @@ say git_inside_write 'touch .git/index 2>/dev/null'
 say project_write 'touch made-inside 2>/dev/null'
 say userns 'unshare -U true 2>/dev/null'
 say secret_env '[ -n "${SECRET_TOKEN:-}" ]'
+K=$EXPECT_HOOKS
+say hooks_script_write '(echo x >>"$K/hook.sh") 2>/dev/null'
+say hooks_answer_write '(echo x >"$K/answers/x.json") 2>/dev/null'
+say hooks_new_file '(echo x >"$K/new") 2>/dev/null'
+say hooks_event_write 'echo x >"$K/events/x.Stop.json"'
+say hooks_hook_runs 'echo "{}" | sh "$K/hook.sh" Stop && ls "$K/events" | grep -q "[.]Stop[.]json$"'
+say runtime_folder_shown '[ -e "$K/../tmux.sock" ]'
 """
 
-PROBE_TOOLS = ["dash", "cat", "touch", "mv", "mkdir", "env", "unshare", "ls", "rm"]
+PROBE_TOOLS = ["dash", "cat", "touch", "mv", "mkdir", "env", "unshare", "ls", "rm", "date",
+               "head", "wc", "sleep", "grep"]  # fmt: skip
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bwrap")
@@ -501,6 +587,9 @@ def test_bubblewrap_launcher_holds_the_rules_from_inside(tmp_path: Path) -> None
     (project / ".git" / "config").write_text("[core]\n")
     config = tmp_path / "state" / "sb1"
     config.mkdir(parents=True, mode=0o700)
+    rundir = tmp_path / "state" / "run" / "sb1"
+    hooks.make(rundir / "hooks", 600)
+    (rundir / "tmux.sock").write_text("")  # what else the runtime folder holds
     sock_path = tmp_path / "agent.sock"
     sock = socket.socket(socket.AF_UNIX)
     sock.bind(str(sock_path))
@@ -521,7 +610,8 @@ def test_bubblewrap_launcher_holds_the_rules_from_inside(tmp_path: Path) -> None
     }
     try:
         res = run([str(launcher), "--ssh-agent", "--claude-config", str(config),
-                   "--agent", "env", str(project), "--", f"EXPECT_CONFIG={config}", "probe"],
+                   "--hooks", str(rundir / "hooks"), "--agent", "env", str(project), "--",
+                   f"EXPECT_CONFIG={config}", f"EXPECT_HOOKS={rundir / 'hooks'}", "probe"],
                   env=env)  # fmt: skip
     finally:
         sock.close()
@@ -549,6 +639,12 @@ def test_bubblewrap_launcher_holds_the_rules_from_inside(tmp_path: Path) -> None
         "project_write": "yes",
         "userns": "no",
         "secret_env": "no",
+        "hooks_script_write": "no",
+        "hooks_answer_write": "no",
+        "hooks_new_file": "no",
+        "hooks_event_write": "yes",
+        "hooks_hook_runs": "yes",
+        "runtime_folder_shown": "no",
     }, res.stderr
     # What the sandbox wrote where it may; the person's files as they were.
     assert (person / ".credentials.json").read_text() == "refreshed\n"
@@ -557,6 +653,9 @@ def test_bubblewrap_launcher_holds_the_rules_from_inside(tmp_path: Path) -> None
     assert (config / "made-inside").exists() and (project / "made-inside").exists()
     assert not (project / ".git" / "hooks" / "pre-commit").exists()
     assert (project / ".git" / "config").read_text() == "[core]\n"
+    assert (rundir / "hooks" / "hook.sh").read_text() == hooks.HOOK_SH
+    assert not (rundir / "hooks" / "answers" / "x.json").exists()
+    assert len(list((rundir / "hooks" / "events").glob("*-*.Stop.json"))) == 1
 
 
 # -- the container launcher's set-up, as root, against a home full of traps -----------
@@ -606,8 +705,13 @@ def test_container_launcher_as_root_takes_nothing_through_symlinks(tmp_path: Pat
         (home / ".gitconfig").symlink_to(secret)
         config = base / "state" / "sb1"
         config.mkdir(parents=True, mode=0o700)
-        for path in [home, *home.rglob("*"), config]:
+        # A ':' is systemd-nspawn's separator in --bind=: escaped.
+        hooks_dir = base / "state" / "run:1" / "hooks"
+        hooks.make(hooks_dir, 600)
+        for path in [home, *home.rglob("*"), config, hooks_dir, *hooks_dir.iterdir()]:
             os.lchown(path, uid, uid)
+        (base / "state").chmod(0o755)
+        (base / "state" / "run:1").chmod(0o755)
         (base / "passwd").write_text(
             f"root:x:0:0::/root:/bin/sh\nann:x:{uid}:{uid}::{home}:/bin/sh\n"
         )
@@ -634,7 +738,7 @@ def test_container_launcher_as_root_takes_nothing_through_symlinks(tmp_path: Pat
         outer = ["bwrap", "--dev-bind", "/", "/", "--ro-bind", str(base / "passwd"), "/etc/passwd",
                  "--ro-bind", str(base / "group"), "/etc/group", "--"]  # fmt: skip
         res = run([*outer, str(launcher), "--ssh-agent", "--claude-config", str(config),
-                   str(project)], env=env)  # fmt: skip
+                   "--hooks", str(hooks_dir), str(project)], env=env)  # fmt: skip
         assert res.returncode == 0, res.stderr
         argv = argv_out.read_text().split("\0")[:-1]
 
@@ -661,6 +765,8 @@ def test_container_launcher_as_root_takes_nothing_through_symlinks(tmp_path: Pat
         assert f"--bind-ro={project / '.git' / 'config'}" in argv
         assert f"--bind-ro={project / '.git' / 'hooks'}" in argv
         assert (project / ".git" / "hooks").stat().st_uid == uid
+        escaped = str(hooks_dir).replace(":", "\\:")
+        assert argv.index(f"--bind-ro={escaped}") < argv.index(f"--bind={escaped}/events")
         assert "is a symlink" in res.stderr
     finally:
         shutil.rmtree(base)
@@ -676,6 +782,7 @@ VM_RUNNER_STAND_IN = """#!/bin/sh
 cp -RL "$TMPDIR/xchg" "$XCHG_OUT"
 cp -RL "$CLAUDE_SANDBOX_VM_SSH" "$SSH_OUT"
 readlink "$CLAUDE_SANDBOX_VM_CLAUDE_CONFIG" > "$CONFIG_OUT" || true
+readlink "$CLAUDE_SANDBOX_VM_HOOKS" > "$HOOKS_OUT" || true
 printf refreshed > "$TMPDIR/xchg/credentials.json"
 printf 0 > "$TMPDIR/xchg/exit-status"
 """
@@ -697,16 +804,19 @@ def test_vm_launcher_gives_the_guest_copies_and_copies_the_login_back(tmp_path: 
     (project / ".git").mkdir(parents=True)
     config = tmp_path / "state" / "sb1"
     config.mkdir(parents=True)
+    hooks_dir = tmp_path / "state" / "run" / "sb1" / "hooks"
+    hooks.make(hooks_dir, 600)
     runner = tmp_path / "runner"
     runner.write_text(VM_RUNNER_STAND_IN)
     runner.chmod(0o755)
     text = assemble("claude-sandbox-vm", tmp_path).read_text()
     launcher = tmp_path / "claude-sandbox-vm"
     launcher.write_text(text.replace("vm_runner=/nonexistent/vm_runner", f"vm_runner={runner}"))
-    out = {k: tmp_path / k.lower() for k in ("XCHG_OUT", "SSH_OUT", "CONFIG_OUT")}
+    out = {k: tmp_path / k.lower() for k in ("XCHG_OUT", "SSH_OUT", "CONFIG_OUT", "HOOKS_OUT")}
     env = {"PATH": os.environ["PATH"], "HOME": str(home), "XDG_RUNTIME_DIR": str(tmp_path),
            **{k: str(v) for k, v in out.items()}}  # fmt: skip
-    res = run([str(launcher), "--ssh-agent", "--claude-config", str(config), str(project)],
+    res = run([str(launcher), "--ssh-agent", "--claude-config", str(config),
+               "--hooks", str(hooks_dir), str(project)],
               env=env, stdin=subprocess.DEVNULL)  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "the VM cannot take the SSH agent" in res.stderr
@@ -717,6 +827,9 @@ def test_vm_launcher_gives_the_guest_copies_and_copies_the_login_back(tmp_path: 
     assert (xchg / "claude-config").read_text() == str(config)
     assert f"CLAUDE_CONFIG_DIR={config}" in (xchg / "env").read_text().split("\0")
     assert out["CONFIG_OUT"].read_text().strip() == str(config)
+    # The hooks folder: shared as it is, and mounted by the guest at its path.
+    assert out["HOOKS_OUT"].read_text().strip() == str(hooks_dir)
+    assert (xchg / "hooks").read_text() == str(hooks_dir)
     assert (xchg / "git-self").read_text() == f"{project / '.git'}\0"
     git_ro = (xchg / "git-ro").read_text().split("\0")[:-1]
     assert git_ro == [str(project / ".git" / "hooks"), str(project / ".git" / "commondir")]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shlex
 import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor
@@ -26,7 +25,7 @@ from ..protocol import methods as m
 from ..protocol.errors import InvalidParams, RpcError
 from ..sandbox import tmux
 from ..sandbox.lifecycle import Manager
-from ..sandbox.records import Record
+from ..sandbox.records import Record, is_claude
 from .periodic import Periodic
 from .procmetrics import ProcessSampler
 from .sysmetrics import system_metrics
@@ -44,15 +43,6 @@ LIVE = (m.STATUS_RUNNING, m.STATUS_EXITED)
 # output comes in bursts; half a second separates a live pane from a still one
 # often enough for a one-off look, and a person hardly notices the wait.
 SECOND_LOOK_S = 0.5
-
-
-def is_claude(agent: str) -> bool:
-    """Whether the agent is Claude Code, whose session files say more than its pane."""
-    try:
-        argv = shlex.split(agent)
-    except ValueError:
-        return False
-    return bool(argv) and os.path.basename(argv[0]).startswith("claude")
 
 
 @dataclass

@@ -4,7 +4,7 @@ Launcher contract, the same for every launcher, so hostd runs the Nix ones
 and its built-in one alike (docs/protocol.md, ``sandbox.create``):
 
     LAUNCHER [--no-network] [--shell] [--ssh-agent] [--claude-config DIR]
-             [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+             [--hooks DIR] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 
 and the VM launcher adds ``--headless --qmp SOCKET``. ``none`` runs the
 agent itself with no isolation and is labelled so wherever it is shown.
@@ -113,12 +113,15 @@ def launcher_argv(
     *,
     ssh_agent: bool = False,
     claude_config: str | None = None,
+    hooks: str | None = None,
 ) -> list[str]:
     """The argv that the sandbox's tmux pane runs.
 
     ``claude_config`` is the sandbox's own Claude config folder (None for a
     record made before there was one); ``none`` gets it through its pane's
-    environment instead.
+    environment instead. ``hooks`` is the hooks folder of a Claude Code
+    agent (:mod:`hostd.claude.hooks`), None for other agents; ``none`` uses
+    it where it is, so it is not passed.
     """
     if backend.name == "none":
         return list(agent_argv)
@@ -134,6 +137,8 @@ def launcher_argv(
         argv.append("--ssh-agent")
     if claude_config is not None:
         argv += ["--claude-config", claude_config]
+    if hooks is not None:
+        argv += ["--hooks", hooks]
     argv += ["--agent", agent_argv[0], project_dir]
     if len(agent_argv) > 1:
         argv += ["--", *agent_argv[1:]]

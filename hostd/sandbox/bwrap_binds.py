@@ -1,6 +1,6 @@
 """The binds of the built-in launcher that guard what runs later outside:
-the sandbox's own Claude config folder, seeded from the person's, and the
-project's ``.git``.
+the sandbox's own Claude config folder, seeded from the person's, its hooks
+folder, and the project's ``.git``.
 
 Part of the launcher's plan (:mod:`hostd.sandbox.bwrap_plan`, which says why
 it is loaded by file path): the standard library only, importing nothing
@@ -114,15 +114,15 @@ def claude_config_args(
     return args, fds
 
 
-def _own_folder(folder: str) -> str:
+def _own_folder(folder: str, flag: str = "--claude-config") -> str:
     if not os.path.isabs(folder):
-        raise UsageError(f"--claude-config must be an absolute path, not {folder!r}")
+        raise UsageError(f"{flag} must be an absolute path, not {folder!r}")
     try:
         st = os.lstat(folder)
     except OSError:
-        raise UsageError(f"--claude-config {folder!r} is not an existing directory") from None
+        raise UsageError(f"{flag} {folder!r} is not an existing directory") from None
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        raise UsageError(f"--claude-config {folder!r} must be a directory of yours, not a link")
+        raise UsageError(f"{flag} {folder!r} must be a directory of yours, not a link")
     return os.path.realpath(folder)
 
 
@@ -156,6 +156,43 @@ def _replace_file(dfd: int, name: str, data: bytes) -> None:
     except BaseException:
         os.unlink(tmp, dir_fd=dfd)
         raise
+
+
+# -- the hooks folder ---------------------------------------------------------------------
+
+
+def hooks_args(
+    folder: str, env: Mapping[str, str], home: str, project: str, claude_config: str | None
+) -> list[str]:
+    """Binds that show the sandbox's hooks folder (hostd/claude/hooks.py) at its path.
+
+    Of hostd's runtime folder only this: the folder read-only (hook.sh and
+    settings.json are hostd's, answers/ is where hostd answers permission
+    requests), and its events/ read-write on top, where the hook writes.
+    """
+    own = _own_folder(folder, "--hooks")
+    person = os.path.realpath(person_claude_dir(env, home))
+    config = [os.path.realpath(claude_config)] if claude_config is not None else []
+    # A folder of its own, as the Claude config folder is: overlapping the
+    # project or a Claude folder, one bind would show or hide the other's files.
+    clash = [b for b in (project, person, *config) if under_any(own, (b,)) or under_any(b, (own,))]
+    if clash or under_any(home, (own,)):
+        raise UsageError(
+            f"--hooks {folder!r} overlaps {(clash or [home])[0]!r}: the sandbox's "
+            "hooks folder must be a folder of its own"
+        )
+    events = os.path.join(own, "events")
+    try:
+        st = os.lstat(events)
+    except OSError:
+        st = None
+    if st is None or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise UsageError(f"--hooks {folder!r} has no events folder of yours (not a link)")
+    # Read-only: the hook command and the settings that name it run inside,
+    # and answers/ decides the agent's permission requests; nothing inside
+    # can change them. events/ read-write: the hook's event files, which
+    # hostd reads as data only (size capped, JSON checked), never runs.
+    return ["--ro-bind", own, own, "--bind", events, events]
 
 
 # -- the project's .git ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """hostd's built-in bubblewrap launcher, for Linux hosts without the Nix one.
 
     bwrap_launcher.py [--no-network] [--shell] [--ssh-agent] [--claude-config DIR]
-                      [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+                      [--hooks DIR] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 
 It keeps the launcher contract every launcher keeps (docs/protocol.md,
 ``sandbox.create``: the same flags, so hostd runs any of them the same way)
@@ -24,6 +24,10 @@ the agent sees:
   their ``.credentials.json`` read-write as that one file, and a copy of
   ``~/.claude.json`` (also at ``~/.claude.json``). The person's folder
   itself is never visible;
+* with ``--hooks DIR``, the sandbox's hooks folder DIR (hostd's, in its
+  runtime folder) read-only at its own path, and ``DIR/events`` read-write:
+  Claude Code's hook writes its events there and reads hostd's answers;
+  nothing else of hostd's runtime folder;
 * with ``--ssh-agent`` only, the SSH agent's socket;
 * the system read-only (``/usr``, ``/etc``, ``/opt``, ``/nix``, ``/sys``),
   a new ``/proc`` and a minimal ``/dev``; private ``/tmp``, ``/var/tmp`` and
@@ -78,7 +82,7 @@ UsageError = bwrap_plan.UsageError
 
 USAGE = """\
 usage: {prog} [--no-network] [--shell] [--ssh-agent] [--claude-config DIR]
-       [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+       [--hooks DIR] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 
 Run an agent in a bubblewrap sandbox: PROJECT_DIR read-write (its .git's
 config and hooks read-only), a private home, the rest of the system read-only.
@@ -89,6 +93,8 @@ options:
   --ssh-agent          forward the SSH agent ($SSH_AUTH_SOCK) into the sandbox
   --claude-config DIR  the sandbox's own Claude config folder (CLAUDE_CONFIG_DIR
                        inside), seeded read-only from yours
+  --hooks DIR          the sandbox's hooks folder: read-only at its path, its
+                       events/ read-write (Claude Code's hook writes there)
   --agent CMD          the agent program, a name looked up on PATH inside the
                        sandbox or a path (default: claude); its arguments go after --
   --help               show this help and exit
@@ -136,6 +142,8 @@ def parse_args(argv: list[str]) -> bwrap_plan.Options | None:
             opts.agent, i = _value(argv, i, "--agent")
         elif arg == "--claude-config" or arg.startswith("--claude-config="):
             opts.claude_config, i = _value(argv, i, "--claude-config")
+        elif arg == "--hooks" or arg.startswith("--hooks="):
+            opts.hooks, i = _value(argv, i, "--hooks")
         elif arg.startswith("-") and arg != "-":
             raise UsageError(f"unknown option {arg!r}")
         else:

@@ -23,9 +23,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING or __package__:  # imported by hostd, or checked
-    from .bwrap_binds import PROG, UsageError, claude_config_args, git_args, under_any
+    from .bwrap_binds import (
+        PROG,
+        UsageError,
+        claude_config_args,
+        git_args,
+        hooks_args,
+        under_any,
+    )
 else:  # loaded by the launcher by file path, after bwrap_binds (its sys.modules entry)
-    from bwrap_binds import PROG, UsageError, claude_config_args, git_args, under_any
+    from bwrap_binds import PROG, UsageError, claude_config_args, git_args, hooks_args, under_any
 
 __all__ = ["PROG", "Options", "Plan", "UsageError", "bwrap_can_disable_userns", "plan"]
 
@@ -99,6 +106,7 @@ class Options:
     shell: bool = False
     ssh_agent: bool = False
     claude_config: str | None = None
+    hooks: str | None = None
 
 
 @dataclass
@@ -158,6 +166,10 @@ def plan(opts: Options, env: Mapping[str, str], bwrap: str, userns_off: bool) ->
         args += claude_args
         fds += claude_fds
         setenv["CLAUDE_CONFIG_DIR"] = os.path.realpath(opts.claude_config)
+    if opts.hooks is not None:
+        # After the tmpfs of /tmp, /run and the home, where the state folder
+        # usually lies: bwrap makes the folders leading to it, empty, in them.
+        args += hooks_args(opts.hooks, env, home, project, opts.claude_config)
     # The project, read-write: the agent's work. What in it runs later
     # outside (.git's config and hooks) is made read-only just after.
     args += ["--bind", project, project]

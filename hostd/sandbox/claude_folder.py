@@ -18,8 +18,6 @@ it is), a link to ``.credentials.json`` and a copy of ``.claude.json``.
 from __future__ import annotations
 
 import os
-import shutil
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,7 +28,7 @@ from .bwrap_binds import (
     person_claude_dir,
     person_claude_json,
 )
-from .paths import create_private_file, make_private_dir
+from .paths import create_private_file, make_private_dir, remove_tree
 
 
 def make(folder: Path) -> None:
@@ -69,17 +67,9 @@ def seed_for_none(folder: Path, env: Mapping[str, str], home: str) -> None:
 
 
 def remove(folder: Path) -> None:
-    """Remove the folder and all in it, links removed and never followed.
-
-    What the agent left there may be read-only folders; they are opened up
-    first so that an ordinary user can remove them too.
-    """
+    """Remove the folder and all in it, links removed and never followed
+    (what the agent left there may be read-only folders: see
+    :func:`.paths.remove_tree`). A link in the folder's place is left alone."""
     if not folder.is_dir() or folder.is_symlink():
         return
-    for root, dirs, _files in os.walk(folder):
-        for d in dirs:
-            path = os.path.join(root, d)
-            st = os.lstat(path)
-            if stat.S_ISDIR(st.st_mode) and st.st_mode & 0o700 != 0o700:
-                os.chmod(path, stat.S_IMODE(st.st_mode) | 0o700)
-    shutil.rmtree(folder, ignore_errors=True)
+    remove_tree(folder)

@@ -10,6 +10,8 @@ which would leave a window).
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,29 @@ def create_private_file(path: Path, data: bytes = b"", *, exclusive: bool = Fals
             view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove ``path`` and all in it; links are removed, never followed.
+
+    What an agent left in a folder it may write may be folders without
+    write or search permission; they are opened up first so that an
+    ordinary user can remove them too.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        path.unlink()
+        return
+    for root, dirs, _files in os.walk(path):
+        for d in dirs:
+            sub = os.path.join(root, d)
+            st = os.lstat(sub)
+            if stat.S_ISDIR(st.st_mode) and st.st_mode & 0o700 != 0o700:
+                os.chmod(sub, stat.S_IMODE(st.st_mode) | 0o700)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass(frozen=True)

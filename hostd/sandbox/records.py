@@ -101,6 +101,17 @@ def split_agent(agent: str) -> list[str]:
     return argv
 
 
+def is_claude(agent: str) -> bool:
+    """Whether the agent is Claude Code (its program's name starts with
+    "claude"): its session files say more than its pane, and it gets hostd's
+    hooks (:mod:`hostd.claude.hooks`)."""
+    try:
+        argv = shlex.split(agent)
+    except ValueError:
+        return False
+    return bool(argv) and os.path.basename(argv[0]).startswith("claude")
+
+
 def resolve(sandboxes: dict[str, Record], ref: str) -> Record:
     """Find a record by exact id, exact name, or unique id prefix (>= 4 chars)."""
     if ref in sandboxes:

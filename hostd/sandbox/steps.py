@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..claude import hooks
 from ..protocol.errors import BackendUnavailable
 from ..protocol.methods import STATUS_STOPPED
 from . import claude_folder, display, environ, tmux
 from .backends import Backend, launcher_argv, probe
-from .paths import StatePaths
+from .paths import StatePaths, remove_tree
 from .procs import ProcRef, mentioning, tagged, terminate, tree
-from .records import Record, now_iso
+from .records import Record, is_claude, now_iso
 from .state import State, StateStore
 
 # In the pane's environment, so every process of a sandbox carries it.
@@ -53,7 +53,9 @@ def bring_up(
     """Start display and tmux for ``rec``; undo what started if a step fails.
 
     ``note`` persists process identities as they start, so that a hostd
-    killed half-way leaves a record from which they can be found.
+    killed half-way leaves a record from which they can be found. A Claude
+    Code agent gets the hooks folder (:mod:`hostd.claude.hooks`), made
+    before the launcher starts, and ``--settings`` naming its settings.
     """
     sid = rec["id"]
     rundir = paths.runtime_dir(sid)
@@ -64,6 +66,7 @@ def bring_up(
     env = {SANDBOX_ID_VAR: sid, SANDBOX_NAME_VAR: rec["name"]}
     config: str | None = rec.get("claude_config")
     disp: display.Display | None = None
+    hooks_dir: Path | None = None
     try:
         tmux.require_tmux()
         if config is not None and be.name == "none":
@@ -77,9 +80,16 @@ def bring_up(
             note(procs)
             env["DISPLAY"] = disp.name
             env["XAUTHORITY"] = str(disp.xauthority)
+        if is_claude(rec["agent"]):
+            # At its real path: every launcher binds it there (and `none`
+            # uses it as it is), and settings.json names hook.sh by it.
+            hooks_dir = hooks.folder(Path(os.path.realpath(rundir)))
+            settings = hooks.make(hooks_dir, hooks.answer_timeout(os.environ))
+            agent_argv = hooks.with_settings(agent_argv, settings)
         argv = launcher_argv(
             be, rec["project_dir"], agent_argv, rec["network"], rec["qmp_socket"],
             ssh_agent=ssh_agent, claude_config=config,
+            hooks=str(hooks_dir) if hooks_dir is not None else None,
         )  # fmt: skip
         session = tmux.start(
             rundir, rec["tmux_session"], argv, env, rec["project_dir"], paths.log_file(sid),
@@ -91,6 +101,8 @@ def bring_up(
     except BaseException:
         refs = [ProcRef.from_obj(v) for v in procs.values()]
         terminate(tree(refs))
+        if hooks_dir is not None:
+            hooks.remove(hooks_dir)
         raise
     return {
         "display": disp.name if disp else None,
@@ -173,5 +185,6 @@ def mark_stopped(state: State, sid: str, status: str) -> Record:
 
 def remove_files(paths: StatePaths, sid: str) -> None:
     paths.log_file(sid).unlink(missing_ok=True)
-    shutil.rmtree(paths.runtime_dir(sid), ignore_errors=True)
+    # The hooks folder in it holds what the agent wrote (its events/).
+    remove_tree(paths.runtime_dir(sid))
     claude_folder.remove(paths.claude_config(sid))

@@ -1,7 +1,7 @@
 # claude-sandbox: the bubblewrap launcher.
 #
 #   claude-sandbox [--no-network] [--shell] [--ssh-agent] [--claude-config DIR]
-#                  [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+#                  [--hooks DIR] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 #
 # callPackage-able. The agent is whatever --agent names (default `claude`),
 # found on the sandbox's PATH, which holds agentPackages, Chromium,

@@ -12,7 +12,7 @@ vm_flags=0
 usage() {
   cat <<'EOF'
 usage: claude-sandbox [--no-network] [--shell] [--ssh-agent] [--claude-config DIR]
-                      [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+                      [--hooks DIR] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 
 Run a coding agent in a bubblewrap sandbox: PROJECT_DIR read-write at its
 own path (its .git/config and .git/hooks read-only), a private home with the
@@ -28,6 +28,8 @@ options:
                        path and CLAUDE_CONFIG_DIR inside; your own config entries
                        read-only in it, your login (.credentials.json) read-write,
                        ~/.claude.json copied. Without it: none of your Claude config
+  --hooks DIR          the sandbox's hooks folder (hostd's): read-only at its path,
+                       DIR/events read-write (Claude Code's hook writes there)
   --agent CMD          the agent program, looked up on the sandbox's PATH or a path
                        (default: claude); its arguments go after --
   -h, --help           show this help and exit
@@ -55,6 +57,7 @@ else
   person_claude_json=$home/.claude.json
 fi
 resolve_claude_config "$home" "$person_claude"
+resolve_hooks "$home" "$person_claude"
 git_protection
 sandbox_command
 
@@ -245,6 +248,15 @@ if [ -n "$claude_config" ]; then
     exec {claude_json_fd}<"$person_claude_json"
     args+=(--perms 0600 --file "$claude_json_fd" "$home/.claude.json")
   fi
+fi
+
+# -- the hooks folder (--hooks DIR), after the home and /tmp, where it lies -------
+if [ -n "$hooks" ]; then
+  # Read-only: hook.sh and settings.json (what Claude Code runs inside) and
+  # answers/ (hostd's decisions on the agent's permission requests) are
+  # hostd's; nothing inside can change them. DIR/events read-write on top:
+  # the hook's event files, which hostd reads as data only, never runs.
+  args+=(--ro-bind "$hooks" "$hooks" --bind "$hooks/events" "$hooks/events")
 fi
 
 # -- the project's .git, last: what git outside runs or obeys stays as it was ---------

@@ -10,7 +10,7 @@
 # The launcher contract, the same for all three, so hostd starts every backend
 # alike (README.md, "Isolation backends"):
 #   LAUNCHER [--no-network] [--shell] [--ssh-agent] [--claude-config DIR]
-#            [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+#            [--hooks DIR] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 # and the VM launcher adds --headless --qmp SOCKET.
 #
 # What every launcher makes of it (hostd's built-in launcher too,
@@ -20,6 +20,10 @@
 #   not in claude_state_names below read-only at DIR/<name>, their
 #   .credentials.json read-write as that one file, their .claude.json copied.
 #   Without it nothing of the person's Claude config is visible.
+# - --hooks DIR: the sandbox's hooks folder (hostd's, in its runtime folder,
+#   for a Claude Code agent): DIR read-only at its own path and DIR/events
+#   read-write on top (Claude Code's hook writes its events there and reads
+#   hostd's answers in DIR/answers); nothing else of hostd's runtime folder.
 # - --ssh-agent: the agent socket at /run/claude-sandbox/ssh-agent.sock.
 # - ~/.ssh: known_hosts, config and *.pub only, read-only; no private key.
 # - <project>/.git: see git_protection below.
@@ -33,6 +37,7 @@ headless=0
 qmp_socket=""
 ssh_agent=0
 claude_config=""
+hooks=""
 agent=$default_agent
 project=""
 agent_args=()
@@ -93,6 +98,12 @@ parse_contract() {
         shift
         ;;
       --claude-config=*) claude_config=${1#--claude-config=} ;;
+      --hooks)
+        [ $# -ge 2 ] || die_usage "--hooks needs a folder"
+        hooks=$2
+        shift
+        ;;
+      --hooks=*) hooks=${1#--hooks=} ;;
       --headless)
         [ "$vm_flags" = 1 ] || die_usage "unknown option '$1'"
         # shellcheck disable=SC2034 # read by vm.sh only
@@ -203,6 +214,37 @@ resolve_claude_config() {
   if holds "$project" "$claude_config" || holds "$claude_config" "$project"; then
     die "--claude-config '$claude_config' and PROJECT_DIR '$project' overlap: give the sandbox's Claude folder a place of its own" 2
   fi
+}
+
+# resolve_hooks HOME_DIR PERSON_DIR (after resolve_claude_config): make $hooks
+# real (when given), refuse a symlink (where the folder or its events/ is
+# expected: a bind lands on a link's target) and a folder that holds the home
+# or overlaps the project, the sandbox's Claude folder or the person's own.
+resolve_hooks() {
+  local home=$1 person=$2 real other
+  [ -n "$hooks" ] || return 0
+  case "$hooks" in
+    /*) ;;
+    *) die_usage "--hooks needs an absolute path, not '$hooks'" ;;
+  esac
+  if [ -L "$hooks" ] || [ -L "$hooks/events" ]; then
+    die "--hooks '$hooks' (or its events folder) is a symlink" 2
+  fi
+  real=$(real_dir "$hooks")
+  [ -n "$real" ] || die "--hooks '$hooks' is not an existing directory" 2
+  [ -d "$real/events" ] || die "--hooks '$hooks' has no events folder" 2
+  hooks=$real
+  home=$(realpath -- "$home")
+  if holds "$hooks" "$home"; then
+    die "--hooks '$hooks' is your home or holds it" 2
+  fi
+  person=$(real_dir "$person")
+  for other in "$project" "$claude_config" "$person"; do
+    [ -n "$other" ] || continue
+    if holds "$hooks" "$other" || holds "$other" "$hooks"; then
+      die "--hooks '$hooks' overlaps '$other': the sandbox's hooks folder needs a place of its own" 2
+    fi
+  done
 }
 
 # claude_json_into_config SOURCE: the first start of a sandbox copies the

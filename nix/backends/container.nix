@@ -1,7 +1,7 @@
 # claude-sandbox-container: the systemd-nspawn launcher.
 #
 #   sudo claude-sandbox-container [--no-network] [--shell] [--ssh-agent] [--claude-config DIR]
-#                                 [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+#                                 [--hooks DIR] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 #
 # callPackage-able; the same parameters as bubblewrap.nix. The agent is
 # whatever --agent names (default `claude`), found on the container's PATH,

@@ -32,7 +32,7 @@ vm_flags=0
 usage() {
   cat <<'EOF'
 usage: claude-sandbox-container [--no-network] [--shell] [--ssh-agent] [--claude-config DIR]
-                                [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+                                [--hooks DIR] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
 
 Run a coding agent in a systemd-nspawn container (needs root: run it with
 sudo; the agent runs as the user who called sudo). PROJECT_DIR read-write at
@@ -49,6 +49,8 @@ options:
                        path and CLAUDE_CONFIG_DIR inside; your own ~/.claude entries
                        read-only in it, your login (.credentials.json) read-write,
                        ~/.claude.json copied. Without it: none of your Claude config
+  --hooks DIR          the sandbox's hooks folder (hostd's): read-only at its path,
+                       DIR/events read-write (Claude Code's hook writes there)
   --agent CMD          the agent program, looked up on the container's PATH or a path
                        (default: claude); its arguments go after --
   -h, --help           show this help and exit
@@ -137,6 +139,10 @@ fi
 resolve_claude_config "$home" "$person_claude"
 if [ -n "$claude_config" ] && ! mine "$claude_config"; then
   die "--claude-config '$claude_config' does not belong to $run_as" 2
+fi
+resolve_hooks "$home" "$person_claude"
+if [ -n "$hooks" ] && { ! mine "$hooks" || ! mine "$hooks/events"; }; then
+  die "--hooks '$hooks' (or its events folder) does not belong to $run_as" 2
 fi
 git_protection
 sandbox_command
@@ -360,6 +366,16 @@ if [ -n "$claude_config" ]; then
   elif copy_as_caller "$person_claude_json" "$root$home/.claude.json"; then
     claude_json_into_config "$person_claude_json"
   fi
+fi
+
+# -- the hooks folder (--hooks DIR) ---------------------------------------------------
+if [ -n "$hooks" ]; then
+  # Read-only: hook.sh and settings.json (what Claude Code runs inside) and
+  # answers/ (hostd's decisions on the agent's permission requests) are
+  # hostd's; nothing inside can change them. DIR/events read-write on top
+  # (systemd-nspawn mounts parents first): the hook's event files, which
+  # hostd reads as data only, never runs.
+  args+=(--bind-ro="$(esc "$hooks")" --bind="$(esc "$hooks/events")")
 fi
 
 # -- the project's .git: what git outside runs or obeys stays as it was ---------------

@@ -8,7 +8,8 @@
 # named after that path, and hostd finds them by it) with .git onto itself
 # and .git/config, .git/hooks read-only over it, the sandbox's Claude config
 # folder (--claude-config) at its own path with the person's entries
-# read-only in it, ~/.ssh (copies of its public files) read-only, and copies
+# read-only in it, the hooks folder (--hooks) at its own path read-only with
+# its events/ read-write, ~/.ssh (copies of its public files) read-only, and copies
 # ~/.claude.json and the git config in. These mounts are the guest's: they
 # hold against the agent, an unprivileged user here (no sudo, no wheel), not
 # against root in the guest, to whom the 9p shares are writable.
@@ -121,6 +122,19 @@ let
           mount --bind ${xchg}/credentials.json "$dir/.credentials.json"
         fi
       fi
+
+      # The hooks folder (--hooks), at its path: read-only, so hook.sh,
+      # settings.json and hostd's answers/ stay hostd's, and its events/
+      # read-write over it, where the hook writes.
+      if [ -s ${xchg}/hooks ]; then
+        dir=$(cat ${xchg}/hooks)
+        mkdir -p -- "$dir"
+        mount --bind ${shares}/hooks "$dir"
+        read_only "$dir"
+        if [ -d ${shares}/hooks/events ] && [ ! -L ${shares}/hooks/events ]; then
+          mount --bind ${shares}/hooks/events "$dir/events"
+        fi
+      fi
     '';
   };
 
@@ -166,6 +180,13 @@ in
       claude-config = {
         source = ''"$CLAUDE_SANDBOX_VM_CLAUDE_CONFIG"'';
         target = "${shares}/claude-config";
+        securityModel = "none";
+      };
+      # The sandbox's hooks folder (an empty folder of the run's without
+      # --hooks, then not mounted further).
+      hooks = {
+        source = ''"$CLAUDE_SANDBOX_VM_HOOKS"'';
+        target = "${shares}/hooks";
         securityModel = "none";
       };
       # Copies of ~/.ssh's known_hosts, config and *.pub: no private key.
@@ -225,6 +246,7 @@ in
       xchg
       "/tmp/shared"
       "${shares}/claude-config"
+      "${shares}/hooks"
       "${shares}/ssh"
     ];
     serviceConfig = {

@@ -1,7 +1,8 @@
 # claude-sandbox-vm: the QEMU launcher, booting a NixOS VM.
 #
 #   claude-sandbox-vm [--headless] [--qmp SOCKET] [--no-network] [--shell] [--ssh-agent]
-#                     [--claude-config DIR] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+#                     [--claude-config DIR] [--hooks DIR] [--agent CMD] PROJECT_DIR
+#                     [-- AGENT_ARGS...]
 #
 # The guest has no Wayland, audio, GPU or host Nix daemon (its own screen,
 # a virtual GPU, its own daemon on the shared store), so this launcher has

@@ -25,6 +25,12 @@
 #   too, mounted read-write at DIR/.credentials.json; after the VM ends this
 #   launcher copies it back, that one file only, if the guest changed it and
 #   the person's own did not change meanwhile (see copy_back_credentials).
+# - --hooks DIR: a read-write share; the guest's set-up mounts it at its own
+#   path, remounts that read-only and mounts DIR/events read-write over it,
+#   as the other launchers bind them. Like the .git mounts, they hold against
+#   the agent, not against root in the guest (9p shares one folder with one
+#   mode: a read-only share could not have a writable events/ in it, so the
+#   share itself is writable and the guest makes the read-only view).
 # - ~/.ssh: a read-only share of a folder of copies of known_hosts, config
 #   and *.pub; never a private key.
 # - --ssh-agent: refused softly (a message, no agent): a unix socket cannot
@@ -36,7 +42,8 @@ vm_flags=1
 usage() {
   cat <<'EOF'
 usage: claude-sandbox-vm [--headless] [--qmp SOCKET] [--no-network] [--shell] [--ssh-agent]
-                         [--claude-config DIR] [--agent CMD] PROJECT_DIR [-- AGENT_ARGS...]
+                         [--claude-config DIR] [--hooks DIR] [--agent CMD] PROJECT_DIR
+                         [-- AGENT_ARGS...]
 
 Run a coding agent in a QEMU virtual machine (NixOS). The agent runs on the
 VM's serial console, which is this terminal; PROJECT_DIR is shared read-write
@@ -55,6 +62,9 @@ options:
                        copied in read-only, your login (.credentials.json) copied in
                        and back, ~/.claude.json copied. Without it: none of your
                        Claude config
+  --hooks DIR          the sandbox's hooks folder (hostd's), shared at its path:
+                       read-only to the agent but DIR/events (Claude Code's hook
+                       writes there)
   --agent CMD          the agent program, looked up on the VM's PATH or a path
                        (default: claude); its arguments go after --
   -h, --help           show this help and exit
@@ -76,6 +86,7 @@ else
   person_claude_json=$home/.claude.json
 fi
 resolve_claude_config "$home" "$person_claude"
+resolve_hooks "$home" "$person_claude"
 git_protection
 sandbox_command
 if [ "$ssh_agent" = 1 ]; then
@@ -166,6 +177,16 @@ else
   mkdir -m 0700 "$work/claude-config"
 fi
 
+# The hooks folder: shared as it is (the guest writes its events there,
+# which hostd on this side reads, and reads hostd's answers). Without
+# --hooks, an empty folder of this run's, which the guest does not mount.
+if [ -n "$hooks" ]; then
+  ln -s -- "$hooks" "$work/hooks"
+  printf '%s' "$hooks" >"$xchg/hooks"
+else
+  mkdir -m 0700 "$work/hooks"
+fi
+
 # copy_back_credentials: the guest's .credentials.json back into the person's
 # folder, only when the guest changed it, the person's own is unchanged since
 # the VM started (a login refreshed outside meanwhile wins), and what the
@@ -195,6 +216,7 @@ export TMPDIR=$work USE_TMPDIR=1
 export SHARED_DIR=$work/project
 export CLAUDE_SANDBOX_VM_CLAUDE_CONFIG=$work/claude-config
 export CLAUDE_SANDBOX_VM_SSH=$work/ssh
+export CLAUDE_SANDBOX_VM_HOOKS=$work/hooks
 if [ "$network" = 0 ]; then
   # SLiRP with restrict=on: the guest reaches neither the host nor anything beyond.
   export QEMU_NET_OPTS=restrict=on
