@@ -45,11 +45,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..protocol import methods as m
 from .files import iso_ms
 from .sessions import SessionSignals
 
 WORKING, WAITING, IDLE, EXITED = "working", "waiting", "idle", "exited"
-PANE, SESSION, PROCESS = "pane", "session", "process"  # an activity's source
+PANE, SESSION, PROCESS = m.SOURCE_PANE, m.SOURCE_SESSION, m.SOURCE_PROCESS  # its source
 PERMISSION, QUESTION = "permission", "question"  # a pane request's kind
 PANE_REQUEST_PREFIX = "pane-"
 
@@ -196,7 +197,7 @@ class ActivityTracker:
         request = None
         if kind is not None and self._hash is not None:
             request = {"id": PANE_REQUEST_PREFIX + self._hash[:12], "kind": kind, "tool": None,
-                       "input": None, "via": "keys"}  # fmt: skip
+                       "input": None, "via": m.VIA_KEYS}  # fmt: skip
         new = Activity(state, reason, now, source, request)
         cur = self._current
         if cur is None or cur.key != new.key:

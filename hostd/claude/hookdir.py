@@ -55,6 +55,9 @@ MAX_LISTED = 10_000
 # A folder changed this recently may change again within its mtime's tick
 # (the kernel's coarse clock): it is listed again, not trusted to be the same.
 _RECENT_NS = 1_000_000_000
+# A fold depends on the clock too (a request's hook gives up, a day passes):
+# one of an unchanged folder is reused for at most this long.
+_REFOLD_NS = 1_000_000_000
 DENY_MESSAGE = "Denied from claude-sandbox"
 _REQUEST_ID = re.compile(r"^\d{19}-\d{1,10}$")
 
@@ -135,16 +138,25 @@ class HookDir:
         self._parsed: dict[str, tuple[int, he.Event | None]] = {}  # name -> (inode, event)
         self._tampered: set[str] = set()
         self._listed: _Listed | None = None
+        # The last fold (of which listing, for which run, when): the monitor
+        # asks several times a second.
+        self._folded: tuple[he.Folder, tuple[int, bool], int, he.HookState] | None = None
 
     def fold(self, *, since_ns: int, running: bool, now_ns: int | None = None) -> he.HookState:
         """What the events of the run since ``since_ns`` say; prunes what may go."""
         now_ns = time.time_ns() if now_ns is None else now_ns
         with self._lock, self._events() as fd:
             folder = self._folder(fd, now_ns)
+            cached = self._folded
+            if (cached is not None and cached[0] is folder and cached[1] == (since_ns, running)
+                    and 0 <= now_ns - cached[2] < _REFOLD_NS):  # fmt: skip
+                return cached[3]
             state = he.fold(folder, since_ns=since_ns, now_ns=now_ns, running=running,
                             expire_after_ns=self.expire_after_ns)  # fmt: skip
             if state.prune and fd is not None:
                 self._prune(fd, state.prune, folder, now_ns)
+            else:
+                self._folded = (folder, (since_ns, running), now_ns, state)
         return state
 
     def request_state(

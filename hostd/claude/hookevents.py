@@ -32,6 +32,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..protocol import methods as m
+
 SESSION_START = "SessionStart"
 USER_PROMPT_SUBMIT = "UserPromptSubmit"
 PRE_TOOL_USE = "PreToolUse"
@@ -341,7 +343,7 @@ def request_of(e: Event) -> dict[str, Any]:
         "kind": "permission",
         "tool": e.tool_name,
         "input": cut_strings(dict(e.tool_input or {}), MAX_INPUT_STRING),
-        "via": "hooks",
+        "via": m.VIA_HOOKS,
     }
 
 

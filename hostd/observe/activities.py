@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ class Activities:
         self._lock = threading.Lock()
         self._hooks: dict[str, HookDir] = {}
         self._seen: dict[str, _Seen] = {}  # this hostd's own pane observations
+        # activity.json as last read, by its stat (the monitor looks 4 times a second).
+        self._files: dict[str, tuple[tuple[Any, ...], tuple[PaneMemory, float] | None]] = {}
 
     def hookdir(self, sid: str) -> HookDir:
         with self._lock:
@@ -128,6 +131,8 @@ class Activities:
         """Let go of what is kept for sandboxes not among these (deleted ones)."""
         for sid in set(self._seen) - sids:
             self._seen.pop(sid, None)
+        for sid in set(self._files) - sids:
+            self._files.pop(sid, None)
         with self._lock:
             for sid in set(self._hooks) - sids:
                 del self._hooks[sid]
@@ -159,8 +164,22 @@ class Activities:
 
     def _read_file(self, rec: dict[str, Any]) -> tuple[PaneMemory, float] | None:
         """(memory, when written) from activity.json, if it is of this run."""
+        path = self._file(rec["id"])
         try:
-            with open(self._file(rec["id"]), "rb") as f:
+            st = os.stat(path)
+        except OSError:
+            return None
+        key = (st.st_ino, st.st_mtime_ns, st.st_size, rec.get("started_at"))
+        cached = self._files.get(rec["id"])
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        got = self._parse_file(path, rec)
+        self._files[rec["id"]] = (key, got)
+        return got
+
+    def _parse_file(self, path: Path, rec: dict[str, Any]) -> tuple[PaneMemory, float] | None:
+        try:
+            with open(path, "rb") as f:
                 obj = json.loads(f.read(_MAX_FILE))
             if not isinstance(obj, dict) or obj.get("started_at") != rec.get("started_at"):
                 return None
@@ -177,7 +196,7 @@ class Activities:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring %s: %s", self._file(rec["id"]), exc)
+            log.warning("ignoring %s: %s", path, exc)
             return None
 
     def _write_file(self, rec: dict[str, Any], memo: PaneMemory, now: float) -> bool:
@@ -223,7 +242,7 @@ def merge(
         pane_request = pane.get("request")
         if pane_request and pane_request.get("kind") == "permission":
             request = pane_request
-    return _activity(act.state, act.reason, iso_ms(act.since_ns / 1e9), "hooks", request)
+    return _activity(act.state, act.reason, iso_ms(act.since_ns / 1e9), m.SOURCE_HOOKS, request)
 
 
 def _activity(
