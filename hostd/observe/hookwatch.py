@@ -68,6 +68,10 @@ class HookWatch:
         self._thread.join(timeout)
 
     @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
     def watched(self) -> set[Path]:
         with self._lock:
             return set(self._wd_of)
@@ -104,10 +108,12 @@ class HookWatch:
                     return
                 for wd, mask, name in events:
                     if mask & IN_IGNORED:
-                        self._forget(wd)
+                        news = self._forget(wd)  # not when it was let go by watch()
                     elif name.startswith("."):
                         continue  # a hook's temp file, renamed in a moment
-                    if deadline is None and (name or mask & (IN_Q_OVERFLOW | IN_IGNORED)):
+                    else:
+                        news = bool(name) or bool(mask & IN_Q_OVERFLOW)
+                    if deadline is None and news:
                         deadline = time.monotonic() + DEBOUNCE_S
                 if deadline is not None and time.monotonic() >= deadline:
                     deadline = None
@@ -124,8 +130,10 @@ class HookWatch:
                 self._path_of.clear()
             self._inotify.close()
 
-    def _forget(self, wd: int) -> None:
+    def _forget(self, wd: int) -> bool:
+        """Drop a watch the kernel ended (its folder went away); whether it was one."""
         with self._lock:
             path = self._path_of.pop(wd, None)
             if path is not None and self._wd_of.get(path) == wd:
                 del self._wd_of[path]
+            return path is not None

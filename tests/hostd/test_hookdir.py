@@ -13,6 +13,7 @@ import pytest
 from hostd.claude import hookdir
 from hostd.claude import hookevents as he
 from hostd.claude.hookdir import AlreadyAnswered, HookDir, answer_timeout_s, write_answer
+from hostd.observe.hookwatch import HookWatch
 from tests.hook_events import HookWriter
 
 S = 10**9
@@ -148,3 +149,44 @@ def test_the_answer_timeout_setting() -> None:
     assert answer_timeout_s({"CLAUDE_SANDBOX_ANSWER_TIMEOUT_S": "5"}) == 5
     assert answer_timeout_s({"CLAUDE_SANDBOX_ANSWER_TIMEOUT_S": "soon"}) == 600
     assert answer_timeout_s({"CLAUDE_SANDBOX_ANSWER_TIMEOUT_S": "-1"}) == 600
+
+
+# -- the watch on the folders ----------------------------------------------------------------
+
+
+def test_the_hook_watch_calls_back_once_per_burst_and_not_for_temp_files(
+    hooks: HookWriter, tmp_path: Path
+) -> None:
+    calls: list[float] = []
+    called = threading.Event()
+
+    def changed() -> None:
+        calls.append(time.monotonic())
+        called.set()
+
+    watch = HookWatch(changed)
+    watch.start()
+    try:
+        other = HookWriter(tmp_path / "other").make_dirs()
+        watch.watch({hooks.events, other.events, tmp_path / "not-there"})
+        assert watch.watched == {hooks.events, other.events}
+        (hooks.events / ".tmp-1-2").write_text("x")  # a hook still writing
+        assert not called.wait(0.3)
+        t0 = time.monotonic()
+        rid = hooks.write("PermissionRequest")
+        hooks.expire(rid)
+        other.write("Stop")
+        assert called.wait(2.0)
+        assert calls[0] - t0 < 0.5
+        time.sleep(0.2)
+        assert len(calls) == 1  # the three names came as one burst
+        watch.watch({other.events})  # the first sandbox stopped
+        assert watch.watched == {other.events}
+        called.clear()
+        hooks.write("Stop")
+        assert not called.wait(0.3)
+    finally:
+        watch.stop()
+        watch.join(5)
+    assert not watch.running
+    assert watch.watched == set()
