@@ -57,6 +57,7 @@ _MAX_FILE = 65536  # activity.json is hostd's own and a few hundred bytes
 class _Seen:
     started_at: str | None
     activity: Activity
+    at: float  # when
     written: tuple[Any, ...] | None = None  # what was last written to activity.json
     written_at: float = 0.0
 
@@ -116,7 +117,7 @@ class Activities:
         due = state != written or now - written_at >= REFRESH_S
         if due and self._write_file(rec, memo, now):
             written, written_at = state, now
-        self._seen[sid] = _Seen(rec.get("started_at"), current, written, written_at)
+        self._seen[sid] = _Seen(rec.get("started_at"), current, now, written, written_at)
         merged = merge(rec, self.hooks(rec), current.to_dict())
         assert merged is not None
         return merged
@@ -151,13 +152,16 @@ class Activities:
     # -- internals ----------------------------------------------------------------------------
 
     def _pane(self, view: dict[str, Any]) -> dict[str, Any] | None:
+        """This hostd's last look at the pane, or another's newer one if fresh."""
         seen = self._seen.get(view["id"])
-        if seen is not None and seen.started_at == view.get("started_at"):
-            return seen.activity.to_dict()
+        if seen is not None and seen.started_at != view.get("started_at"):
+            seen = None
         saved = self._read_file(view)
-        if saved is None or time.time() - saved[1] > FRESH_FOR_S or saved[0].current is None:
-            return None
-        return saved[0].current.to_dict()
+        if saved is not None and saved[0].current is not None:
+            fresh = time.time() - saved[1] <= FRESH_FOR_S
+            if fresh and (seen is None or saved[1] > seen.at):
+                return saved[0].current.to_dict()
+        return seen.activity.to_dict() if seen is not None else None
 
     def _file(self, sid: str) -> Path:
         return self.paths.runtime_dir(sid) / ACTIVITY_FILE
