@@ -278,18 +278,18 @@ def permission_prompt(pane_text: str) -> str | None:
 def prompt_keys(pane_text: str, allow: bool) -> list[str] | None:
     """The keys that answer the prompt the pane shows (yes or no), or None.
 
-    A Claude Code dialog: Enter on its first option ("Yes"), reached with Up
-    from where its pointer is (Enter confirms the option under the pointer
-    in every Claude Code version; a digit alone selects in some and only
-    moves the pointer in others), and Escape to refuse (its "No, and tell
-    Claude what to do differently (esc)"). A y/n line: its own words, then
-    Enter.
+    A Claude Code dialog: ``1`` for its first option ("Yes"), with Up first
+    to it from where its pointer is (some Claude Code versions take a digit
+    as the option under the pointer), and Escape to refuse (its "No, and
+    tell Claude what to do differently (esc)"). No Enter after the digit:
+    the dialog takes the key at once, and an Enter after it could land on
+    the next dialog. A y/n line: its own words, then Enter.
     """
     dialog = _dialog(pane_text)
     if dialog is not None:
         if not allow:
             return ["Escape"]
-        return ["Up"] * (dialog[1] - 1) + ["Enter"]
+        return ["Up"] * (dialog[1] - 1) + ["1"]
     asked = shell_question(pane_text)
     if asked is None or not _YES_NO.search(asked):
         return None

@@ -1,12 +1,13 @@
 """A sandbox's hooks folder on the host: reading its events, pruning it, answering.
 
-``run/<id>/hooks/`` (docs/protocol.md, "Hook events"): ``events/`` is written
-by the hook inside the sandbox, ``answers/`` by hostd. This module does the
-I/O; :mod:`hostd.claude.hookevents` decides what it means.
+``run/<id>/hooks/`` (docs/protocol.md, "Hook events"; made for each run by
+:mod:`hostd.claude.hooks`): ``events/`` is written by the hook inside the
+sandbox, ``answers/`` by hostd. This module reads and answers;
+:mod:`hostd.claude.hookevents` decides what the events mean.
 
 The events folder is the agent's to write, so it is read as a stranger's:
 opened without following symlinks, only regular files, at most
-:data:`~hostd.claude.hookevents.MAX_EVENT_BYTES` each (a FIFO or a link to
+:data:`~hostd.claude.hooks.MAX_EVENT_BYTES` each (a FIFO or a link to
 a file of the person's is skipped, never opened for reading), at most
 :data:`MAX_LISTED` names a look. A folder that is not there (an agent that
 is not Claude Code, a sandbox made before hooks) reads as no events.
@@ -29,25 +30,18 @@ import secrets
 import stat
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import hookevents as he
+from . import hooks
 
 log = logging.getLogger(__name__)
 
-HOOKS = "hooks"
-EVENTS = "events"
-ANSWERS = "answers"
-
-# The hook waits this long for an answer (hostd's setting, 10 minutes by
-# default: a person away for a coffee still finds the request answerable).
-ANSWER_TIMEOUT_ENV = "CLAUDE_SANDBOX_ANSWER_TIMEOUT_S"
-DEFAULT_ANSWER_TIMEOUT_S = 600.0
-# Claude Code gives the hook TIMEOUT_S + 30 s before it kills it; past that
-# (and a little for the clock) no hook can still be waiting.
-HOOK_GRACE_S = 30.0 + 5.0
+# Claude Code gives the hook TIMEOUT_S + PERMISSION_GRACE_S before it kills
+# it; past that (and a little for the clock) no hook can still be waiting.
+HOOK_GRACE_S = hooks.PERMISSION_GRACE_S + 5.0
 # A folder of hook.sh's holds a few hundred names (200 events, their markers);
 # past this many, the rest of a hostile folder waits for the next look, once
 # pruning has made room.
@@ -66,22 +60,6 @@ class AlreadyAnswered(Exception):
     """Another client's answer to the request was written first."""
 
 
-def hooks_dir(runtime_dir: Path) -> Path:
-    return runtime_dir / HOOKS
-
-
-def answer_timeout_s(environ: Mapping[str, str] | None = None) -> float:
-    """How long the PermissionRequest hook waits for an answer (hostd's setting)."""
-    raw = (os.environ if environ is None else environ).get(ANSWER_TIMEOUT_ENV, "")
-    try:
-        value = float(raw) if raw.strip() else DEFAULT_ANSWER_TIMEOUT_S
-    except ValueError:
-        log.warning("%s=%r is not a number; using %.0f s", ANSWER_TIMEOUT_ENV, raw,
-                    DEFAULT_ANSWER_TIMEOUT_S)  # fmt: skip
-        return DEFAULT_ANSWER_TIMEOUT_S
-    return value if value > 0 else DEFAULT_ANSWER_TIMEOUT_S
-
-
 def is_request_id(value: str) -> bool:
     return bool(_REQUEST_ID.match(value))
 
@@ -95,7 +73,7 @@ def answer_json(decision: str, message: str | None = None) -> bytes:
     return json.dumps(out, ensure_ascii=False).encode() + b"\n"
 
 
-def write_answer(hooks: Path, request: str, decision: str, message: str | None = None) -> None:
+def write_answer(folder: Path, request: str, decision: str, message: str | None = None) -> None:
     """Write ``answers/<request>.json`` unless an answer is there already.
 
     Written whole to a temp file, then linked to its name: ``link`` fails
@@ -105,7 +83,7 @@ def write_answer(hooks: Path, request: str, decision: str, message: str | None =
     """
     if not is_request_id(request):
         raise ValueError(f"not a request id: {request!r}")
-    answers = hooks / ANSWERS
+    answers = hooks.answers_dir(folder)
     answers.mkdir(mode=0o700, exist_ok=True)
     tmp = answers / f".tmp-{request}-{os.getpid()}-{secrets.token_hex(4)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -132,7 +110,7 @@ class HookDir:
 
     def __init__(self, path: Path, expire_after_s: float | None = None) -> None:
         self.path = path
-        timeout = answer_timeout_s() if expire_after_s is None else expire_after_s
+        timeout = hooks.answer_timeout(os.environ) if expire_after_s is None else expire_after_s
         self.expire_after_ns = int((timeout + HOOK_GRACE_S) * 1e9)
         self._lock = threading.Lock()
         self._parsed: dict[str, tuple[int, he.Event | None]] = {}  # name -> (inode, event)
@@ -176,7 +154,7 @@ class HookDir:
     def _events(self) -> Iterator[int | None]:
         """The events folder, opened as itself (not a symlink), or None when missing."""
         try:
-            fd = os.open(self.path / EVENTS, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+            fd = os.open(hooks.events_dir(self.path), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
                          | os.O_CLOEXEC)  # fmt: skip
         except OSError:
             yield None
@@ -191,7 +169,7 @@ class HookDir:
             self._listed = None
             return he.Folder()  # no hooks here (yet): the pane is the witness
         st = os.fstat(fd)
-        answers = _stat_or_none(self.path / ANSWERS)
+        answers = _stat_or_none(hooks.answers_dir(self.path))
         key = (st.st_ino, st.st_mtime_ns, answers[0], answers[1])
         recent = now_ns - max(st.st_mtime_ns, answers[1]) < _RECENT_NS
         if self._listed is not None and self._listed.key == key and not recent:
@@ -231,7 +209,7 @@ class HookDir:
 
     def _answered(self) -> list[str]:
         try:
-            with os.scandir(self.path / ANSWERS) as it:
+            with os.scandir(hooks.answers_dir(self.path)) as it:
                 return [e.name[:-5] for e in it if e.name.endswith(".json")]
         except OSError:
             return []
@@ -249,7 +227,7 @@ class HookDir:
         kept = {e.id for e in folder.events if e.file_name not in pruned}
         for rid in folder.answered - kept:
             with contextlib.suppress(OSError):
-                os.unlink(self.path / ANSWERS / f"{rid}.json")
+                os.unlink(hooks.answers_dir(self.path) / f"{rid}.json")
         self._listed = None
         log.debug("%s: pruned %d names", self.path, len(names))
 
@@ -267,10 +245,10 @@ def _read_capped(dir_fd: int, name: str) -> bytes:
         return b""
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > he.MAX_EVENT_BYTES:
+        if not stat.S_ISREG(st.st_mode) or st.st_size > hooks.MAX_EVENT_BYTES:
             return b""
         chunks: list[bytes] = []
-        left = he.MAX_EVENT_BYTES + 1
+        left = hooks.MAX_EVENT_BYTES + 1
         while left > 0:
             chunk = os.read(fd, left)
             if not chunk:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..protocol import methods as m
+from .hooks import EVENTS, MAX_EVENT_BYTES
 
 SESSION_START = "SessionStart"
 USER_PROMPT_SUBMIT = "UserPromptSubmit"
@@ -42,8 +43,8 @@ NOTIFICATION = "Notification"
 STOP = "Stop"
 PERMISSION_REQUEST = "PermissionRequest"
 SESSION_END = "SessionEnd"
-EVENTS = (SESSION_START, USER_PROMPT_SUBMIT, PRE_TOOL_USE, POST_TOOL_USE, NOTIFICATION, STOP,
-          PERMISSION_REQUEST, SESSION_END)  # fmt: skip
+assert set(EVENTS) == {SESSION_START, USER_PROMPT_SUBMIT, PRE_TOOL_USE, POST_TOOL_USE,
+                       NOTIFICATION, STOP, PERMISSION_REQUEST, SESSION_END}  # fmt: skip
 
 WORKING, WAITING, IDLE = "working", "waiting", "idle"  # as hostd.claude.activity
 
@@ -52,9 +53,8 @@ TAKEN, EXPIRED = "taken", "expired"
 ANSWERED, OVER, UNKNOWN = "answered", "over", "unknown"
 PENDING = "pending"
 
-# hook.sh keeps at most this much of the hook's stdin (`head -c 65536`); a
-# bigger file is not hook.sh's and is ignored.
-MAX_EVENT_BYTES = 65536
+# MAX_EVENT_BYTES: hook.sh writes no bigger file, so a bigger one is not its
+# and is ignored.
 # The folder keeps the newest 200 events (enough for the longest turn's tool
 # calls between two looks), and nothing older than a day that is not pending.
 KEEP_NEWEST = 200

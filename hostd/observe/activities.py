@@ -33,9 +33,10 @@ from typing import Any
 from treesync.files import write_atomic
 
 from ..claude import hookevents as he
+from ..claude import hooks as hookfolder
 from ..claude.activity import EXITED, PROCESS, WAITING, Activity, ActivityTracker, PaneMemory
 from ..claude.files import iso_ms, parse_iso
-from ..claude.hookdir import HookDir, hooks_dir
+from ..claude.hookdir import HookDir
 from ..protocol import methods as m
 from ..sandbox.paths import StatePaths
 
@@ -78,7 +79,7 @@ class Activities:
         with self._lock:
             hd = self._hooks.get(sid)
             if hd is None:
-                hd = self._hooks[sid] = HookDir(hooks_dir(self.paths.runtime_dir(sid)))
+                hd = self._hooks[sid] = HookDir(hookfolder.folder(self.paths.runtime_dir(sid)))
             return hd
 
     def hooks(self, rec: dict[str, Any]) -> he.HookState:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..capture.screens import Screens
-from ..claude.hookdir import EVENTS, hooks_dir
+from ..claude import hooks
 from ..fs.watch import WatchError
 from ..observe.hookwatch import HookWatch
 from ..observe.metrics import MetricsService
@@ -107,7 +107,7 @@ class Services:
             watch = self._hookwatch
         if watch is not None:
             folders: set[Path] = {
-                hooks_dir(self.manager.paths.runtime_dir(sid)) / EVENTS
+                hooks.events_dir(hooks.folder(self.manager.paths.runtime_dir(sid)))
                 for sid, r in records.items()
                 if r["status"] == m.STATUS_RUNNING
             }

@@ -276,8 +276,8 @@ def test_the_same_question_again_on_another_screen_is_a_new_wait() -> None:
 @pytest.mark.parametrize(
     ("pane", "allow", "keys"),
     [
-        (BASH_PROMPT, True, ["Enter"]),  # the pointer is on "1. Yes"
-        (EDIT_PROMPT, True, ["Up", "Enter"]),  # the person moved it to 2
+        (BASH_PROMPT, True, ["1"]),  # the pointer is on "1. Yes"
+        (EDIT_PROMPT, True, ["Up", "1"]),  # the person moved it to 2
         (BASH_PROMPT, False, ["Escape"]),
         ("x\nOverwrite config.toml? [y/N] ", True, ["y", "Enter"]),
         ("x\nOverwrite config.toml? [y/N] ", False, ["n", "Enter"]),

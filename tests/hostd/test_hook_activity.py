@@ -24,6 +24,7 @@ from tests.helpers import Hostd, wait_for
 from tests.hook_events import HookWriter
 
 SHORT_S = 3.0  # a push "at once" comes well within this, on a loaded machine too
+ASKED = ("waiting", "hooks", "Bash: rm -rf build/")  # state, source, reason
 YES_NO = "sh -c \"read -p '[y/N] ' x; echo got:$x; exec sleep 3600\""
 
 
@@ -204,18 +205,70 @@ def test_without_hooks_a_y_n_question_is_answered_with_its_keys(
     assert "got:y" not in pane_text(hostd, "yn")
 
 
-def test_without_hooks_a_claude_dialog_is_answered_with_its_keys(
-    hostd: Hostd, project: Path
+def stub_result(project: Path) -> str:
+    path = project / "stub-result"
+    return path.read_text().strip() if path.exists() else ""
+
+
+@pytest.mark.parametrize(
+    ("decision", "message", "result"),
+    [("allow", None, "allowed"), ("deny", "not the build folder", "denied: not the build folder")],
+)
+def test_the_stub_claude_asks_through_its_hook_and_gets_the_answer(
+    hostd: Hostd, project: Path, decision: str, message: str | None, result: str
 ) -> None:
-    create(hostd, project, "asks", "claude --stub-dialog")
+    hostd.call("subscribe", topics=["sandboxes"])
+    t0 = time.monotonic()
+    sb = create(hostd, project, "asks", "claude --stub-permission 'rm -rf build/'")
+    note = hostd.wait_notification(activity_push(sb["id"], lambda a: a.get("request") is not None))
+    print(f"stub start to the request pushed: {(time.monotonic() - t0) * 1000:.0f} ms")
+    act = note.params["sandbox"]["activity"]
+    assert (act["state"], act["source"], act["reason"]) == (
+        "waiting",
+        "hooks",
+        "Bash: rm -rf build/",
+    )
+    request = act["request"]
+    assert (request["tool"], request["via"]) == ("Bash", "hooks")
+    assert request["input"]["command"] == "rm -rf build/"
+    got = hostd.call("sandbox.answer", id="asks", request=request["id"], decision=decision,
+                     **({"message": message} if message else {}))  # fmt: skip
+    assert got["via"] == "hooks"
+    wait_for(lambda: stub_result(project) == result, what="the stub to act on the answer")
+    # It carries on and ends its turn: Stop is the last event.
+    hostd.wait_notification(activity_push(sb["id"], lambda a: a.get("reason") == "turn ended"))
+    err = hostd.error("sandbox.answer", id="asks", request=request["id"], decision="allow")
+    assert err.code == -32003 and err.data["state"] in ("answered", "over")
+
+
+def test_when_the_hook_gives_up_the_dialog_on_screen_is_answered_with_its_keys(
+    hostd_factory: Callable[..., Hostd], project: Path
+) -> None:
+    hd = hostd_factory(env={"CLAUDE_SANDBOX_ANSWER_TIMEOUT_S": "1"})
+    create(hd, project, "asks", "claude --stub-permission 'rm -rf build/'")
+    act = wait_for(
+        lambda: (a := activity(hd, "asks"))["request"] and a["request"]["via"] == "keys" and a,
+        interval=0.3, what="the dialog after the hook gave up",
+    )  # fmt: skip
+    assert (act["state"], act["source"], act["reason"]) == (
+        "waiting",
+        "hooks",
+        "Bash: rm -rf build/",
+    )
+    assert act["request"]["kind"] == "permission" and act["request"]["id"].startswith("pane-")
+    hd.call("sandbox.answer", id="asks", request=act["request"]["id"], decision="allow")
+    wait_for(lambda: stub_result(project) == "allowed (from the dialog)", what="the stub's answer")
+
+
+def test_without_hooks_a_claude_dialog_is_refused_with_escape(hostd: Hostd, project: Path) -> None:
+    create(hostd, project, "asks", "claude --stub-dialog")  # a Claude Code whose hooks do not run
     act = wait_for(lambda: (a := activity(hostd, "asks"))["state"] == "waiting" and a,
                    interval=0.5, what="the dialog")  # fmt: skip
     assert act["reason"] == "Do you want to proceed?" and act["source"] == "pane"
     assert act["request"]["kind"] == "permission" and act["request"]["via"] == "keys"
-    hostd.call("sandbox.answer", id="asks", request=act["request"]["id"], decision="allow")
-    wait_for(lambda: "got:" in pane_text(hostd, "asks"), what="the dialog to be answered")
-    wait_for(lambda: activity(hostd, "asks")["state"] != "waiting", interval=0.5,
-             what="the wait to end")  # fmt: skip
+    hostd.call("sandbox.answer", id="asks", request=act["request"]["id"], decision="deny")
+    # This stub reads a line: the terminal echoes the Escape it got.
+    wait_for(lambda: "^[" in pane_text(hostd, "asks"), what="Escape to reach the dialog")
 
 
 def test_a_hook_that_gave_up_leaves_the_dialog_on_screen_to_answer_with_keys(

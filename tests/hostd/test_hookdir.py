@@ -12,7 +12,7 @@ import pytest
 
 from hostd.claude import hookdir
 from hostd.claude import hookevents as he
-from hostd.claude.hookdir import AlreadyAnswered, HookDir, answer_timeout_s, write_answer
+from hostd.claude.hookdir import AlreadyAnswered, HookDir, write_answer
 from hostd.observe.hookwatch import HookWatch
 from tests.hook_events import HookWriter
 
@@ -142,13 +142,6 @@ def test_of_many_answers_at_once_exactly_one_is_written(hooks: HookWriter) -> No
 def test_an_answer_is_written_only_under_a_request_id(hooks: HookWriter, bad: str) -> None:
     with pytest.raises(ValueError):
         write_answer(hooks.hooks, bad, "allow")
-
-
-def test_the_answer_timeout_setting() -> None:
-    assert answer_timeout_s({}) == 600
-    assert answer_timeout_s({"CLAUDE_SANDBOX_ANSWER_TIMEOUT_S": "5"}) == 5
-    assert answer_timeout_s({"CLAUDE_SANDBOX_ANSWER_TIMEOUT_S": "soon"}) == 600
-    assert answer_timeout_s({"CLAUDE_SANDBOX_ANSWER_TIMEOUT_S": "-1"}) == 600
 
 
 # -- the watch on the folders ----------------------------------------------------------------
