@@ -54,11 +54,7 @@ async def send_answer(
     api: HostApi, sid: str, request: str, decision: str, message: str | None = None
 ) -> dict[str, Any]:
     """``sandbox.answer``: the one place the window calls it."""
-    params: dict[str, Any] = {"id": sid, "request": request, "decision": decision}
-    if message is not None:
-        params["message"] = message
-    result: dict[str, Any] = await api.client.call("sandbox.answer", params)
-    return result
+    return dict(await api.answer(sid, request, decision, message))
 
 
 def refusal_text(exc: InvalidState) -> str:

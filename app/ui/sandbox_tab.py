@@ -233,7 +233,9 @@ class WaitingBar(QFrame):
         row.addWidget(self.deny)
         row.addWidget(self.deny_message)
         self._shown: tuple[Any, ...] | None = None
-        hub.model.dataChanged.connect(lambda *_: self.refresh())
+        # A method of this widget, not a lambda: Qt lets go of the connection
+        # when the bar is deleted with its tab (a lambda would outlive it).
+        hub.model.dataChanged.connect(self._model_changed)
         self.refresh()
 
     def refresh(self) -> None:
@@ -266,6 +268,9 @@ class WaitingBar(QFrame):
             self.note.setText("")
         self.note.setVisible(bool(self.note.text()))
         self.show()
+
+    def _model_changed(self, *_args: Any) -> None:
+        self.refresh()
 
     def _answer(self, decision: str) -> None:
         self.hub.answer_requested.emit(self.key, decision, self)
