@@ -30,6 +30,9 @@ from PySide6.QtGui import QImage
 from .plain import tip
 
 TileRole = Qt.ItemDataRole.UserRole + 1
+# The kinds of request sandbox.answer answers: a permission (hooks, or a
+# Claude Code dialog by keys) and a y/n line in the pane (y or n, by keys).
+ANSWERABLE = ("permission", "question")
 Key = tuple[str, str]  # (host name, sandbox id)
 Index = QModelIndex | QPersistentModelIndex
 # The tooltip says the whole request; hostd cuts each input string to 2000
@@ -93,14 +96,23 @@ class Tile:
         return req
 
     @property
-    def permission(self) -> dict[str, Any] | None:
-        """A permission request Allow and Deny can answer, not yet answered from here."""
+    def answerable(self) -> dict[str, Any] | None:
+        """The request the window can answer, not yet answered from here: a
+        permission (Allow, Deny) or a yes/no question in the pane (Yes, No)."""
         req = self.request
-        if req is None or req.get("kind") != "permission":
+        if req is None or req.get("kind") not in ANSWERABLE:
             return None
-        if self.answered is not None and self.answered[0] == req["id"]:
+        if self.answer_given is not None:
             return None
         return req
+
+    @property
+    def answer_given(self) -> str | None:
+        """ "allow" or "deny" if this window answered the request pending now."""
+        req = self.request
+        if self.answered is None or req is None or self.answered[0] != req["id"]:
+            return None
+        return self.answered[1]
 
     @property
     def tokens(self) -> int | None:

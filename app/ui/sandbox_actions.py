@@ -1,5 +1,5 @@
 """What a person does to sandboxes from the window: create, start, stop, delete,
-sync, and answer an agent's permission request (Allow, Deny, Deny with a message).
+sync, and answer an agent's request (Allow, Deny, Deny with a message; Yes, No).
 
 Each action that awaits restores what it changed in the window (a tile's
 "Stopping…", a dialog's locked buttons) in ``finally``, so an error nobody
@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QInputDialog, QWidget
+from PySide6.QtWidgets import QInputDialog, QLabel, QWidget
 
 from app.remote.api import HostApi
 from app.remote.errors import RemoteError
@@ -30,6 +30,7 @@ from .model import SandboxModel, Tile, TileRole
 from .sync_panel import SyncController, SyncDialog, summary
 from .tasks import Tasks, error_text
 from .tiles import TileView
+from .waiting_band import answer_labels
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -199,7 +200,7 @@ class SandboxActions:
         """Allow or Deny the request the tile shows now ("deny-message": ask for
         the message first, in a dialog over ``parent``)."""
         tile = self.model.tile(key)
-        req = tile.permission if tile is not None and not tile.busy else None
+        req = tile.answerable if tile is not None and not tile.busy else None
         if tile is None or req is None:
             return None
         if decision == "deny-message":
@@ -214,8 +215,14 @@ class SandboxActions:
         dialog = QInputDialog(parent or self.window)
         dialog.setObjectName("deny-message-dialog")
         dialog.setWindowTitle(f"Deny {tile.name}'s request")
-        dialog.setLabelText(f"{tile.reason}\n\nTell the agent why, or what to do instead:")
+        # The label is a buddy label: "&" is a mnemonic there, and it reads
+        # HTML unless told not to; the agent's words must show as written.
+        said = tile.reason.replace("&", "&&")
+        dialog.setLabelText(f"{said}\n\nTell the agent why, or what to do instead:")
         dialog.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
+        for label in dialog.findChildren(QLabel):
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setWordWrap(True)
         dialog.setOkButtonText("Deny")
         key = tile.key
 
@@ -315,10 +322,10 @@ class SandboxActions:
             menu.addAction("Start", lambda: spawn(self.act(tile, "start"))).setEnabled(live)
         menu.addAction("Delete…", lambda: spawn(self.act(tile, "delete"))).setEnabled(live)
         menu.addAction("Sync…", lambda: self.open_sync(tile)).setEnabled(tile.stale_since is None)
-        req = tile.permission
+        req = tile.answerable
         if req is not None:
             menu.addSeparator()
-            answers = [("Allow", "allow"), ("Deny", "deny")]
+            answers = [(label, name) for name, label in answer_labels(req)]
             if req.get("via") == "hooks":  # keys cannot carry a message to the agent
                 answers.append(("Deny with a message…", "deny-message"))
             for label, decision in answers:

@@ -10,8 +10,9 @@ when first opened). Ctrl+Shift+PgDown and PgUp go to the next and previous
 page (Ctrl+Shift keys are the ones the terminal leaves to the window).
 
 While the agent waits on a permission, a bar under the header says what it
-wants to do, with Allow, Deny and Deny with a message… (the window's sandbox
-actions answer, as for the tile's buttons).
+wants to do, with Allow, Deny and Deny with a message… (Yes and No for a y/n
+question in its terminal); the window's sandbox actions answer, as for the
+tile's buttons.
 """
 
 from __future__ import annotations
@@ -39,12 +40,13 @@ from .details import DetailsPage
 from .hub import Hub, label_of
 from .logview.link import LogLink
 from .logview.viewer import LogViewer
-from .model import Key, Tile, request_text
+from .model import ANSWERABLE, Key, Tile, request_text
 from .plain import tip
 from .screen.link import ScreenLink
 from .screen.pane import ScreenPane
 from .tasks import Tasks
 from .terminal.widget import TerminalWidget
+from .waiting_band import answer_labels
 
 
 class SandboxTab(QWidget):
@@ -242,7 +244,7 @@ class WaitingBar(QFrame):
         """Show what the tile says now (called on every change of the model)."""
         tile = self.hub.model.tile(self.key)
         req = tile.request if tile is not None else None
-        if tile is None or req is None or req.get("kind") != "permission":
+        if tile is None or req is None or req.get("kind") not in ANSWERABLE:
             self._shown = None
             self.hide()
             return
@@ -252,18 +254,21 @@ class WaitingBar(QFrame):
         self._shown = shown
         self.text.setText(_said(tile, req))
         self.text.setToolTip(tip(request_text(req) or tile.reason))
-        open_ = tile.permission is not None and not tile.busy and tile.stale_since is None
-        for button in (self.allow, self.deny):
+        pending = tile.answerable is not None
+        open_ = pending and not tile.busy and tile.stale_since is None
+        labels = dict(answer_labels(req))
+        for button, name in ((self.allow, "allow"), (self.deny, "deny")):
+            button.setText(labels[name])
             button.setEnabled(open_)
-            button.setVisible(tile.permission is not None)
-        self.deny_message.setVisible(tile.permission is not None and req.get("via") == "hooks")
+            button.setVisible(pending)
+        self.deny_message.setVisible(pending and req.get("via") == "hooks")
         self.deny_message.setEnabled(open_)
         if tile.busy:
             self.note.setText(tile.busy)
         elif tile.error:
             self.note.setText(tile.error)
-        elif tile.answered is not None:
-            self.note.setText("Allowed" if tile.answered[1] == "allow" else "Denied")
+        elif tile.answer_given is not None:
+            self.note.setText("Allowed" if tile.answer_given == "allow" else "Denied")
         else:
             self.note.setText("")
         self.note.setVisible(bool(self.note.text()))
@@ -282,4 +287,4 @@ def _said(tile: Tile, req: dict[str, Any]) -> str:
         what = what[: BAR_CHARS - 1] + "…"
     if req.get("tool"):
         return f"Claude wants to run: {what}"
-    return f"It asks: {what}" if what else "It asks for your permission"
+    return f"It asks: {what}" if what else "It asks for your answer"

@@ -6,7 +6,7 @@ on a tile (start or stop, delete) are drawn on it while the pointer is over
 it, and clicked through the delegate's editorEvent.
 
 A tile waiting for the person says why in a band over the bottom of its
-picture, with Allow and Deny for a permission request (:mod:`.waiting_band`).
+picture, with Allow and Deny for a request (:mod:`.waiting_band`).
 """
 
 from __future__ import annotations
@@ -129,14 +129,19 @@ class TileDelegate(QStyledItemDelegate):
         painter.fillPath(path, pal.color(QPalette.ColorRole.AlternateBase))
         # A sandbox waiting for the person is framed in the waiting colour:
         # the one thing a glance over forty tiles must catch.
-        waiting = tile.status == "running" and (tile.activity or {}).get("state") == "waiting"
-        if selected:
-            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 3))
-        elif waiting:
+        # Selected, it keeps that frame, with the selection's colour inside it.
+        if tile.waiting:
             painter.setPen(QPen(activity_colour("waiting", pal), 3))
+        elif selected:
+            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 3))
         else:
             painter.setPen(pal.color(QPalette.ColorRole.Mid))
         painter.drawPath(path)
+        if tile.waiting and selected:
+            inner = QPainterPath()
+            inner.addRoundedRect(card.adjusted(2.5, 2.5, -2.5, -2.5), 4, 4)
+            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
+            painter.drawPath(inner)
 
         thumb = self.thumb_rect(rect)
         band = self.waiting_band(rect, tile, option.font)
@@ -266,7 +271,8 @@ class TileDelegate(QStyledItemDelegate):
         if act and tile.status == "running":
             state = str(act.get("state"))
             label = state
-            if state == "waiting" and tile.permission is not None:
+            kind = (tile.answerable or {}).get("kind")
+            if state == "waiting" and kind == "permission":
                 label = "asks permission"
             elif state == "waiting" and act.get("request"):
                 label = "waiting for an answer"
@@ -332,7 +338,7 @@ class TileDelegate(QStyledItemDelegate):
             tile: Tile = index.data(TileRole)
             pos = event.position().toPoint()
             band = self.waiting_band(option.rect, tile, option.font)
-            for name, r in band.buttons if band is not None else []:
+            for name, _label, r in band.buttons if band is not None else []:
                 if r.contains(pos):
                     self.action.emit(tile.key, name)
                     return True

@@ -1,6 +1,7 @@
 """The band a waiting tile shows over the bottom of its picture: why it waits
 (two lines at most; the tooltip has the whole), and for a permission request
-its Allow and Deny buttons, drawn all the time the request is pending.
+its Allow and Deny buttons (Yes and No for a y/n question in its terminal),
+drawn all the time the request is pending, not only on hover.
 
 Its layout is one function of the tile and the font, used both to paint and
 to hit-test a click, so the two never disagree.
@@ -9,6 +10,7 @@ to hit-test a click, so the two never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QTextLayout, QTextOption
@@ -17,6 +19,7 @@ from .model import Tile
 from .theme import activity_colour
 
 ANSWERS = (("allow", "Allow"), ("deny", "Deny"))
+YES_NO = {"allow": "Yes", "deny": "No"}  # the labels for a y/n question
 REASON_LINES = 2
 DONE_TEXT = {"allow": "Allowed", "deny": "Denied"}
 _BAND = QColor(28, 22, 8, 235)  # dark amber, opaque enough for text over any picture
@@ -33,7 +36,7 @@ class WaitingBand:
     lines: list[str]
     line_height: int
     pad: int
-    buttons: list[tuple[str, QRect]]  # ("allow" | "deny", where)
+    buttons: list[tuple[str, str, QRect]]  # ("allow" | "deny", its label, where)
     note: QRect | None  # "Allowing…", "Allowed": where the buttons were
 
 
@@ -44,20 +47,21 @@ def band_layout(thumb: QRect, tile: Tile, font: QFont, pad: int, button: int) ->
     inner = thumb.width() - 2 * pad
     fm = QFontMetrics(font)
     lines = wrap(tile.reason or "waiting for you", font, inner, REASON_LINES)
-    answering = tile.permission is not None or bool(tile.busy) or tile.answered is not None
+    req = tile.answerable
+    answering = req is not None or bool(tile.busy) or tile.answer_given is not None
     height = pad + len(lines) * fm.height() + (pad + button if answering else 0) + pad
     rect = QRect(thumb.x(), thumb.bottom() + 1 - height, thumb.width(), height)
     row_y = rect.bottom() + 1 - pad - button
-    buttons: list[tuple[str, QRect]] = []
+    buttons: list[tuple[str, str, QRect]] = []
     note: QRect | None = None
-    if tile.busy or (tile.answered is not None and tile.permission is None):
+    if tile.busy or tile.answer_given is not None:
         note = QRect(rect.x() + pad, row_y, inner, button)
-    elif tile.permission is not None:
+    elif req is not None:
         bfm = QFontMetrics(QFont())
         x = rect.x() + pad
-        for name, label in ANSWERS:
+        for name, label in answer_labels(req):
             width = max(button * 2, bfm.horizontalAdvance(label) + 20)
-            buttons.append((name, QRect(x, row_y, width, button)))
+            buttons.append((name, label, QRect(x, row_y, width, button)))
             x += width + 6
     return WaitingBand(rect, lines, fm.height(), pad, buttons, note)
 
@@ -77,20 +81,25 @@ def paint_band(
         painter.drawText(box, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, line)
         y += band.line_height
     painter.setFont(QFont())
-    labels = dict(ANSWERS)
-    for name, box in band.buttons:
+    for name, label, box in band.buttons:
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(_ALLOW if name == "allow" else _DENY)
         painter.drawRoundedRect(box, 4, 4)
         painter.setPen(Qt.GlobalColor.white)
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, labels[name])
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
     if band.note is not None:
-        done = tile.answered[1] if tile.answered else ""
-        note = tile.busy or DONE_TEXT.get(done, "Answered")
+        note = tile.busy or DONE_TEXT.get(tile.answer_given or "", "Answered")
         painter.setPen(amber)
         painter.drawText(
             band.note, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, note
         )
+
+
+def answer_labels(req: dict[str, Any]) -> list[tuple[str, str]]:
+    """(decision, label) of the buttons that answer ``req``."""
+    if req.get("kind") == "question":
+        return [(name, YES_NO[name]) for name, _label in ANSWERS]
+    return list(ANSWERS)
 
 
 def wrap(text: str, font: QFont, width: int, max_lines: int) -> list[str]:

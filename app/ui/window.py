@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -38,7 +39,7 @@ from .notify import Notifier, app_icon
 from .sandbox_actions import SandboxActions
 from .tasks import Tasks
 from .tiles import DEFAULT_TILE, MAX_TILE, MIN_TILE, TileView
-from .workarea import WorkArea
+from .workarea import FloatingTab, WorkArea
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class MainWindow(QMainWindow):
         self.host_actions = HostActions(self, self.hub, self.hosts, self.tasks)
         self.work = WorkArea(self.hub, settings, self.tasks)
         self.notifier.count_changed.connect(lambda _n: self._retitle())
+        if isinstance(app, QGuiApplication):  # the app going to the back, or a dialog coming
+            app.focusWindowChanged.connect(self._focus_moved)  # a method: let go with the window
         self.notifier.open_requested.connect(self._open_noticed)
         self.notifier.show_requested.connect(self._bring_up)
         self.notifier.quit_requested.connect(self.close)
@@ -371,13 +374,30 @@ class MainWindow(QMainWindow):
             self._retitle()
         super().changeEvent(event)
 
+    def _focus_moved(self, _window: object) -> None:
+        self._retitle()
+
     def _retitle(self) -> None:
         """The count of waiting sandboxes in the title while the window is not in
         front (a taskbar shows it); the plain name while the person looks."""
         count = self.notifier.count
-        shown = f"{TITLE} ({count} waiting)" if count and not self.isActiveWindow() else TITLE
+        shown = f"{TITLE} ({count} waiting)" if count and not self._in_front() else TITLE
         if self.windowTitle() != shown:
             self.setWindowTitle(shown)
+
+    def _in_front(self) -> bool:
+        """The person is in this window: it, a dialog of it, or a torn-off tab is active."""
+        active = QApplication.activeWindow()
+        if active is None:
+            return False
+        if isinstance(active, FloatingTab):
+            return True
+        widget: QWidget | None = active
+        while widget is not None:
+            if widget is self:
+                return True
+            widget = widget.parentWidget()
+        return False
 
     def _focus_search(self) -> None:
         self.search.setFocus()

@@ -96,7 +96,7 @@ def answer_buttons(w: MainWindow, name: str) -> dict[str, QRect]:
     if tile is None:
         return {}
     band = w.tiles.tile_delegate.waiting_band(tile_rect(w, name), tile, w.tiles.font())
-    return dict(band.buttons) if band is not None else {}
+    return {name: rect for name, _label, rect in band.buttons} if band is not None else {}
 
 
 def band_text(w: MainWindow, name: str) -> str:
@@ -141,7 +141,7 @@ def test_the_tile_shows_the_request_and_allow_on_it_reaches_the_agent(
         tooltip = w.proxy.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
         assert "&amp;&amp;" in tooltip and long_command in html.unescape(tooltip)
         assert set(answer_buttons(w, "asks")) == {"allow", "deny"}
-        assert tile_named(w, "asks").permission["id"] == rid
+        assert tile_named(w, "asks").answerable["id"] == rid
         # One notification, naming the sandbox, its host and why.
         notice = await until(lambda: notices_of(w, rid), what="the notification")
         assert len(notice) == 1 and notice[0].key == ("local", sid) and notice[0].name == "asks"
@@ -336,9 +336,14 @@ def test_no_notification_for_a_host_turned_off_and_the_title_counts_while_away(
             lambda: w.windowTitle() == f"{TITLE} (1 waiting)", what="the count in the title"
         )
         assert w.notifier.notified == []
-        # Back in front: the plain title.
+        # Back in front: the plain title; a dialog of the window is still in it.
         w.activateWindow()
         await until(lambda: w.windowTitle() == TITLE, what="the plain title")
+        dialog = w.work.choose_log_lines()
+        dialog.activateWindow()
+        await until(lambda: QApplication.activeWindow() is dialog, what="the dialog in front")
+        assert w.windowTitle() == TITLE
+        dialog.reject()
         other.close()
         # Notifications off altogether (the View menu), the host on again: still none.
         w.notify_action.setChecked(False)
@@ -349,6 +354,39 @@ def test_no_notification_for_a_host_turned_off_and_the_title_counts_while_away(
         ask_permission(gui_env, sid, "make clean")
         await until(lambda: w.notifier.count == 1, what="it waits again")
         assert w.notifier.notified == []
+
+    run(body())
+
+
+def test_a_yes_no_question_in_the_terminal_gets_yes_from_the_tile(
+    make_window: Callable[[], MainWindow],
+    run: Callable[..., Any],
+    project: Path,
+    qtbot: Any,
+) -> None:
+    # An agent without hooks: hostd reads the question off its pane, and the
+    # answer goes as keys (y, Enter).
+    w = make_window()
+    w.open_hosts(["local"])
+    asks = "read -p 'Overwrite config? [y/N] ' a; echo \"got $a\" > answer; exec sleep 600"
+
+    async def body() -> None:
+        await create(w, "yn", project, f"sh -c {shlex.quote(asks)}")
+        await until(lambda: "allow" in answer_buttons(w, "yn"), what="Yes and No")
+        tile = tile_named(w, "yn")
+        assert tile.answerable["kind"] == "question" and tile.answerable["via"] == "keys"
+        band = w.tiles.tile_delegate.waiting_band(tile_rect(w, "yn"), tile, w.tiles.font())
+        assert [label for _name, label, _rect in band.buttons] == ["Yes", "No"]
+        assert band_text(w, "yn") == "Overwrite config? [y/N]"
+        qtbot.mouseClick(
+            w.tiles.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=answer_buttons(w, "yn")["allow"].center(),
+        )
+        answer = project / "answer"
+        await until(answer.exists, what="the agent's answer")
+        assert answer.read_text() == "got y\n"
+        await until(lambda: not answer_buttons(w, "yn"), what="the buttons to go")
 
     run(body())
 
