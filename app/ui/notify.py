@@ -20,7 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
-from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from .hub import label_of
 from .model import Index, Key, SandboxModel, Tile, TileRole
@@ -230,6 +230,36 @@ class Notifier(QObject):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction("Quit", self.quit_requested.emit)
+
+
+def window_title(title: str, count: int, in_front: bool) -> str:
+    """ "Claude Sandbox (2 waiting)" while the person is elsewhere and some wait."""
+    return f"{title} ({count} waiting)" if count and not in_front else title
+
+
+def in_front(window: QWidget, also: type[QWidget]) -> bool:
+    """The person is in ``window``: it, a dialog of it, or a window of kind ``also``
+    (a torn-off tab) is the active one."""
+    active = QApplication.activeWindow()
+    if active is None:
+        return False
+    if isinstance(active, also):
+        return True
+    widget: QWidget | None = active
+    while widget is not None:
+        if widget is window:
+            return True
+        widget = widget.parentWidget()
+    return False
+
+
+def bring_up(window: QWidget) -> None:
+    """The window in front, unminimized (a notification or the tray was clicked)."""
+    if window.isMinimized():
+        window.showNormal()
+    window.show()
+    window.raise_()
+    window.activateWindow()
 
 
 def tray_tooltip(count: int) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -35,7 +34,7 @@ from .host_actions import HostActions
 from .hostlist import HostList
 from .hub import CLOSE_TIMEOUT_S, Hub
 from .model import SORT_KEYS, Key, SandboxModel, Tile, TileFilter, TileRole
-from .notify import Notifier, app_icon
+from .notify import Notifier, app_icon, bring_up, in_front, window_title
 from .sandbox_actions import SandboxActions
 from .tasks import Tasks
 from .tiles import DEFAULT_TILE, MAX_TILE, MIN_TILE, TileView
@@ -86,7 +85,7 @@ class MainWindow(QMainWindow):
         if isinstance(app, QGuiApplication):  # the app going to the back, or a dialog coming
             app.focusWindowChanged.connect(self._focus_moved)  # a method: let go with the window
         self.notifier.open_requested.connect(self._open_noticed)
-        self.notifier.show_requested.connect(self._bring_up)
+        self.notifier.show_requested.connect(lambda: bring_up(self))
         self.notifier.quit_requested.connect(self.close)
         self.hub.answer_requested.connect(self.sandbox_actions.answer_asked)
         self._closing = False
@@ -337,15 +336,8 @@ class MainWindow(QMainWindow):
 
     def _open_noticed(self, key: Key) -> None:
         """A notification (or the tray's menu) names a sandbox: its tab, in front."""
-        self._bring_up()
+        bring_up(self)
         self.work.open(key)
-
-    def _bring_up(self) -> None:
-        if self.isMinimized():
-            self.showNormal()
-        self.show()
-        self.raise_()
-        self.activateWindow()
 
     def _tile_action(self, key: tuple[str, str], action: str) -> None:
         if action == "terminal":
@@ -380,24 +372,9 @@ class MainWindow(QMainWindow):
     def _retitle(self) -> None:
         """The count of waiting sandboxes in the title while the window is not in
         front (a taskbar shows it); the plain name while the person looks."""
-        count = self.notifier.count
-        shown = f"{TITLE} ({count} waiting)" if count and not self._in_front() else TITLE
+        shown = window_title(TITLE, self.notifier.count, in_front(self, FloatingTab))
         if self.windowTitle() != shown:
             self.setWindowTitle(shown)
-
-    def _in_front(self) -> bool:
-        """The person is in this window: it, a dialog of it, or a torn-off tab is active."""
-        active = QApplication.activeWindow()
-        if active is None:
-            return False
-        if isinstance(active, FloatingTab):
-            return True
-        widget: QWidget | None = active
-        while widget is not None:
-            if widget is self:
-                return True
-            widget = widget.parentWidget()
-        return False
 
     def _focus_search(self) -> None:
         self.search.setFocus()
