@@ -27,6 +27,7 @@ from app.ui.notify import Notice, Notifier
 from app.ui.window import TITLE, MainWindow
 from tests.gui.conftest import until
 from tests.gui.test_window import create, tile_named, top_dialog
+from tests.remote.conftest import Remote
 
 COMMAND = "rm -rf build/"
 SESSION = "5d1b7c2e-0000-4000-8000-000000000001"
@@ -414,3 +415,33 @@ def test_an_end_of_turn_is_announced_again_only_after_the_agent_worked(
     assert len(notifier.notified) == 2
     model.remove("host", "5f0c")
     assert notifier.count == 0
+
+
+def test_over_ssh_the_tile_shows_the_request_and_allow_reaches_the_agent(
+    make_window: Callable[[], MainWindow], run: Callable[..., Any], remote: Remote, qtbot: Any
+) -> None:
+    w = make_window()
+    w.open_hosts(["testhost"])
+
+    async def body() -> None:
+        await until(lambda: (r := w.hosts.host_row("testhost")) and r.phase == "connected")
+        session = w.hub.sessions["testhost"]
+        agent = f"claude --stub-permission {shlex.quote(COMMAND)}"
+        sb = await session.create({"name": "far", "backend": "none",
+                                   "project_dir": str(remote.project), "agent": agent})  # fmt: skip
+        await until(lambda: request_file(remote.state_dir, sb["id"]), what="the agent's request")
+        asked = time.monotonic()
+        await until(lambda: "allow" in answer_buttons(w, "far"), timeout=3, what="Allow")
+        shown_after = time.monotonic() - asked
+        assert shown_after < 2, f"Allow showed {shown_after:.2f} s after the request"
+        assert [n.key for n in w.notifier.notified] == [("testhost", sb["id"])]
+        allow = answer_buttons(w, "far")["allow"].center()
+        qtbot.mouseClick(w.tiles.viewport(), Qt.MouseButton.LeftButton, pos=allow)
+        result = remote.project / "stub-result"
+        await until(result.exists, what="the agent's result")
+        assert result.read_text() == "allowed\n"
+        await until(lambda: tile_named(w, "far").request is None, what="the request to end")
+        await session.api.delete(sb["id"], timeout=60)
+        await w.hub.close("testhost")
+
+    run(body())
