@@ -232,8 +232,23 @@ class SandboxActions:
                 message = text.strip()[:MAX_MESSAGE] or None
                 self.tasks.spawn(self.answer(now, request, "deny", message), "denying")
 
+        def over(*_args: Any) -> None:
+            """The request ended while the person typed (answered elsewhere, the
+            agent went on): the message can no longer reach it."""
+            now = self.model.tile(key)
+            if now is None or (now.request or {}).get("id") != request:
+                dialog.reject()
+                self.window.show_message(f"{tile.name} no longer asks that; nothing was sent.")
+
+        def finished(_result: int) -> None:
+            for signal in (self.model.dataChanged, self.model.rowsRemoved):
+                signal.disconnect(over)
+            dialog.deleteLater()
+
         dialog.textValueSelected.connect(chosen)
-        dialog.finished.connect(lambda _r: dialog.deleteLater())
+        self.model.dataChanged.connect(over)
+        self.model.rowsRemoved.connect(over)
+        dialog.finished.connect(finished)
         dialog.open()
         return dialog
 

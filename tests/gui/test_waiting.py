@@ -228,12 +228,16 @@ def test_the_buttons_go_when_the_agent_moves_on(
         w.hub.sessions["local"].metrics.connect(lambda *_a: ticks.append(time.monotonic()))
         await until(lambda: ticks, what="a metrics tick")
         assert answer_buttons(w, "moves")
+        tab.waiting_bar.deny_message.click()  # the person starts typing why
         hook_event(gui_env, sid, "PostToolUse", {"tool_name": "Bash",
                                                   "tool_input": {"command": COMMAND}})  # fmt: skip
         await until(lambda: not answer_buttons(w, "moves"), timeout=1.5, what="the buttons to go")
         assert len(ticks) == 1, "the buttons went only with the next tick, not with the push"
         await until(lambda: not tab.waiting_bar.isVisible(), what="the bar to go")
         assert (tile_named(w, "moves").activity or {}).get("state") == "working"
+        # The message can no longer go: its dialog closes, and the window says why.
+        await until(lambda: top_dialog(QInputDialog) is None, what="the deny dialog to close")
+        assert "no longer asks" in w.statusBar().currentMessage()
 
     run(body())
 
