@@ -181,6 +181,16 @@ class HostApi:
         result: dict[str, Any] = await self.call(m.SANDBOX_SEND_KEYS, {"id": id, "keys": keys})
         return result
 
+    async def answer(
+        self, id: str, request: str, decision: str, message: str | None = None
+    ) -> wire.Answer:
+        """Allow or deny what the sandbox's agent asks (its activity's
+        ``request.id``); ``message`` goes with a deny. A request no longer
+        pending is refused (InvalidState, ``data.state`` says why)."""
+        params = {"id": id, "request": request, "decision": decision, "message": message}
+        result: wire.Answer = await self.call(m.SANDBOX_ANSWER, params)
+        return result
+
     async def attach_command(self, id: str, features: Strings | None = None) -> Strings:
         """The command line that attaches a terminal on the host to the sandbox's tmux.
 

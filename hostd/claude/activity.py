@@ -3,7 +3,17 @@
 Pure: the caller captures the tmux pane (its visible text, whether it is dead)
 and reads the session signals; :class:`ActivityTracker` remembers how the pane
 changed and since when the state holds. No I/O, no clock of its own unless
-the caller gives none.
+the caller gives none. Its memory (:class:`PaneMemory`) is plain data, so
+another hostd can carry on from it (hostd.observe.activities keeps it in the
+sandbox's runtime folder).
+
+Each activity says what it came from (``source``): the pane (``pane``), the
+Claude session files (``session``) or the process (``process``: the pane is
+dead). A prompt on screen that keys can answer carries a ``request``:
+``{"id": "pane-<12 hex of the pane's hash>", "kind": "permission" |
+"question", "tool": None, "input": None, "via": "keys"}``; the id changes
+with anything on screen, so an answer to a prompt no longer shown can be
+told from one to the prompt there now.
 
 How the states are decided, strongest evidence first:
 
@@ -29,14 +39,20 @@ How the states are decided, strongest evidence first:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from ..protocol import methods as m
 from .files import iso_ms
 from .sessions import SessionSignals
 
 WORKING, WAITING, IDLE, EXITED = "working", "waiting", "idle", "exited"
+PANE, SESSION, PROCESS = m.SOURCE_PANE, m.SOURCE_SESSION, m.SOURCE_PROCESS  # its source
+PERMISSION, QUESTION = "permission", "question"  # a pane request's kind
+PANE_REQUEST_PREFIX = "pane-"
 
 # A pane unchanged this long is still. Claude Code redraws its spinner several
 # times a second and its elapsed-seconds counter every second whenever it
@@ -83,6 +99,9 @@ _SHELL_QUESTION = re.compile(
     r"|(?:password|passphrase)[^:]*:\s*$"
     r"|press (?:enter|return|any key))"
 )
+# The questions that y or n answer (a password or "press Enter" are the person's).
+_YES_NO = re.compile(r"(?i)[\[(](?:y/n|yes/no)[\])/]|\(y\)es/\(n\)o")
+_YES_NO_WORDS = re.compile(r"(?i)[\[(]yes/no")
 
 
 @dataclass(frozen=True)
@@ -90,22 +109,40 @@ class Activity:
     state: str
     reason: str | None
     since: float  # epoch seconds when this tracker first saw this state and reason
+    source: str = PANE
+    request: dict[str, Any] | None = field(default=None, hash=False)
 
-    def to_dict(self) -> dict[str, str | None]:
-        return {"state": self.state, "reason": self.reason, "since": iso_ms(self.since)}
+    @property
+    def key(self) -> tuple[str, str | None, str | None]:
+        """What makes it a new activity: state, reason and the request's id."""
+        return self.state, self.reason, self.request["id"] if self.request else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "reason": self.reason, "since": iso_ms(self.since),
+                "source": self.source, "request": self.request}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PaneMemory:
+    """What a tracker remembers of a pane: enough for another to carry on."""
+
+    hash: str | None
+    first_seen: float | None
+    changed_at: float | None
+    current: Activity | None
 
 
 class ActivityTracker:
     """One per sandbox pane: feed it every poll, read the state it returns.
 
-    ``since`` changes when the state or its reason changes, so a second
-    permission prompt right after the first is a new wait.
+    ``since`` changes when the state, its reason or the prompt on screen
+    changes, so a second permission prompt right after the first is a new wait.
     """
 
     def __init__(self, still_after: float = STILL_AFTER_S, idle_after: float = IDLE_AFTER_S):
         self.still_after = still_after
         self.idle_after = idle_after
-        self._hash: int | None = None
+        self._hash: str | None = None
         self._first_seen: float | None = None
         self._changed_at: float | None = None
         self._current: Activity | None = None
@@ -113,6 +150,17 @@ class ActivityTracker:
     @property
     def current(self) -> Activity | None:
         return self._current
+
+    @property
+    def memory(self) -> PaneMemory:
+        return PaneMemory(self._hash, self._first_seen, self._changed_at, self._current)
+
+    def restore(self, memory: PaneMemory) -> None:
+        """Carry on from another tracker's memory of the same pane (a tracker
+        that has looked itself keeps its own)."""
+        if self._hash is None:
+            self._hash, self._first_seen = memory.hash, memory.first_seen
+            self._changed_at, self._current = memory.changed_at, memory.current
 
     def update(
         self,
@@ -126,7 +174,7 @@ class ActivityTracker:
         """Classify one observation. ``pane_text`` is None when the pane could not be read."""
         now = time.time() if now is None else now
         if pane_text is not None:
-            h = hash(_normalize(pane_text))
+            h = pane_hash(pane_text)
             if self._hash is None:
                 self._first_seen = now
             elif h != self._hash:
@@ -135,7 +183,7 @@ class ActivityTracker:
         changing = self._changed_at is not None and now - self._changed_at < self.still_after
         ref = self._changed_at if self._changed_at is not None else self._first_seen
         still_for = now - ref if ref is not None else 0.0
-        state, reason = classify(
+        state, reason, source, kind = classify(
             pane_text,
             pane_dead=pane_dead,
             exit_status=exit_status,
@@ -146,9 +194,16 @@ class ActivityTracker:
             previous=self._current.state if self._current else None,
             now=now,
         )
+        request = None
+        if kind is not None and self._hash is not None:
+            request = {"id": PANE_REQUEST_PREFIX + self._hash[:12], "kind": kind, "tool": None,
+                       "input": None, "via": m.VIA_KEYS}  # fmt: skip
+        new = Activity(state, reason, now, source, request)
         cur = self._current
-        if cur is None or (cur.state, cur.reason) != (state, reason):
-            cur = self._current = Activity(state, reason, now)
+        if cur is None or cur.key != new.key:
+            cur = self._current = new
+        elif cur.source != source:
+            cur = self._current = Activity(state, reason, cur.since, source, request)
         return cur
 
 
@@ -163,42 +218,50 @@ def classify(
     previous: str | None = None,
     exit_status: int | None = None,
     now: float | None = None,
-) -> tuple[str, str | None]:
-    """(state, reason) from one observation; see the module docstring for the rules.
+) -> tuple[str, str | None, str, str | None]:
+    """(state, reason, source, prompt kind) from one observation; see the module
+    docstring for the rules. The kind (PERMISSION, QUESTION) is set when keys
+    can answer what the pane shows.
 
     ``changing``: the pane changed within the stillness threshold; ``still``:
     it has not changed for that long; both are false when it was seen once.
     ``idle``: it has not changed for the idle threshold.
     """
     if pane_dead:
-        return EXITED, f"exit status {exit_status}" if exit_status is not None else None
+        reason = f"exit status {exit_status}" if exit_status is not None else None
+        return EXITED, reason, PROCESS, None
     text = pane_text or ""
     question = permission_prompt(text)
     if question is not None:
-        return WAITING, question
+        return WAITING, question, PANE, PERMISSION
     if session is not None and session.last_event_at is not None:
         if session.turn_ended:
-            return WAITING, "turn ended"
+            return WAITING, "turn ended", SESSION, None
         if session.pending_tools and still:
-            return WAITING, _pending_reason(session.pending_tools[-1])
+            return WAITING, _pending_reason(session.pending_tools[-1]), SESSION, None
         if changing:
-            return WORKING, None
+            return WORKING, None, PANE, None
         if session.last_kind == "assistant_text" and still:
-            return WAITING, "turn ended"
+            return WAITING, "turn ended", SESSION, None
         if pane_text is None:
             fresh = now is not None and now - session.last_event_at < FRESH_S
-            return (WORKING, None) if fresh else (IDLE, None)
+            return (WORKING, None, SESSION, None) if fresh else (IDLE, None, SESSION, None)
     if changing:
-        return WORKING, None
+        return WORKING, None, PANE, None
     if still:
         asked = shell_question(text)
         if asked is not None:
-            return WAITING, asked
+            return WAITING, asked, PANE, QUESTION if _YES_NO.search(asked) else None
     if idle:
-        return IDLE, None
+        return IDLE, None, PANE, None
     if previous == WORKING:
-        return WORKING, None  # a pause in the output, not yet idleness
-    return IDLE, None
+        return WORKING, None, PANE, None  # a pause in the output, not yet idleness
+    return IDLE, None, PANE, None
+
+
+def pane_hash(pane_text: str) -> str:
+    """A hash of what the pane shows, the same in every process (hex)."""
+    return hashlib.blake2b(_normalize(pane_text).encode(), digest_size=16).hexdigest()
 
 
 def permission_prompt(pane_text: str) -> str | None:
@@ -208,6 +271,34 @@ def permission_prompt(pane_text: str) -> str | None:
     bottom, with no input box below it, marked as Claude Code's by an option
     text, a footer or the question's wording.
     """
+    dialog = _dialog(pane_text)
+    return dialog[0] if dialog else None
+
+
+def prompt_keys(pane_text: str, allow: bool) -> list[str] | None:
+    """The keys that answer the prompt the pane shows (yes or no), or None.
+
+    A Claude Code dialog: ``1`` for its first option ("Yes"), with Up first
+    to it from where its pointer is (some Claude Code versions take a digit
+    as the option under the pointer), and Escape to refuse (its "No, and
+    tell Claude what to do differently (esc)"). No Enter after the digit:
+    the dialog takes the key at once, and an Enter after it could land on
+    the next dialog. A y/n line: its own words, then Enter.
+    """
+    dialog = _dialog(pane_text)
+    if dialog is not None:
+        if not allow:
+            return ["Escape"]
+        return ["Up"] * (dialog[1] - 1) + ["1"]
+    asked = shell_question(pane_text)
+    if asked is None or not _YES_NO.search(asked):
+        return None
+    words = bool(_YES_NO_WORDS.search(asked))
+    return ["yes" if words else "y", "Enter"] if allow else ["no" if words else "n", "Enter"]
+
+
+def _dialog(pane_text: str) -> tuple[str, int] | None:
+    """(question, the option under the pointer) of a Claude Code dialog, or None."""
     lines = [line.strip(_BOX_CHARS) for line in pane_text.splitlines()]
     while lines and not lines[-1]:
         lines.pop()
@@ -223,10 +314,13 @@ def permission_prompt(pane_text: str) -> str | None:
         return None  # Claude's input box is showing: this is a numbered list in a reply
     first_option = None
     options: list[str] = []
+    pointed = 1
     for i in range(last_option, max(-1, last_option - _MAX_LINES_TO_OPTION_ONE), -1):
         m = _OPTION.match(lines[i])
         if m:
             options.append(m.group(2))
+            if lines[i][0] in _POINTERS:
+                pointed = int(m.group(1))
             if m.group(1) == "1":
                 first_option = i
                 break
@@ -240,7 +334,7 @@ def permission_prompt(pane_text: str) -> str | None:
     )
     if not marked:
         return None
-    return question or "permission prompt"
+    return question or "permission prompt", pointed
 
 
 def shell_question(pane_text: str) -> str | None:

@@ -99,6 +99,82 @@ class WatchError(Exception):
 
 
 Push = Callable[[str, dict[str, Any]], None]
+Event = tuple[int, int, str]  # (watch descriptor, mask, name)
+
+
+class Inotify:
+    """An inotify descriptor, and a pipe that ends a wait on it from another thread.
+
+    :meth:`wait` blocks in ``select`` until events come, the timeout passes or
+    :meth:`wake` is called; :meth:`close` (by the thread that waits, at its
+    end) closes both. Adding and removing watches is safe from any thread.
+    """
+
+    def __init__(self) -> None:
+        fd = _lib().inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        if fd < 0:
+            err = ctypes.get_errno()
+            raise WatchError(f"inotify is not available: {os.strerror(err)}")
+        self.fd: int = fd
+        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self._fd_lock = threading.Lock()  # wake() must never write to a reused fd
+
+    def add(self, full: str, mask: int) -> int | None:
+        """Watch a folder; its watch descriptor, or None when it is gone, a
+        symlink or not ours to read. :class:`WatchError` when out of watches."""
+        with self._fd_lock:
+            if self.fd < 0:
+                return None
+            wd = _lib().inotify_add_watch(self.fd, os.fsencode(full), mask)
+        if wd < 0:
+            err = ctypes.get_errno()
+            if err == errno.ENOSPC:
+                raise WatchError(
+                    f"cannot watch {full}: the inotify watch limit is reached "
+                    "(raise fs.inotify.max_user_watches)"
+                )
+            if err in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EACCES):
+                return None
+            raise WatchError(f"cannot watch {full}: {os.strerror(err)}")
+        return int(wd)
+
+    def remove(self, wd: int) -> None:
+        with self._fd_lock:
+            if self.fd >= 0:
+                _lib().inotify_rm_watch(self.fd, wd)
+
+    def wait(self, timeout: float | None) -> list[Event] | None:
+        """The events that came within ``timeout`` (maybe none), or None once woken."""
+        ready, _, _ = select.select([self.fd, self._wake_r], [], [], timeout)
+        if self._wake_r in ready:
+            return None
+        if self.fd not in ready:
+            return []
+        try:
+            data = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return []
+        out: list[Event] = []
+        offset = 0
+        while offset + _EVENT.size <= len(data):
+            wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
+            raw = data[offset + _EVENT.size : offset + _EVENT.size + length]
+            offset += _EVENT.size + length
+            out.append((wd, mask, os.fsdecode(raw.rstrip(b"\0"))))
+        return out
+
+    def wake(self) -> None:
+        with self._fd_lock, contextlib.suppress(OSError):
+            if self._wake_w >= 0:
+                os.write(self._wake_w, b"x")
+
+    def close(self) -> None:
+        with self._fd_lock:
+            for fd in (self.fd, self._wake_r, self._wake_w):
+                if fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self.fd = self._wake_r = self._wake_w = -1
 
 
 class TreeWatch:
@@ -114,13 +190,7 @@ class TreeWatch:
         self._pending: set[str] = set()
         self._overflow = False
         self._deadline: float | None = None
-        fd = _lib().inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
-        if fd < 0:
-            err = ctypes.get_errno()
-            raise WatchError(f"inotify is not available: {os.strerror(err)}")
-        self._fd: int = fd
-        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-        self._fd_lock = threading.Lock()  # stop() must never write to a reused fd
+        self._inotify = Inotify()
         self._thread = threading.Thread(target=self._run, name="hostd-fswatch", daemon=True)
 
     def start(self) -> None:
@@ -133,9 +203,7 @@ class TreeWatch:
         self._thread.start()
 
     def stop(self) -> None:
-        with self._fd_lock, contextlib.suppress(OSError):
-            if self._wake_w >= 0:
-                os.write(self._wake_w, b"x")
+        self._inotify.wake()
 
     @property
     def watched(self) -> int:
@@ -149,11 +217,11 @@ class TreeWatch:
                 timeout = None
                 if self._deadline is not None:
                     timeout = max(0.0, self._deadline - time.monotonic())
-                ready, _, _ = select.select([self._fd, self._wake_r], [], [], timeout)
-                if self._wake_r in ready:
+                events = self._inotify.wait(timeout)
+                if events is None:
                     return
-                if self._fd in ready:
-                    self._read()
+                for wd, mask, name in events:
+                    self._event(wd, mask, name)
                 if self._deadline is not None and time.monotonic() >= self._deadline:
                     self._flush()
         except Exception:
@@ -162,24 +230,7 @@ class TreeWatch:
             self.close()
 
     def close(self) -> None:
-        with self._fd_lock:
-            for fd in (self._fd, self._wake_r, self._wake_w):
-                if fd >= 0:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            self._fd = self._wake_r = self._wake_w = -1
-
-    def _read(self) -> None:
-        try:
-            data = os.read(self._fd, 1 << 16)
-        except BlockingIOError:
-            return
-        offset = 0
-        while offset + _EVENT.size <= len(data):
-            wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
-            raw = data[offset + _EVENT.size : offset + _EVENT.size + length]
-            offset += _EVENT.size + length
-            self._event(wd, mask, os.fsdecode(raw.rstrip(b"\0")))
+        self._inotify.close()
 
     def _event(self, wd: int, mask: int, name: str) -> None:
         if mask & IN_Q_OVERFLOW:
@@ -273,17 +324,9 @@ class TreeWatch:
                     stack.append(child)
 
     def _add_watch(self, rel: str, full: str) -> None:
-        wd = _lib().inotify_add_watch(self._fd, os.fsencode(full), WATCH_MASK)
-        if wd < 0:
-            err = ctypes.get_errno()
-            if err == errno.ENOSPC:
-                raise WatchError(
-                    f"cannot watch {full}: the inotify watch limit is reached "
-                    "(raise fs.inotify.max_user_watches)"
-                )
-            if err in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EACCES):
-                return  # gone, replaced, a symlink, or not ours to read
-            raise WatchError(f"cannot watch {full}: {os.strerror(err)}")
+        wd = self._inotify.add(full, WATCH_MASK)
+        if wd is None:
+            return  # gone, replaced, a symlink, or not ours to read
         self._wd_dir[wd] = rel
         self._dir_wd[rel] = wd
 
@@ -292,4 +335,4 @@ class TreeWatch:
         for rel in [r for r in self._dir_wd if r == top or r.startswith(prefix)]:
             wd = self._dir_wd.pop(rel)
             self._wd_dir.pop(wd, None)
-            _lib().inotify_rm_watch(self._fd, wd)
+            self._inotify.remove(wd)

@@ -4,6 +4,8 @@ One :class:`SandboxWatch` per running sandbox keeps what must carry over
 between looks: the session reader's file offsets (so a poll costs what was
 appended), the activity tracker's memory of the pane, and the process
 sampler's CPU baselines. A sandbox that starts again gets a fresh watch.
+What the tracker sees is merged with the hook events, and shared with other
+hostd processes, by :class:`~hostd.observe.activities.Activities`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..claude.activity import EXITED, Activity, ActivityTracker
+from ..claude.activity import ActivityTracker
 from ..claude.files import claude_config_dir, parse_iso
 from ..claude.sessions import SessionReader
 from ..protocol import methods as m
@@ -26,6 +28,7 @@ from ..protocol.errors import InvalidParams, RpcError
 from ..sandbox import tmux
 from ..sandbox.lifecycle import Manager
 from ..sandbox.records import Record, is_claude
+from .activities import Activities, merge
 from .periodic import Periodic
 from .procmetrics import ProcessSampler
 from .sysmetrics import system_metrics
@@ -67,12 +70,7 @@ class MetricsService:
         # (claude_config null) still runs with the person's folder: the
         # launchers of then bound ~/.claude (or $CLAUDE_CONFIG_DIR) inside.
         self.legacy_config_dir = claude_config_dir(Path.home(), dict(os.environ))
-
-    def activity_of(self, sid: str) -> dict[str, Any] | None:
-        """The last activity seen for a sandbox (None if never looked at)."""
-        watch = self._watches.get(sid)
-        current = watch.tracker.current if watch else None
-        return current.to_dict() if current else None
+        self.activities = Activities(manager.paths)
 
     def one(self, ref: str) -> dict[str, Any]:
         """``sandbox.metrics`` (blocking)."""
@@ -100,6 +98,7 @@ class MetricsService:
         self._failing = failing
         for sid in set(self._watches) - set(out) - failing:
             del self._watches[sid]
+            self.activities.forget(sid)
         self.sampler.forget_dead()
         return out
 
@@ -141,7 +140,7 @@ class MetricsService:
         sid = rec["id"]
         claude: dict[str, Any] | None = None
         if rec["status"] not in LIVE:
-            activity: dict[str, Any] = {"state": EXITED, "reason": rec["status"], "since": None}
+            activity = merge(rec, self.activities.hooks(rec), None)
             return {sid: {"claude": None, "activity": activity, "processes": _no_processes()}}
         watch = self._watch(rec)
         signals = None
@@ -150,19 +149,23 @@ class MetricsService:
             claude = watch.reader.metrics(shared.get(sid, []))
             signals = watch.reader.signals()
         exited = rec["status"] == m.STATUS_EXITED
-        if first_look_twice and watch.tracker.current is None and not exited:
+        first_look = watch.tracker.current is None
+        # A hostd that has not looked at this pane yet carries on from the
+        # last look of any other (so both say the same).
+        self.activities.restore(rec, watch.tracker)
+        if first_look_twice and first_look and not exited:
             # One look cannot tell a changing pane from a still one; a one-off
             # sandbox.metrics (say, from claude-remote) takes a second.
             watch.tracker.update(_pane_text(rec), session=signals)
             self.sampler.sample(rec)  # and a CPU baseline to measure from
             time.sleep(SECOND_LOOK_S)
-        current: Activity = watch.tracker.update(
+        watch.tracker.update(
             _pane_text(rec), pane_dead=exited, exit_status=rec.get("exit_code"), session=signals
         )
         return {
             sid: {
                 "claude": claude,
-                "activity": current.to_dict(),
+                "activity": self.activities.observed(rec, watch.tracker),
                 "processes": self.sampler.sample(rec),
             }
         }

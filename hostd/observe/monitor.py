@@ -4,8 +4,11 @@ Two cadences: a cheap one that notices any change to state.json (by this
 hostd, another hostd, or a reconcile) by its stat, and a slower reconcile that
 checks the processes themselves. Changes are pushed as ``sandbox.changed`` and
 ``sandbox.removed`` to a client subscribed to ``sandboxes``. ``decorate``
-adds what this hostd knows beyond the record (the agent's activity), so a
-change of activity is pushed too.
+adds what hostd knows beyond the record (the agent's activity), so a
+change of activity is pushed too; it reads files (the hook events), so it
+runs in the read pool with the records' read. ``observe`` is given the
+records of every look there too (the hook watch follows the running
+sandboxes by it).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 from ..protocol import wire
 from ..sandbox.lifecycle import Manager
-from ..sandbox.records import public_view
+from ..sandbox.records import Record, public_view
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ class Monitor:
         push: Push,
         *,
         decorate: Callable[[dict[str, Any]], wire.Sandbox],
+        observe: Callable[[dict[str, Record]], None] | None = None,
         reconcile_interval: float = RECONCILE_INTERVAL_S,
     ) -> None:
         self.manager = manager
@@ -48,6 +52,7 @@ class Monitor:
         self._read_pool = read_pool
         self._push = push
         self._decorate = decorate
+        self._observe = observe
         self._reconcile_interval = reconcile_interval
         self._poke = asyncio.Event()
         self._views: dict[str, wire.Sandbox] = {}
@@ -55,9 +60,6 @@ class Monitor:
         self._stopping = False
 
     def start(self) -> None:
-        self._views = {
-            sid: self._decorate(public_view(r)) for sid, r in self.manager.records().items()
-        }
         self._task = asyncio.get_running_loop().create_task(self._run(), name="monitor")
 
     async def stop(self) -> None:
@@ -74,6 +76,11 @@ class Monitor:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        try:
+            # What is there now is no news: only changes from here on are pushed.
+            self._views = await loop.run_in_executor(self._read_pool, self._look)
+        except Exception:
+            log.exception("reading the state failed")
         next_reconcile = loop.time() + self._reconcile_interval
         reconciling: asyncio.Future[None] | None = None
         while True:
@@ -95,14 +102,20 @@ class Monitor:
                 reconciling = loop.run_in_executor(self._reconcile_pool, self.manager.reconcile)
                 next_reconcile = loop.time() + self._reconcile_interval
             try:
-                records = await loop.run_in_executor(self._read_pool, self.manager.records)
+                views = await loop.run_in_executor(self._read_pool, self._look)
             except Exception:
                 log.exception("reading the state failed")
                 continue
-            self._diff(records)
+            self._diff(views)
 
-    def _diff(self, records: dict[str, Any]) -> None:
-        views = {sid: self._decorate(public_view(r)) for sid, r in records.items()}
+    def _look(self) -> dict[str, wire.Sandbox]:
+        """Every sandbox as a client sees it now (blocking: the read pool)."""
+        records = self.manager.records()
+        if self._observe is not None:
+            self._observe(records)
+        return {sid: self._decorate(public_view(r)) for sid, r in records.items()}
+
+    def _diff(self, views: dict[str, wire.Sandbox]) -> None:
         for sid, view in views.items():
             if self._views.get(sid) != view:
                 self._push("sandbox.changed", {"sandbox": view})

@@ -18,6 +18,7 @@ SANDBOX_SCREENSHOT = "sandbox.screenshot"
 SANDBOX_PANE = "sandbox.pane"
 SANDBOX_METRICS = "sandbox.metrics"
 SANDBOX_SEND_KEYS = "sandbox.send_keys"
+SANDBOX_ANSWER = "sandbox.answer"
 SANDBOX_ATTACH_COMMAND = "sandbox.attach_command"
 SANDBOX_SCROLL = "sandbox.scroll"
 SYSTEM_METRICS = "system.metrics"
@@ -49,3 +50,12 @@ STATUS_STOPPED = "stopped"
 STATUS_DEAD = "dead"
 STATUS_EXITED = "exited"
 STATUSES = (STATUS_RUNNING, STATUS_STOPPED, STATUS_DEAD, STATUS_EXITED)
+
+# An activity's source, and the ways a request is answered (docs/protocol.md, sandbox.answer).
+SOURCE_HOOKS = "hooks"
+SOURCE_PANE = "pane"
+SOURCE_SESSION = "session"
+SOURCE_PROCESS = "process"
+VIA_HOOKS = "hooks"
+VIA_KEYS = "keys"
+DECISIONS = ("allow", "deny")

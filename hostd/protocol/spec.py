@@ -19,6 +19,9 @@ DEFAULT_NETWORK = True
 # never handed to an agent unless asked for, sandbox by sandbox.
 DEFAULT_SSH_AGENT = False
 DEFAULT_SCREENSHOT_FORMAT = "png"
+# sandbox.answer's message: what a person types in a line edit, and what
+# Claude Code shows the model as the reason of a refusal.
+MAX_ANSWER_MESSAGE = 2000
 
 # What an attaching terminal may say it can do beyond its TERM's terminfo
 # (tmux's -T, tmux 3.2 and later): tmux then sends those sequences to it. The
@@ -62,6 +65,12 @@ METHODS: dict[str, dict[str, Param]] = {
     m.SANDBOX_PANE: {"id": _ID, "escapes": Param(bool, False)},
     m.SANDBOX_METRICS: {"id": _ID},
     m.SANDBOX_SEND_KEYS: {"id": _ID, "keys": Param(list, item_type=str)},
+    m.SANDBOX_ANSWER: {
+        "id": _ID,
+        "request": Param(str),
+        "decision": Param(str),
+        "message": Param(str, None, nullable=True),
+    },
     m.SANDBOX_ATTACH_COMMAND: {
         "id": _ID,
         "features": Param(list, None, item_type=str, nullable=True),

@@ -7,16 +7,34 @@ uses. docs/protocol.md describes each field.
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
+
+
+class Request(TypedDict):
+    """What a waiting agent asks: a permission (``kind`` ``permission``, from
+    Claude Code's hooks with the ``tool`` and its ``input``; or a dialog on
+    screen) or a y/n question on screen (``question``). ``via`` says how
+    sandbox.answer answers it: ``hooks`` (the hook gets the decision) or
+    ``keys`` (typed into the pane)."""
+
+    id: str
+    kind: str
+    tool: str | None
+    input: dict[str, Any] | None
+    via: str
 
 
 class Activity(TypedDict):
     """What the agent is doing: ``working``, ``waiting`` (for the person,
-    ``reason`` says why), ``idle`` or ``exited``; ``since`` is when that began."""
+    ``reason`` says why), ``idle`` or ``exited``; ``since`` is when that began;
+    ``source`` what said so (``hooks``, ``pane``, ``session``, ``process``);
+    ``request`` what a waiting agent asks, if it can be answered from afar."""
 
     state: str
     reason: str | None
     since: str | None
+    source: str
+    request: Request | None
 
 
 class Sandbox(TypedDict):
@@ -38,11 +56,20 @@ class Sandbox(TypedDict):
     created_at: str
     started_at: str | None
     stopped_at: str | None
-    activity: Activity | None  # null until this hostd has looked
+    activity: Activity | None  # null while no one looks (not running, or no look of late)
 
 
 # The Sandbox fields a record stores; ``activity`` is what hostd sees now.
 RECORD_FIELDS = tuple(k for k in Sandbox.__annotations__ if k != "activity")
+
+
+class Answer(TypedDict):
+    """sandbox.answer's result."""
+
+    id: str
+    request: str
+    decision: str
+    via: str
 
 
 class Backend(TypedDict):

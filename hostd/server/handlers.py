@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from .. import __version__
 from ..fs import methods as fsmethods
+from ..observe import answer
 from ..observe.sysmetrics import system_metrics
 from ..protocol import methods as m
 from ..protocol import spec, wire
@@ -59,6 +60,7 @@ class Handlers:
             m.SANDBOX_PANE: self.pane,
             m.SANDBOX_METRICS: self.sandbox_metrics,
             m.SANDBOX_SEND_KEYS: self.send_keys,
+            m.SANDBOX_ANSWER: self.sandbox_answer,
             m.SANDBOX_ATTACH_COMMAND: self.attach_command,
             m.SANDBOX_SCROLL: self.scroll,
             m.SYSTEM_METRICS: self.system_metrics,
@@ -115,11 +117,14 @@ class Handlers:
 
         return await self._fast(gather)
 
+    # A Sandbox's activity is read from files (the hook events): decorated in the pool.
+
     async def sandbox_list(self) -> list[wire.Sandbox]:
-        return [self.services.decorate(v) for v in await self._fast(self.manager.views)]
+        decorate = self.services.decorate
+        return await self._fast(lambda: [decorate(v) for v in self.manager.views()])
 
     async def sandbox_get(self, id: str) -> wire.Sandbox:
-        return self.services.decorate(await self._fast(self.manager.get, _ref(id)))
+        return await self._fast(lambda: self.services.decorate(self.manager.get(_ref(id))))
 
     async def sandbox_metrics(self, id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._run(
@@ -129,13 +134,14 @@ class Handlers:
         return result
 
     async def sandbox_create(self, **kwargs: Any) -> wire.Sandbox:
-        return self.services.decorate(await self._slow(lambda: self.manager.create(**kwargs)))
+        decorate = self.services.decorate
+        return await self._slow(lambda: decorate(self.manager.create(**kwargs)))
 
     async def sandbox_stop(self, id: str) -> wire.Sandbox:
-        return self.services.decorate(await self._slow(self.manager.stop, _ref(id)))
+        return await self._slow(lambda: self.services.decorate(self.manager.stop(_ref(id))))
 
     async def sandbox_start(self, id: str) -> wire.Sandbox:
-        return self.services.decorate(await self._slow(self.manager.start, _ref(id)))
+        return await self._slow(lambda: self.services.decorate(self.manager.start(_ref(id))))
 
     async def sandbox_delete(self, id: str) -> dict[str, Any]:
         result = await self._slow(self.manager.delete, _ref(id))
@@ -166,6 +172,18 @@ class Handlers:
         if len(keys) > MAX_KEYS:
             raise InvalidParams(f"at most {MAX_KEYS} keys per call", "keys")
         return await self._fast(self.manager.send_keys, _ref(id), keys)
+
+    async def sandbox_answer(
+        self, id: str, request: str, decision: str, message: str | None
+    ) -> wire.Answer:
+        answer.check(request, decision, message)  # before looking the sandbox up
+        ref = _ref(id)
+        activities = self.services.metrics.activities
+        result = await self._fast(
+            lambda: answer.answer(self.manager, activities, ref, request, decision, message)
+        )
+        self.services.monitor.poke()  # keys typed may change the pane at once
+        return result
 
     async def attach_command(self, id: str, features: list[str] | None) -> dict[str, Any]:
         unknown = sorted(set(features or ()) - spec.TERMINAL_FEATURES)

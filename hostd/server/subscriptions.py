@@ -42,9 +42,10 @@ class Subscriptions:
         self.services = services
         self.sink = sink
         self.topics: set[str] = set()
-        # (state, reason) of each sandbox's activity as last pushed: a client
-        # of "metrics" alone gets sandbox.changed only when that changes.
-        self._activity_seen: dict[str, tuple[Any, Any]] = {}
+        # (state, reason, request id) of each sandbox's activity as last
+        # pushed: a client of "metrics" alone gets sandbox.changed only when
+        # that changes.
+        self._activity_seen: dict[str, tuple[Any, Any, Any]] = {}
         self._followers: dict[str, LogFollower] = {}
         self._fswatches: dict[str, TreeWatch] = {}
         self._stream: ScreenshotStream | None = None
@@ -65,8 +66,8 @@ class Subscriptions:
         if method == m.SANDBOX_CHANGED:
             view = params["sandbox"]
             act = view.get("activity") or {}
-            now = (act.get("state"), act.get("reason"))
-            before = self._activity_seen.get(view["id"], (None, None))
+            now = (act.get("state"), act.get("reason"), (act.get("request") or {}).get("id"))
+            before = self._activity_seen.get(view["id"], (None, None, None))
             self._activity_seen[view["id"]] = now
             # A client of "metrics" alone (a grid of tiles) must still hear at
             # once that a sandbox started or stopped waiting for the person,
@@ -144,6 +145,7 @@ class Subscriptions:
                     self._metrics_stream.start()
                 else:
                     self._metrics_stream.update(interval)
+        self._watch_hooks()
         starts: dict[str, int] = {}
         for sid in new_logs.values():
             if sid not in self._followers:
@@ -206,6 +208,12 @@ class Subscriptions:
                 sid = self._follower_for(ref)
                 if sid is not None:
                     self.drop_log_follower(sid)
+        self._watch_hooks()
+
+    def _watch_hooks(self) -> None:
+        """Hook events are watched while this client hears of activity changes."""
+        hears = m.TOPIC_SANDBOXES in self.topics or self._metrics_stream is not None
+        self.services.watch_hooks(hears)
 
     def _follower_for(self, ref: str) -> str | None:
         if ref in self._followers:
@@ -231,3 +239,4 @@ class Subscriptions:
             self._stream.stop()
         if self._metrics_stream is not None:
             self._metrics_stream.stop()
+        self.services.watch_hooks(False)

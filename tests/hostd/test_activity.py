@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,12 +18,14 @@ from hostd.claude.activity import (
     WORKING,
     Activity,
     ActivityTracker,
+    pane_hash,
     permission_prompt,
+    prompt_keys,
     shell_question,
 )
 from hostd.claude.sessions import SessionSignals
 from hostd.sandbox.tmux import pane_state
-from tests.helpers import wait_for
+from tests.helpers import REPO, wait_for
 
 T0 = 1_800_000_000.0
 
@@ -128,6 +131,10 @@ def session(**kw: object) -> SessionSignals:
     return SessionSignals(last_event_at=T0, **kw)  # type: ignore[arg-type]
 
 
+def said(a: Activity) -> tuple[str, str | None, float]:
+    return a.state, a.reason, a.since
+
+
 # -- prompt texts ------------------------------------------------------------------
 
 
@@ -143,7 +150,10 @@ def session(**kw: object) -> SessionSignals:
 )
 def test_claude_dialogs_are_read_with_their_question(pane: str, question: str) -> None:
     assert permission_prompt(pane) == question
-    assert ActivityTracker().update(pane, now=T0) == Activity(WAITING, question, T0)
+    got = ActivityTracker().update(pane, now=T0)
+    assert said(got) == (WAITING, question, T0)
+    assert got.source == "pane" and got.request is not None
+    assert got.request["kind"] == "permission" and got.request["via"] == "keys"
 
 
 def test_a_numbered_list_in_a_reply_is_not_a_dialog() -> None:
@@ -185,7 +195,7 @@ def test_a_still_pane_of_another_agent_goes_idle_after_the_threshold() -> None:
     # Output pauses: still working for a while, then idle.
     assert tracker.update("building... done", now=T0 + 20).state == WORKING
     idle = tracker.update("building... done", now=T0 + 1 + 30)
-    assert idle == Activity(IDLE, None, T0 + 31)
+    assert said(idle) == (IDLE, None, T0 + 31)
     assert tracker.update("building... done", now=T0 + 100).since == T0 + 31
 
 
@@ -194,17 +204,16 @@ def test_another_agent_asking_y_n_is_waiting_once_the_pane_settles() -> None:
     tracker.update("Planning...", now=T0)
     pane = "Planning...\nApply 3 edits to report.py? [y/N] "
     assert tracker.update(pane, now=T0 + 1).state == WORKING
-    assert tracker.update(pane, now=T0 + 5) == Activity(
-        WAITING, "Apply 3 edits to report.py? [y/N]", T0 + 5
-    )
+    asked = tracker.update(pane, now=T0 + 5)
+    assert said(asked) == (WAITING, "Apply 3 edits to report.py? [y/N]", T0 + 5)
+    assert asked.request is not None and asked.request["kind"] == "question"
 
 
 def test_a_dead_pane_is_exited_with_its_status() -> None:
     tracker = ActivityTracker()
     tracker.update(working_pane(1), session=session(), now=T0)
-    assert tracker.update("bye\n", pane_dead=True, exit_status=3, now=T0 + 1) == Activity(
-        EXITED, "exit status 3", T0 + 1
-    )
+    dead = tracker.update("bye\n", pane_dead=True, exit_status=3, now=T0 + 1)
+    assert said(dead) == (EXITED, "exit status 3", T0 + 1) and dead.source == "process"
 
 
 def test_claude_turn_ended_is_waiting_even_while_the_person_types() -> None:
@@ -212,7 +221,7 @@ def test_claude_turn_ended_is_waiting_even_while_the_person_types() -> None:
     tracker = ActivityTracker()
     assert tracker.update("╭─╮\n│ > │\n╰─╯", session=ended, now=T0).reason == "turn ended"
     typed = tracker.update("╭─╮\n│ > fix the tes │\n╰─╯", session=ended, now=T0 + 1)
-    assert typed == Activity(WAITING, "turn ended", T0)
+    assert said(typed) == (WAITING, "turn ended", T0) and typed.source == "session"
 
 
 def test_claude_with_a_null_stop_reason_waits_only_once_the_pane_settles() -> None:
@@ -221,7 +230,7 @@ def test_claude_with_a_null_stop_reason_waits_only_once_the_pane_settles() -> No
     tracker.update(working_pane(0), session=text_only, now=T0)
     assert tracker.update(working_pane(1), session=text_only, now=T0 + 1).state == WORKING
     settled = tracker.update(working_pane(1), session=text_only, now=T0 + 4.5)
-    assert settled == Activity(WAITING, "turn ended", T0 + 4.5)
+    assert said(settled) == (WAITING, "turn ended", T0 + 4.5)
 
 
 def test_claude_blocked_on_a_tool_waits_with_its_name_once_the_pane_settles() -> None:
@@ -230,9 +239,9 @@ def test_claude_blocked_on_a_tool_waits_with_its_name_once_the_pane_settles() ->
     pane = "⏺ Bash(make test)\n  ⎿  Running…\n"
     tracker.update(pane, session=blocked, now=T0)
     assert tracker.update(pane + "x", session=blocked, now=T0 + 1).state == WORKING
-    assert tracker.update(pane + "x", session=blocked, now=T0 + 5) == Activity(
-        WAITING, "Bash needs approval", T0 + 5
-    )
+    blocked_wait = tracker.update(pane + "x", session=blocked, now=T0 + 5)
+    assert said(blocked_wait) == (WAITING, "Bash needs approval", T0 + 5)
+    assert blocked_wait.request is None  # no prompt on screen that keys could answer
     asking = session(last_kind="assistant_tool", pending_tools=("AskUserQuestion",))
     assert tracker.update(pane + "x", session=asking, now=T0 + 6).reason == "Claude asks a question"
 
@@ -241,7 +250,7 @@ def test_a_visible_prompt_wins_over_a_changing_pane_and_a_new_prompt_is_a_new_wa
     tracker = ActivityTracker()
     tracker.update(working_pane(0), session=session(pending_tools=("Bash",)), now=T0)
     first = tracker.update(BASH_PROMPT, session=session(pending_tools=("Bash",)), now=T0 + 1)
-    assert first == Activity(WAITING, "Do you want to proceed?", T0 + 1)
+    assert said(first) == (WAITING, "Do you want to proceed?", T0 + 1)
     second = tracker.update(EDIT_PROMPT, session=session(pending_tools=("Edit",)), now=T0 + 2)
     assert second.since == T0 + 2
 
@@ -252,11 +261,83 @@ def test_without_a_pane_claude_is_working_while_its_session_is_fresh() -> None:
     assert tracker.update(None, session=session(last_kind="prompt"), now=T0 + 60).state == IDLE
 
 
+def test_the_same_question_again_on_another_screen_is_a_new_wait() -> None:
+    tracker = ActivityTracker()
+    first = tracker.update(BASH_PROMPT, now=T0)
+    second = tracker.update(BASH_PROMPT.replace("rm -rf build/", "rm -rf dist/ "), now=T0 + 1)
+    assert first.reason == second.reason == "Do you want to proceed?"
+    assert first.request and second.request and first.request["id"] != second.request["id"]
+    assert second.since == T0 + 1
+    assert (
+        tracker.update(BASH_PROMPT.replace("rm -rf build/", "rm -rf dist/ "), now=T0 + 2) == second
+    )
+
+
+@pytest.mark.parametrize(
+    ("pane", "allow", "keys"),
+    [
+        (BASH_PROMPT, True, ["1"]),  # the pointer is on "1. Yes"
+        (EDIT_PROMPT, True, ["Up", "1"]),  # the person moved it to 2
+        (BASH_PROMPT, False, ["Escape"]),
+        ("x\nOverwrite config.toml? [y/N] ", True, ["y", "Enter"]),
+        ("x\nOverwrite config.toml? [y/N] ", False, ["n", "Enter"]),
+        (
+            "Are you sure you want to continue connecting (yes/no/[fingerprint])? ",
+            True,
+            ["yes", "Enter"],
+        ),
+        ("[sudo] password for a: ", True, None),  # not a yes or a no
+        ("Compiling parser v0.3.1", True, None),
+    ],
+)
+def test_the_keys_that_answer_a_prompt_on_screen(
+    pane: str, allow: bool, keys: list[str] | None
+) -> None:
+    assert prompt_keys(pane, allow) == keys
+
+
+def test_only_prompts_keys_answer_carry_a_request() -> None:
+    tracker = ActivityTracker()
+    tracker.update("x\nPassword: ", now=T0)
+    asked = tracker.update("x\nPassword: ", now=T0 + 5)
+    assert said(asked) == (WAITING, "Password:", T0 + 5) and asked.request is None
+
+
+def test_the_pane_hash_is_the_same_in_every_process() -> None:
+    # Python's own hash() of a str differs per process (PYTHONHASHSEED): two
+    # hostd processes must agree on a prompt's request id.
+    code = "import sys; from hostd.claude.activity import pane_hash; print(pane_hash(sys.argv[1]))"
+    other = subprocess.run([sys.executable, "-c", code, BASH_PROMPT], capture_output=True,
+                           text=True, check=True, cwd=REPO).stdout.strip()  # fmt: skip
+    assert other == pane_hash(BASH_PROMPT) and len(other) == 32
+
+
+def test_a_tracker_carries_on_from_another_trackers_memory() -> None:
+    first = ActivityTracker()
+    first.update("Planning...", now=T0)
+    pane = "Planning...\nApply 3 edits to report.py? [y/N] "
+    first.update(pane, now=T0 + 1)
+    seen = first.update(pane, now=T0 + 5)
+    assert seen.state == WAITING
+    # A new tracker (a new hostd) looking once would say idle; carrying on it
+    # says what the first says, with the same since.
+    assert ActivityTracker().update(pane, now=T0 + 6).state == IDLE
+    second = ActivityTracker()
+    second.restore(first.memory)
+    assert second.update(pane, now=T0 + 6) == seen
+    # Its own memory is not replaced by a later restore.
+    second.update(pane + "y", now=T0 + 7)
+    second.restore(first.memory)
+    assert second.update(pane + "y", now=T0 + 8).state == WORKING
+
+
 def test_activity_as_the_protocol_shows_it() -> None:
-    assert Activity(WAITING, "turn ended", 1_764_412_200.123).to_dict() == {
+    assert Activity(WAITING, "turn ended", 1_764_412_200.123, "session").to_dict() == {
         "state": "waiting",
         "reason": "turn ended",
         "since": "2025-11-29T10:30:00.123Z",
+        "source": "session",
+        "request": None,
     }
 
 
