@@ -32,7 +32,6 @@ STATES = ("waiting", "idle", "exited")
 # hostd measures every sandbox once as soon as a client subscribes to metrics;
 # on a host with many sandboxes that pass takes a few seconds at most.
 FIRST_PUSH_TIMEOUT_S = 30.0
-ANSWER = "sandbox.answer"
 
 
 def add_parsers(cmd: Any) -> None:
@@ -98,10 +97,8 @@ async def cmd_answer(client: Client, args: argparse.Namespace) -> int:
             return REFUSED
         request, reason = str(pending["id"]), str(act.get("reason") or "")
     decision = "allow" if args.command == "allow" else "deny"
-    params: dict[str, Any] = {"id": sandbox["id"], "request": request, "decision": decision}
-    if decision == "deny" and args.message:
-        params["message"] = args.message
-    result = await client.call(ANSWER, params)
+    message = args.message if decision == "deny" and args.message else None
+    result = await api.answer(sandbox["id"], request, decision, message)
     if args.json:
         out.print_json(result)
     else:

@@ -61,7 +61,10 @@ def test_waiting_lists_what_each_asks_and_allow_and_deny_answer_it(remote: Remot
     assert "pending" in again.stderr or "answered" in again.stderr
     nothing = remote.cli(*H, "allow", "no-one")
     assert nothing.returncode == 1 and "asks for nothing" in nothing.stderr
-    assert waiting(remote) == []
+    # Both still wait, now for the person's next prompt (Claude ended its turn).
+    after = wait_for(lambda: all(r["activity"]["request"] is None for r in waiting(remote))
+                     and waiting(remote), what="the requests gone")  # fmt: skip
+    assert {r["activity"]["reason"] for r in after} == {"turn ended"}
 
 
 def test_wait_returns_when_the_state_is_reached_or_says_it_was_not(remote: Remote) -> None:
