@@ -24,7 +24,7 @@ from hostd.protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY
 from hostd.protocol.version import __version__
 
 from . import cli_output as out
-from . import cli_sync
+from . import cli_sync, cli_waiting
 from .cli_terminal import attach_over_ssh, have_tty, terminal_prompts
 from .cli_text import strip_controls
 from .remote.api import HostApi
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", nargs="?", help="a sandbox (id prefix or name)")
     cmd("doctor", "what the host has: hostd, tools, backends and why not")
     cli_sync.add_parsers(cmd)
+    cli_waiting.add_parsers(cmd)
     p = cmd("hosts", "host profiles and ~/.ssh/config aliases")
     hosts = p.add_subparsers(dest="hosts_command", metavar="ACTION")
     hosts.add_parser("list", help="list profiles and aliases (the default)", parents=[common])
@@ -386,6 +387,7 @@ COMMANDS = {
     "doctor": cmd_doctor,
     "sync": cli_sync.cmd_sync,
     "watch": cli_sync.cmd_watch,
+    **cli_waiting.COMMANDS,
 }
 
 

@@ -80,8 +80,18 @@ def age(stamp: str | None, now: datetime | None = None) -> str:
     return f"{secs}s"
 
 
+def activity_text(sb: wire.Sandbox) -> str:
+    """The activity column: the state, and for one waiting what it waits for, shortened."""
+    act: dict[str, Any] = dict(sb.get("activity") or {})
+    state = str(act.get("state") or "-")
+    if state == "waiting" and act.get("reason"):
+        reason = str(act["reason"])
+        state += f": {reason if len(reason) <= 30 else reason[:29] + '…'}"
+    return state
+
+
 def print_table(sandboxes: list[wire.Sandbox]) -> None:
-    rows = [["ID", "NAME", "BACKEND", "STATUS", "AGE", "AGENT", "PROJECT"]]
+    rows = [["ID", "NAME", "BACKEND", "STATUS", "ACTIVITY", "AGE", "AGENT", "PROJECT"]]
     for sb in sandboxes:
         backend = str(sb.get("backend"))
         if sb.get("network") is False:
@@ -92,11 +102,17 @@ def print_table(sandboxes: list[wire.Sandbox]) -> None:
                 str(sb.get("name")),
                 backend,
                 status(sb),
+                activity_text(sb),
                 age(sb.get("created_at")),
                 str(sb.get("agent")),
                 str(sb.get("project_dir")),
             ]
         )
+    print_columns(rows)
+
+
+def print_columns(rows: list[list[str]]) -> None:
+    """Rows as aligned columns; the last column as long as it is."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])

@@ -26,7 +26,9 @@ def test_lifecycle_through_the_cli_over_ssh(remote: Remote) -> None:
 
     res = remote.cli(*h, "ls")
     header, row = res.stdout.splitlines()
-    assert header.split() == ["ID", "NAME", "BACKEND", "STATUS", "AGE", "AGENT", "PROJECT"]
+    assert header.split() == [
+        "ID", "NAME", "BACKEND", "STATUS", "ACTIVITY", "AGE", "AGENT", "PROJECT"
+    ]  # fmt: skip
     assert row.split()[1:4] == ["demo", "none", "running"]
     assert row.endswith(str(remote.project))
 
