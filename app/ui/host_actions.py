@@ -43,6 +43,14 @@ class HostActions:
         else:
             menu.addAction("Connect", lambda: self.hub.open(name))
         menu.addAction("Host details", lambda: self.window.work.open_host(name))
+        notifier = self.window.notifier
+        notify = menu.addAction("Notify for this host")
+        notify.setCheckable(True)
+        notify.setChecked(notifier.host_enabled(name))
+        notify.setToolTip("A desktop notification when one of its agents waits for you")
+        notify.toggled.connect(lambda on: notifier.set_host_enabled(name, on))
+        if not notifier.enabled():
+            notify.setText("Notify for this host (notifications are off: View menu)")
         if name != LOCAL:
             menu.addSeparator()
             menu.addAction("Edit…", lambda: self.edit(name))

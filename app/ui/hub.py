@@ -47,6 +47,10 @@ class Hub(QObject):
     listed = Signal(str)  # a host listed its sandboxes (the model has them)
     connected = Signal(str, bool)  # a host's connection is up, or down (reconnecting, failed)
     frame_data = Signal(str, str, bytes, QImage, bool)  # every frame's bytes, for screen pages
+    # A sandbox's own tab asks to answer its request: (key, "allow" | "deny" |
+    # "deny-message", the widget a message dialog opens over); the window's
+    # sandbox actions answer it, as for the tile's buttons.
+    answer_requested = Signal(object, str, object)
 
     def __init__(
         self,

@@ -4,10 +4,16 @@ Rows are keyed by (host, sandbox id). Everything a tile shows lives in a
 :class:`Tile`: the Sandbox object, the latest frame (or the terminal text
 when the display is blank), the latest metrics, whether its host is stale,
 and a step under way. The model only holds data; the delegate paints it.
+
+The activity comes two ways: in every metrics tick, and in a
+``sandbox.changed`` push the moment it changes (a permission asked, answered).
+Whichever came last is the truth, so a push is written over the metrics' copy:
+otherwise a tile would show a request answered a second ago until the next tick.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,9 +27,18 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QImage
 
+from .plain import tip
+
 TileRole = Qt.ItemDataRole.UserRole + 1
+# The kinds of request sandbox.answer answers: a permission (hooks, or a
+# Claude Code dialog by keys) and a y/n line in the pane (y or n, by keys).
+ANSWERABLE = ("permission", "question")
 Key = tuple[str, str]  # (host name, sandbox id)
 Index = QModelIndex | QPersistentModelIndex
+# The tooltip says the whole request; hostd cuts each input string to 2000
+# characters (the spec's request.input), and a tooltip longer than two such
+# screens is no longer read.
+TOOLTIP_REQUEST_CHARS = 4000
 
 
 @dataclass
@@ -37,6 +52,9 @@ class Tile:
     stale_since: datetime | None = None
     busy: str | None = None  # "stopping…": a step under way, shown on the tile
     error: str | None = None  # the last action's failure, shown until the next change
+    # (request id, "allow" | "deny") once this window's answer was taken: its
+    # buttons stay away until the activity says the request is over.
+    answered: tuple[str, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -58,6 +76,43 @@ class Tile:
             return act
         act2 = self.sandbox.get("activity")
         return act2 if isinstance(act2, dict) else None
+
+    @property
+    def waiting(self) -> bool:
+        """Running and waiting for the person (framed, counted, notified)."""
+        return self.status == "running" and (self.activity or {}).get("state") == "waiting"
+
+    @property
+    def reason(self) -> str:
+        """Why it waits, as hostd said it (one line: "Bash: rm -rf build/")."""
+        return " ".join(str((self.activity or {}).get("reason") or "").split())
+
+    @property
+    def request(self) -> dict[str, Any] | None:
+        """The request it waits on (``activity.request``), while it waits."""
+        req = (self.activity or {}).get("request")
+        if not self.waiting or not isinstance(req, dict) or not isinstance(req.get("id"), str):
+            return None
+        return req
+
+    @property
+    def answerable(self) -> dict[str, Any] | None:
+        """The request the window can answer, not yet answered from here: a
+        permission (Allow, Deny) or a yes/no question in the pane (Yes, No)."""
+        req = self.request
+        if req is None or req.get("kind") not in ANSWERABLE:
+            return None
+        if self.answer_given is not None:
+            return None
+        return req
+
+    @property
+    def answer_given(self) -> str | None:
+        """ "allow" or "deny" if this window answered the request pending now."""
+        req = self.request
+        if self.answered is None or req is None or self.answered[0] != req["id"]:
+            return None
+        return self.answered[1]
 
     @property
     def tokens(self) -> int | None:
@@ -98,9 +153,13 @@ class SandboxModel(QAbstractListModel):
             if sb.get("claude_config"):
                 # Where its Claude Code sessions are (its own config, not yours).
                 lines.append(f"Claude config and sessions: {sb['claude_config']}")
+            if tile.waiting:
+                lines.append("")
+                lines.append(f"Waiting: {request_text(tile.request) or tile.reason or 'for you'}")
             if tile.error:
                 lines.append(f"Error: {tile.error}")
-            return "\n".join(lines)
+            # Agent text (a command, a file name) is shown as written, never as HTML.
+            return tip("\n".join(lines))
         return None
 
     # -- updates -----------------------------------------------------------------------
@@ -127,8 +186,13 @@ class SandboxModel(QAbstractListModel):
             tile.error = None
             if sandbox.get("status") != "running":
                 tile.frame, tile.blank = None, True
+        before = tile.request
         tile.sandbox = sandbox
+        act = sandbox.get("activity")
+        if isinstance(act, dict) and tile.metrics:
+            tile.metrics = {**tile.metrics, "activity": act}  # the newer of the two
         tile.stale_since = None
+        self._request_moved(tile, before)
         self._changed(row)
 
     def replace_host(self, host: str, sandboxes: list[dict[str, Any]]) -> None:
@@ -163,7 +227,9 @@ class SandboxModel(QAbstractListModel):
     def set_metrics(self, key: Key, metrics: dict[str, Any]) -> None:
         tile = self.tile(key)
         if tile is not None and tile.metrics != metrics:
+            before = tile.request
             tile.metrics = metrics
+            self._request_moved(tile, before)
             self._changed(self._rows[key])
 
     def set_busy(self, key: Key, busy: str | None, error: str | None = None) -> None:
@@ -171,6 +237,14 @@ class SandboxModel(QAbstractListModel):
         if tile is not None:
             tile.busy = busy
             tile.error = error
+            self._changed(self._rows[key])
+
+    def set_answered(self, key: Key, request: str, decision: str) -> None:
+        """This window's answer to ``request`` was taken: its buttons go now,
+        not only when the push saying so comes."""
+        tile = self.tile(key)
+        if tile is not None:
+            tile.answered = (request, decision)
             self._changed(self._rows[key])
 
     def set_sync(self, key: Key, badge: str) -> None:
@@ -190,9 +264,40 @@ class SandboxModel(QAbstractListModel):
         for tile in [t for t in self._tiles if t.host == host]:
             self.remove(host, tile.sandbox["id"])
 
+    @staticmethod
+    def _request_moved(tile: Tile, before: dict[str, Any] | None) -> None:
+        """A new request: what was said about the last one (answered, refused) goes."""
+        now = tile.request
+        if now is not None and (before is None or before.get("id") != now.get("id")):
+            tile.answered = None
+            tile.error = None
+
     def _changed(self, row: int) -> None:
         idx = self.index(row)
         self.dataChanged.emit(idx, idx, [TileRole])
+
+
+def request_text(req: dict[str, Any] | None) -> str:
+    """A request in full, for a tooltip: "Bash: <the whole command>"; '' without a tool.
+
+    The activity's reason is cut to 200 characters; the request's input holds
+    the whole value (up to hostd's 2000 characters a string)."""
+    if not req or not req.get("tool"):
+        return ""
+    tool = str(req["tool"])
+    inp = req.get("input")
+    if not isinstance(inp, dict):
+        return tool
+    for field_name in ("command", "file_path", "url"):
+        if isinstance(inp.get(field_name), str):
+            detail = inp[field_name]
+            break
+    else:
+        detail = json.dumps(inp, ensure_ascii=False, separators=(",", ":"))
+    text = f"{tool}: {detail}"
+    if len(text) > TOOLTIP_REQUEST_CHARS:
+        text = text[: TOOLTIP_REQUEST_CHARS - 1] + "…"
+    return text
 
 
 SORT_KEYS = ("name", "host", "status", "created", "activity")

@@ -1,4 +1,5 @@
-"""What a person does to sandboxes from the window: create, start, stop, delete, sync.
+"""What a person does to sandboxes from the window: create, start, stop, delete,
+sync, and answer an agent's request (Allow, Deny, Deny with a message; Yes, No).
 
 Each action that awaits restores what it changed in the window (a tile's
 "Stopping…", a dialog's locked buttons) in ``finally``, so an error nobody
@@ -11,8 +12,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QPoint, QSettings
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QInputDialog, QLabel, QWidget
 
 from app.remote.api import HostApi
 from app.remote.errors import RemoteError
@@ -20,6 +22,7 @@ from app.remote.profiles import LOCAL
 from app.remote.sync.result import SyncProgress, SyncResult
 from app.remote.sync.state import SyncError
 from hostd.protocol import RpcError
+from hostd.protocol.errors import InvalidState
 
 from .asks import confirm, popup_menu
 from .create_dialog import CreateDialog
@@ -27,6 +30,7 @@ from .model import SandboxModel, Tile, TileRole
 from .sync_panel import SyncController, SyncDialog, summary
 from .tasks import Tasks, error_text
 from .tiles import TileView
+from .waiting_band import answer_labels
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -35,6 +39,28 @@ BUSY_TEXT = {"stop": "Stopping…", "start": "Starting…", "delete": "Deleting�
 LIFECYCLE = {"stop": HostApi.stop, "start": HostApi.start, "delete": HostApi.delete}
 # What a create, a push or an action can fail with, said by a host or the disk.
 EXPECTED = (RpcError, RemoteError, SyncError, OSError)
+ANSWERING = {"allow": "Allowing…", "deny": "Denying…"}
+# sandbox.answer takes a message of at most 2000 characters (docs/protocol.md).
+MAX_MESSAGE = 2000
+# Why hostd refused an answer (-32003's data.state), as the person reads it.
+REFUSED = {
+    "answered": "it was already answered (from another window or claude-remote)",
+    "expired": "it timed out; the agent asks in its terminal now",
+    "over": "it is no longer pending",
+    "unknown": "it is no longer pending",
+}
+
+
+async def send_answer(
+    api: HostApi, sid: str, request: str, decision: str, message: str | None = None
+) -> dict[str, Any]:
+    """``sandbox.answer``: the one place the window calls it."""
+    return dict(await api.answer(sid, request, decision, message))
+
+
+def refusal_text(exc: InvalidState) -> str:
+    state = exc.data.get("state") if isinstance(exc.data, dict) else None
+    return REFUSED.get(str(state), exc.message or REFUSED["over"])
 
 
 class SandboxActions:
@@ -144,7 +170,9 @@ class SandboxActions:
         tile = self.model.tile(key)
         if tile is None:
             return
-        if action == "sync":
+        if action in ("allow", "deny"):
+            self.answer_asked(key, action)
+        elif action == "sync":
             self.open_sync(tile)
         else:
             self.tasks.spawn(self.act(tile, action))
@@ -163,6 +191,92 @@ class SandboxActions:
                          "removed. The project directories are left as they are.",
                          "Delete"):  # fmt: skip
             await asyncio.gather(*(self.act(t, "delete", confirmed=True) for t in tiles))
+
+    # -- answering a request ---------------------------------------------------------------
+
+    def answer_asked(
+        self, key: tuple[str, str], decision: str, parent: QWidget | None = None
+    ) -> QInputDialog | None:
+        """Allow or Deny the request the tile shows now ("deny-message": ask for
+        the message first, in a dialog over ``parent``)."""
+        tile = self.model.tile(key)
+        req = tile.answerable if tile is not None and not tile.busy else None
+        if tile is None or req is None:
+            return None
+        if decision == "deny-message":
+            return self.ask_deny_message(tile, req["id"], parent)
+        self.tasks.spawn(self.answer(tile, req["id"], decision), f"answering {tile.name}")
+        return None
+
+    def ask_deny_message(
+        self, tile: Tile, request: str, parent: QWidget | None = None
+    ) -> QInputDialog:
+        """The message goes to the agent with the Deny (open(), not exec())."""
+        dialog = QInputDialog(parent or self.window)
+        dialog.setObjectName("deny-message-dialog")
+        dialog.setWindowTitle(f"Deny {tile.name}'s request")
+        # The label is a buddy label: "&" is a mnemonic there, and it reads
+        # HTML unless told not to; the agent's words must show as written.
+        said = tile.reason.replace("&", "&&")
+        dialog.setLabelText(f"{said}\n\nTell the agent why, or what to do instead:")
+        dialog.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
+        for label in dialog.findChildren(QLabel):
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setWordWrap(True)
+        dialog.setOkButtonText("Deny")
+        key = tile.key
+
+        def chosen(text: str) -> None:
+            now = self.model.tile(key)
+            if now is not None:
+                message = text.strip()[:MAX_MESSAGE] or None
+                self.tasks.spawn(self.answer(now, request, "deny", message), "denying")
+
+        def over(*_args: Any) -> None:
+            """The request ended while the person typed (answered elsewhere, the
+            agent went on): the message can no longer reach it."""
+            now = self.model.tile(key)
+            if now is None or (now.request or {}).get("id") != request:
+                dialog.reject()
+                self.window.show_message(f"{tile.name} no longer asks that; nothing was sent.")
+
+        def finished(_result: int) -> None:
+            for signal in (self.model.dataChanged, self.model.rowsRemoved):
+                signal.disconnect(over)
+            dialog.deleteLater()
+
+        dialog.textValueSelected.connect(chosen)
+        self.model.dataChanged.connect(over)
+        self.model.rowsRemoved.connect(over)
+        dialog.finished.connect(finished)
+        dialog.open()
+        return dialog
+
+    async def answer(
+        self, tile: Tile, request: str, decision: str, message: str | None = None
+    ) -> None:
+        """Send the answer; the tile says "Allowing…" meanwhile, and why if refused."""
+        session = self.hub.sessions.get(tile.host)
+        if session is None:
+            return
+        key = tile.key
+        self.model.set_busy(key, ANSWERING[decision])
+        error: str | None = None
+        try:
+            await send_answer(session.api, tile.sandbox["id"], request, decision, message)
+            self.model.set_answered(key, request, decision)
+        except InvalidState as exc:
+            error = f"Not answered: {refusal_text(exc)}"
+            self.window.show_message(f"{tile.name}'s request was not answered: "
+                                     f"{refusal_text(exc)}.", True)  # fmt: skip
+        except (RpcError, RemoteError) as exc:
+            error = error_text(exc)
+            self.window.show_message(f"Could not answer {tile.name}: {error}", True)
+        except Exception as exc:
+            error = error_text(exc)
+            raise
+        finally:
+            self.model.set_busy(key, None, error=error)
 
     # -- sync ----------------------------------------------------------------------------
 
@@ -223,6 +337,16 @@ class SandboxActions:
             menu.addAction("Start", lambda: spawn(self.act(tile, "start"))).setEnabled(live)
         menu.addAction("Delete…", lambda: spawn(self.act(tile, "delete"))).setEnabled(live)
         menu.addAction("Sync…", lambda: self.open_sync(tile)).setEnabled(tile.stale_since is None)
+        req = tile.answerable
+        if req is not None:
+            menu.addSeparator()
+            answers = [(label, name) for name, label in answer_labels(req)]
+            if req.get("via") == "hooks":  # keys cannot carry a message to the agent
+                answers.append(("Deny with a message…", "deny-message"))
+            for label, decision in answers:
+                item = menu.addAction(label)
+                item.triggered.connect(lambda _c=False, d=decision: self.answer_asked(tile.key, d))
+                item.setEnabled(live)
         menu.addSeparator()
         menu.addAction("Copy ID", lambda: QGuiApplication.clipboard().setText(tile.sandbox["id"]))
         menu.addAction("Copy attach command", lambda: self._copy_attach(tile))

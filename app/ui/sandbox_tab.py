@@ -8,17 +8,25 @@ columns, a screen shown large), and a page that is not shown costs nothing
 (the screen asks for large frames only while it shows, the log subscribes
 when first opened). Ctrl+Shift+PgDown and PgUp go to the next and previous
 page (Ctrl+Shift keys are the ones the terminal leaves to the window).
+
+While the agent waits on a permission, a bar under the header says what it
+wants to do, with Allow, Deny and Deny with a message… (Yes and No for a y/n
+question in its terminal); the window's sandbox actions answer, as for the
+tile's buttons.
 """
 
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -32,11 +40,13 @@ from .details import DetailsPage
 from .hub import Hub, label_of
 from .logview.link import LogLink
 from .logview.viewer import LogViewer
-from .model import Key
+from .model import ANSWERABLE, Key, Tile, request_text
+from .plain import tip
 from .screen.link import ScreenLink
 from .screen.pane import ScreenPane
 from .tasks import Tasks
 from .terminal.widget import TerminalWidget
+from .waiting_band import answer_labels
 
 
 class SandboxTab(QWidget):
@@ -78,6 +88,7 @@ class SandboxTab(QWidget):
         top.setContentsMargins(6, 2, 2, 2)
         top.addWidget(self.header, 1)
         top.addWidget(self.float_button)
+        self.waiting_bar = WaitingBar(key, hub, self)
         self.pages = QTabWidget()
         self.pages.setObjectName("sandbox-pages")
         self.pages.setDocumentMode(True)
@@ -92,6 +103,7 @@ class SandboxTab(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(top)
+        layout.addWidget(self.waiting_bar)
         layout.addWidget(self.pages, 1)
         for keys, step in (("Ctrl+Shift+PgDown", 1), ("Ctrl+Shift+PgUp", -1)):
             shortcut = QShortcut(QKeySequence(keys), self)
@@ -182,3 +194,97 @@ class SandboxTab(QWidget):
         self.header.setText(f"<b>{html.escape(self.name)}</b> on {html.escape(where)} · "
                             f"terminal {state}")  # fmt: skip
         self.title_changed.emit()
+
+
+# The bar shows this much of the request; its tooltip has all of it.
+BAR_CHARS = 300
+
+
+class WaitingBar(QFrame):
+    """ "Claude wants to run: Bash: rm -rf build/"  [Allow] [Deny] [Deny with a message…]"""
+
+    def __init__(self, key: Key, hub: Hub, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.hub = hub
+        self.setObjectName("waiting-bar")
+        self.setStyleSheet(
+            "#waiting-bar { background: #fff3d6; border-top: 2px solid #f5a623;"
+            " border-bottom: 1px solid #e0c070; } #waiting-bar QLabel { color: #3a2a00; }"
+        )
+        self.text = QLabel()
+        self.text.setTextFormat(Qt.TextFormat.PlainText)  # the agent's words, never HTML
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.allow = QPushButton("Allow")
+        self.deny = QPushButton("Deny")
+        self.deny_message = QPushButton("Deny with a message…")
+        for button, decision in (
+            (self.allow, "allow"),
+            (self.deny, "deny"),
+            (self.deny_message, "deny-message"),
+        ):
+            button.clicked.connect(lambda _c=False, d=decision: self._answer(d))
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 8, 4)
+        row.addWidget(self.text, 1)
+        row.addWidget(self.note)
+        row.addWidget(self.allow)
+        row.addWidget(self.deny)
+        row.addWidget(self.deny_message)
+        self._shown: tuple[Any, ...] | None = None
+        # A method of this widget, not a lambda: Qt lets go of the connection
+        # when the bar is deleted with its tab (a lambda would outlive it).
+        hub.model.dataChanged.connect(self._model_changed)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show what the tile says now (called on every change of the model)."""
+        tile = self.hub.model.tile(self.key)
+        req = tile.request if tile is not None else None
+        if tile is None or req is None or req.get("kind") not in ANSWERABLE:
+            self._shown = None
+            self.hide()
+            return
+        shown = (req.get("id"), tile.reason, tile.busy, tile.error, tile.answered)
+        if shown == self._shown and not self.isHidden():
+            return
+        self._shown = shown
+        self.text.setText(_said(tile, req))
+        self.text.setToolTip(tip(request_text(req) or tile.reason))
+        pending = tile.answerable is not None
+        open_ = pending and not tile.busy and tile.stale_since is None
+        labels = dict(answer_labels(req))
+        for button, name in ((self.allow, "allow"), (self.deny, "deny")):
+            button.setText(labels[name])
+            button.setEnabled(open_)
+            button.setVisible(pending)
+        self.deny_message.setVisible(pending and req.get("via") == "hooks")
+        self.deny_message.setEnabled(open_)
+        if tile.busy:
+            self.note.setText(tile.busy)
+        elif tile.error:
+            self.note.setText(tile.error)
+        elif tile.answer_given is not None:
+            self.note.setText("Allowed" if tile.answer_given == "allow" else "Denied")
+        else:
+            self.note.setText("")
+        self.note.setVisible(bool(self.note.text()))
+        self.show()
+
+    def _model_changed(self, *_args: Any) -> None:
+        self.refresh()
+
+    def _answer(self, decision: str) -> None:
+        self.hub.answer_requested.emit(self.key, decision, self)
+
+
+def _said(tile: Tile, req: dict[str, Any]) -> str:
+    what = tile.reason or str(req.get("tool") or "")
+    if len(what) > BAR_CHARS:
+        what = what[: BAR_CHARS - 1] + "…"
+    if req.get("tool"):
+        return f"Claude wants to run: {what}"
+    return f"It asks: {what}" if what else "It asks for your answer"

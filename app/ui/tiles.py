@@ -4,6 +4,9 @@ Painting (rather than a widget per tile) keeps forty live tiles cheap: a new
 frame repaints one tile's rectangle, nothing is laid out again. The actions
 on a tile (start or stop, delete) are drawn on it while the pointer is over
 it, and clicked through the delegate's editorEvent.
+
+A tile waiting for the person says why in a band over the bottom of its
+picture, with Allow and Deny for a request (:mod:`.waiting_band`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from .model import Index, Tile, TileRole
 from .theme import activity_colour, status_colour
+from .waiting_band import WaitingBand, band_layout, paint_band
 
 PAD = 6
 GAP = 8  # between tiles
@@ -105,6 +109,10 @@ class TileDelegate(QStyledItemDelegate):
             x -= 4
         return list(reversed(out))
 
+    def waiting_band(self, rect: QRect, tile: Tile, font: QFont) -> WaitingBand | None:
+        """The band of a waiting tile (why, and Allow and Deny), or None."""
+        return band_layout(self.thumb_rect(rect), tile, font, PAD, BUTTON)
+
     # -- painting ----------------------------------------------------------------------
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
@@ -121,22 +129,34 @@ class TileDelegate(QStyledItemDelegate):
         painter.fillPath(path, pal.color(QPalette.ColorRole.AlternateBase))
         # A sandbox waiting for the person is framed in the waiting colour:
         # the one thing a glance over forty tiles must catch.
-        waiting = tile.status == "running" and (tile.activity or {}).get("state") == "waiting"
-        if selected:
-            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 3))
-        elif waiting:
+        # Selected, it keeps that frame, with the selection's colour inside it.
+        if tile.waiting:
             painter.setPen(QPen(activity_colour("waiting", pal), 3))
+        elif selected:
+            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 3))
         else:
             painter.setPen(pal.color(QPalette.ColorRole.Mid))
         painter.drawPath(path)
+        if tile.waiting and selected:
+            inner = QPainterPath()
+            inner.addRoundedRect(card.adjusted(2.5, 2.5, -2.5, -2.5), 4, 4)
+            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
+            painter.drawPath(inner)
 
         thumb = self.thumb_rect(rect)
-        self._paint_screen(painter, thumb, tile)
+        band = self.waiting_band(rect, tile, option.font)
+        free = thumb if band is None else thumb.adjusted(0, 0, 0, -band.rect.height())
+        self._paint_screen(painter, thumb, tile, free)
         self._paint_text(painter, option, rect, thumb, tile)
-        if tile.busy:
+        bottom = thumb.bottom()
+        if band is not None:
+            paint_band(painter, band, tile, option.font, pal)
+            bottom = band.rect.top() - 1
+        if tile.busy and band is None:
             self._banner(painter, thumb, tile.busy, QColor(0, 0, 0, 150), Qt.GlobalColor.white)
         elif tile.error:
-            self._banner(painter, thumb, tile.error, QColor(183, 28, 28, 220), Qt.GlobalColor.white)
+            red = QColor(183, 28, 28, 220)
+            self._banner(painter, thumb, tile.error, red, Qt.GlobalColor.white, bottom)
         if index.row() == self.hover_row:
             self._paint_buttons(painter, rect, tile, pal)
         if tile.stale_since is not None:
@@ -155,7 +175,8 @@ class TileDelegate(QStyledItemDelegate):
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
         painter.restore()
 
-    def _paint_screen(self, painter: QPainter, box: QRect, tile: Tile) -> None:
+    def _paint_screen(self, painter: QPainter, box: QRect, tile: Tile, free: QRect) -> None:
+        """The picture (or the terminal) in ``box``; a message in what a band leaves ``free``."""
         painter.fillRect(box, QColor(24, 24, 24))
         # A blank display (one flat colour) says little: the terminal says
         # more, when it has something on it.
@@ -179,7 +200,7 @@ class TileDelegate(QStyledItemDelegate):
             "dead": "its processes are gone",
             "exited": "the agent has ended",
         }.get(tile.status, tile.status)
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, message)
+        painter.drawText(free, Qt.AlignmentFlag.AlignCenter, message)
 
     def _paint_terminal(self, painter: QPainter, box: QRect, text: str) -> None:
         font = QFont(self.mono)
@@ -250,8 +271,11 @@ class TileDelegate(QStyledItemDelegate):
         if act and tile.status == "running":
             state = str(act.get("state"))
             label = state
-            if state == "waiting" and act.get("reason"):
-                label = f"waiting: {act['reason']}"
+            kind = (tile.answerable or {}).get("kind")
+            if state == "waiting" and kind == "permission":
+                label = "asks permission"
+            elif state == "waiting" and act.get("request"):
+                label = "waiting for an answer"
             parts.append((label, activity_colour(state, pal)))
         sync = tile.extra.get("sync")
         if sync:
@@ -286,9 +310,17 @@ class TileDelegate(QStyledItemDelegate):
             painter.drawText(r, Qt.AlignmentFlag.AlignCenter, act.label)
 
     @staticmethod
-    def _banner(painter: QPainter, box: QRect, text: str, bg: QColor, fg: Qt.GlobalColor) -> None:
+    def _banner(
+        painter: QPainter,
+        box: QRect,
+        text: str,
+        bg: QColor,
+        fg: Qt.GlobalColor,
+        bottom: int | None = None,
+    ) -> None:
         fm = painter.fontMetrics()
-        band = QRect(box.x(), box.bottom() - fm.height() - 8, box.width(), fm.height() + 8)
+        low = box.bottom() if bottom is None else bottom
+        band = QRect(box.x(), low - fm.height() - 8, box.width(), fm.height() + 8)
         painter.fillRect(band, bg)
         painter.setPen(fg)
         painter.drawText(
@@ -305,6 +337,11 @@ class TileDelegate(QStyledItemDelegate):
         if event.type() == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):
             tile: Tile = index.data(TileRole)
             pos = event.position().toPoint()
+            band = self.waiting_band(option.rect, tile, option.font)
+            for name, _label, r in band.buttons if band is not None else []:
+                if r.contains(pos):
+                    self.action.emit(tile.key, name)
+                    return True
             for act, r in self.button_rects(option.rect, tile):
                 if r.contains(pos):
                     self.action.emit(tile.key, act.name)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -33,15 +33,17 @@ from .asks import gui_prompts, warn
 from .host_actions import HostActions
 from .hostlist import HostList
 from .hub import CLOSE_TIMEOUT_S, Hub
-from .model import SORT_KEYS, SandboxModel, Tile, TileFilter, TileRole
+from .model import SORT_KEYS, Key, SandboxModel, Tile, TileFilter, TileRole
+from .notify import Notifier, app_icon, bring_up, in_front, window_title
 from .sandbox_actions import SandboxActions
 from .tasks import Tasks
 from .tiles import DEFAULT_TILE, MAX_TILE, MIN_TILE, TileView
-from .workarea import WorkArea
+from .workarea import FloatingTab, WorkArea
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("", "running", "stopped", "exited", "dead")
+TITLE = "Claude Sandbox"
 
 
 class MainWindow(QMainWindow):
@@ -56,8 +58,10 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]
         self.settings = settings
-        self.setWindowTitle("Claude Sandbox")
+        self.setWindowTitle(TITLE)
+        self.setWindowIcon(app_icon())
         self.model = SandboxModel()
+        self.notifier = Notifier(self.model, settings, self)
         self.proxy = TileFilter()
         self.proxy.setSourceModel(self.model)
         self.tiles = TileView()
@@ -77,6 +81,13 @@ class MainWindow(QMainWindow):
         )
         self.host_actions = HostActions(self, self.hub, self.hosts, self.tasks)
         self.work = WorkArea(self.hub, settings, self.tasks)
+        self.notifier.count_changed.connect(lambda _n: self._retitle())
+        if isinstance(app, QGuiApplication):  # the app going to the back, or a dialog coming
+            app.focusWindowChanged.connect(self._focus_moved)  # a method: let go with the window
+        self.notifier.open_requested.connect(self._open_noticed)
+        self.notifier.show_requested.connect(lambda: bring_up(self))
+        self.notifier.quit_requested.connect(self.close)
+        self.hub.answer_requested.connect(self.sandbox_actions.answer_asked)
         self._closing = False
         self._build()
         self._restore()
@@ -162,6 +173,12 @@ class MainWindow(QMainWindow):
         view.addAction(self.terminal_action)
         view.addAction(self._action("Terminal font…", None, self.work.choose_font))
         view.addAction(self._action("Log lines to keep…", None, self.work.choose_log_lines))
+        view.addSeparator()
+        self.notify_action = QAction("Notify when an agent waits", self)
+        self.notify_action.setCheckable(True)
+        self.notify_action.setChecked(self.notifier.enabled())
+        self.notify_action.toggled.connect(self.notifier.set_enabled)
+        view.addAction(self.notify_action)
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -282,6 +299,7 @@ class MainWindow(QMainWindow):
             return
         self._closing = True
         self._size_timer.stop()
+        self.notifier.close()
         self._save()
         event.ignore()
         self.hide()
@@ -316,6 +334,11 @@ class MainWindow(QMainWindow):
         if tile is not None:
             self.work.open(tile.key)
 
+    def _open_noticed(self, key: Key) -> None:
+        """A notification (or the tray's menu) names a sandbox: its tab, in front."""
+        bring_up(self)
+        self.work.open(key)
+
     def _tile_action(self, key: tuple[str, str], action: str) -> None:
         if action == "terminal":
             self._open_terminal(self.model.tile(key))
@@ -337,6 +360,21 @@ class MainWindow(QMainWindow):
         if error:
             self.banner.setText(text + "   (click to dismiss)")
             self.banner.show()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.ActivationChange:
+            self._retitle()
+        super().changeEvent(event)
+
+    def _focus_moved(self, _window: object) -> None:
+        self._retitle()
+
+    def _retitle(self) -> None:
+        """The count of waiting sandboxes in the title while the window is not in
+        front (a taskbar shows it); the plain name while the person looks."""
+        shown = window_title(TITLE, self.notifier.count, in_front(self, FloatingTab))
+        if self.windowTitle() != shown:
+            self.setWindowTitle(shown)
 
     def _focus_search(self) -> None:
         self.search.setFocus()
