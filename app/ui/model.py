@@ -14,6 +14,7 @@ otherwise a tile would show a request answered a second ago until the next tick.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -294,7 +295,12 @@ def request_text(req: dict[str, Any] | None) -> str:
             break
     else:
         detail = json.dumps(inp, ensure_ascii=False, separators=(",", ":"))
-    text = f"{tool}: {detail}"
+    # Control and format characters (a right-to-left override turning the
+    # command around) are the agent's to send, not to show.
+    text = "".join(
+        c if c == "\n" or unicodedata.category(c) not in ("Cc", "Cf") else " "
+        for c in f"{tool}: {detail}"
+    )
     if len(text) > TOOLTIP_REQUEST_CHARS:
         text = text[: TOOLTIP_REQUEST_CHARS - 1] + "…"
     return text

@@ -14,7 +14,9 @@ a repaint that says the same again is not news.
 
 from __future__ import annotations
 
+import html
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,10 @@ SETTING_OFF_HOSTS = "notify/off_hosts"
 # A desktop notification stays this long (Qt's default is 10 s); a person
 # away from the screen still has the tray's count and the window's title.
 MESSAGE_MS = 15_000
+# One desktop notification per sandbox at most this often: an agent that keeps
+# changing what it says would otherwise flood the desktop (the tray's count and
+# the tile stay exact).
+NOTIFY_GAP_S = 10.0
 # The tray's menu lists this many waiting sandboxes; more would not fit a screen.
 MENU_WAITING = 12
 # Request ids remembered per sandbox so one is never announced twice; a
@@ -83,6 +89,7 @@ class Notifier(QObject):
         self._waits: dict[Key, str] = {}  # what each waiting sandbox waits on now
         self._requests: dict[Key, list[str]] = {}  # request ids already announced
         self._last: Notice | None = None  # what a click on the notification opens
+        self._shown_at: dict[Key, float] = {}  # when each sandbox's last one was shown
         self.tray: QSystemTrayIcon | None = None
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.tray = self._make_tray()
@@ -178,10 +185,17 @@ class Notifier(QObject):
         del self.notified[:-REMEMBERED_REQUESTS]
         self._last = notice
         log.info("notifying: %s: %s", notice.title, notice.text)
-        if self.tray is not None:
+        now = time.monotonic()
+        # An agent changing its reason fast gets no burst of notifications.
+        quiet = now - self._shown_at.get(notice.key, -NOTIFY_GAP_S) < NOTIFY_GAP_S
+        if self.tray is not None and not quiet:
+            self._shown_at[notice.key] = now
+            # Desktop notification servers read the body as markup (links,
+            # images): the agent's words are escaped, shown as written.
             self.tray.showMessage(
-                notice.title, notice.text, QSystemTrayIcon.MessageIcon.Information, MESSAGE_MS
-            )
+                html.escape(notice.title), html.escape(notice.text),
+                QSystemTrayIcon.MessageIcon.Information, MESSAGE_MS,
+            )  # fmt: skip
         self.noticed.emit(notice)
 
     def _off_hosts(self) -> list[str]:

@@ -110,7 +110,11 @@ class HookDir:
 
     def __init__(self, path: Path, expire_after_s: float | None = None) -> None:
         self.path = path
-        timeout = hooks.answer_timeout(os.environ) if expire_after_s is None else expire_after_s
+        if expire_after_s is None:
+            given = hooks.timeout_of(path)  # what this run's hook waits: the same for all
+            timeout = float(given if given is not None else hooks.answer_timeout(os.environ))
+        else:
+            timeout = expire_after_s
         self.expire_after_ns = int((timeout + HOOK_GRACE_S) * 1e9)
         self._lock = threading.Lock()
         self._parsed: dict[str, tuple[int, he.Event | None]] = {}  # name -> (inode, event)
@@ -133,8 +137,9 @@ class HookDir:
                             expire_after_ns=self.expire_after_ns)  # fmt: skip
             if state.prune and fd is not None:
                 self._prune(fd, state.prune, folder, now_ns)
-            else:
-                self._folded = (folder, (since_ns, running), now_ns, state)
+            # Cached even when something could not be pruned (a folder the agent
+            # made there): a folder that does not change is not folded again.
+            self._folded = (folder, (since_ns, running), now_ns, state)
         return state
 
     def request_state(
@@ -182,27 +187,34 @@ class HookDir:
         names: list[str] = []
         events: list[he.Event] = []
         seen: dict[str, tuple[int, he.Event | None]] = {}
+        entries: list[tuple[int, os.DirEntry[str]]] = []
         with os.scandir(fd) as it:
             for entry in it:
                 if len(names) >= MAX_LISTED:
                     break
-                name = entry.name
-                names.append(name)
-                if name.startswith(".") or name in self._tampered:
-                    continue
-                if he.event_name(name) is None:
-                    continue
-                ino = entry.inode()
-                cached = self._parsed.get(name)
-                if cached is not None and cached[0] != ino:
-                    log.warning("%s: %s was rewritten; ignoring it", self.path, name)
-                    self._tampered.add(name)
-                    continue
-                if cached is None:
-                    cached = (ino, he.parse_event(name, _read_capped(fd, name)))
-                seen[name] = cached
-                if cached[1] is not None:
-                    events.append(cached[1])
+                names.append(entry.name)
+                got = he.event_name(entry.name)
+                if got is not None and not entry.name.startswith("."):
+                    entries.append((got[0], entry))
+        # Only the newest events are read: hook.sh writes a few a turn and the
+        # rest are pruned, so a folder the agent fills with thousands of files
+        # costs a listing, not thousands of parses (nor their memory).
+        entries.sort(key=lambda se: se[0], reverse=True)
+        for _stamp, entry in entries[: he.KEEP_NEWEST]:
+            name = entry.name
+            if name in self._tampered:
+                continue
+            ino = entry.inode()
+            cached = self._parsed.get(name)
+            if cached is not None and cached[0] != ino:
+                log.warning("%s: %s was rewritten; ignoring it", self.path, name)
+                self._tampered.add(name)
+                continue
+            if cached is None:
+                cached = (ino, he.parse_event(name, _read_capped(fd, name)))
+            seen[name] = cached
+            if cached[1] is not None:
+                events.append(cached[1])
         self._parsed = seen
         self._tampered &= set(names)
         return he.folder_of(events, names, self._answered())

@@ -25,6 +25,7 @@ are read: ``hook_event_name``, ``tool_name``, ``tool_input``, ``message``,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import unicodedata
@@ -87,9 +88,10 @@ class Event:
     name: str  # one of EVENTS
     session_id: str | None = None
     tool_name: str | None = None
-    tool_input: Mapping[str, Any] | None = None
+    tool_input: Mapping[str, Any] | None = None  # a PermissionRequest's only (what it shows)
     message: str | None = None
     notification_type: str | None = None
+    input_digest: str | None = None  # of the tool input: which call a tool event is
 
     @property
     def id(self) -> str:
@@ -184,7 +186,20 @@ def parse_event(name: str, data: bytes) -> Event | None:
         return None  # a tool event names its tool
     if event == PERMISSION_REQUEST and tool_input is None:
         return None  # and a permission request what it would do
-    return Event(stamp, pid, event, tool_input=tool_input, **fields)
+    digest = None
+    if tool_input is not None:
+        # Which call: its command (Bash), file (Edit, Write, Read) or URL, else all of it.
+        which_field = _REASON_FIELD.get(fields["tool_name"] or "")
+        named = tool_input.get(which_field) if which_field else None
+        which = (
+            named
+            if isinstance(named, str)
+            else json.dumps(tool_input, sort_keys=True, ensure_ascii=False, default=str)
+        )
+        digest = hashlib.blake2b(which.encode(), digest_size=12).hexdigest()
+    if event != PERMISSION_REQUEST:
+        tool_input = None  # kept only where it is shown: a folder's events stay small
+    return Event(stamp, pid, event, tool_input=tool_input, input_digest=digest, **fields)
 
 
 def read_folder(
@@ -415,6 +430,7 @@ def _ended(request: Event, later: list[Event]) -> bool:
             continue
         if e.name in _ENDS_A_DIALOG:
             return True
-        if e.name == POST_TOOL_USE and e.tool_name == request.tool_name:
-            return True
+        if (e.name == POST_TOOL_USE and e.tool_name == request.tool_name
+                and e.input_digest == request.input_digest):  # fmt: skip
+            return True  # that call ran: not another call of the same tool alongside
     return False

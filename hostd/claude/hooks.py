@@ -131,8 +131,10 @@ case "$timeout" in
   "" | *[!0-9]*) timeout={DEFAULT_ANSWER_TIMEOUT_S} ;;
 esac
 answer=$hooks/{ANSWERS_DIR}/$id.json
-ticks=$((timeout * 10))
-while [ "$ticks" -gt 0 ]; do
+# A deadline on the clock, not a count of naps: each nap costs a sleep's start
+# too, and a sleep without fractions (sleep 1) would stretch the wait tenfold.
+deadline=$(($(date +%s) + timeout))
+while [ "$(date +%s)" -lt "$deadline" ]; do
   if [ -f "$answer" ]; then
     # hostd's decision, in Claude Code's decision output format.
     cat -- "$answer"
@@ -140,7 +142,6 @@ while [ "$ticks" -gt 0 ]; do
     exit 0
   fi
   sleep 0.1 || sleep 1
-  ticks=$((ticks - 1))
 done
 # No decision: Claude Code shows its own dialog in the terminal.
 : >"$events/$id.expired"
@@ -204,6 +205,19 @@ def settings(script: str, timeout_s: int) -> dict[str, Any]:
             entry = {"matcher": "*", **entry}
         hooks[event] = [entry]
     return {"hooks": hooks}
+
+
+def timeout_of(hooks: Path) -> int | None:
+    """The answer timeout this run's hooks were given (its settings file says),
+    so every hostd judges a request's expiry alike, whatever its own setting."""
+    try:
+        data = json.loads(settings_file(hooks).read_text(encoding="utf-8"))
+        limit = data["hooks"][PERMISSION][0]["hooks"][0]["timeout"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        return None
+    return max(1, limit - PERMISSION_GRACE_S)
 
 
 def make(hooks: Path, timeout_s: int) -> Path:

@@ -65,13 +65,29 @@ def remove_tree(path: Path) -> None:
     if not stat.S_ISDIR(st.st_mode):
         path.unlink()
         return
-    for root, dirs, _files in os.walk(path):
+    for _root, dirs, _files, root_fd in os.fwalk(path, follow_symlinks=False):
         for d in dirs:
-            sub = os.path.join(root, d)
-            st = os.lstat(sub)
-            if stat.S_ISDIR(st.st_mode) and st.st_mode & 0o700 != 0o700:
-                os.chmod(sub, stat.S_IMODE(st.st_mode) | 0o700)
+            _open_up(root_fd, d)
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _open_up(parent_fd: int, name: str) -> None:
+    """Give a folder its owner's rwx, by the folder itself: an agent still
+    running cannot swap a link in between the look and the chmod (a path
+    chmod would follow it), so nothing outside changes mode."""
+    try:
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
+    except OSError:
+        return
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode) and st.st_mode & 0o700 != 0o700:
+            # An O_PATH descriptor cannot be fchmod-ed; its /proc name is that inode.
+            os.chmod(f"/proc/self/fd/{fd}", stat.S_IMODE(st.st_mode) | 0o700)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,8 @@ def test_the_notification_comes_once_per_request_and_opens_the_sandbox(
         w.notifier.clicked()
         await until(lambda: ("local", sid) in w.work.tabs, what="its tab")
         # The agent moves on, then asks again: a new request, a new notification.
-        hook_event(gui_env, sid, "PostToolUse", {"tool_name": "Bash", "tool_input": {}})
+        hook_event(gui_env, sid, "PostToolUse", {"tool_name": "Bash",
+                                                  "tool_input": {"command": COMMAND}})  # fmt: skip
         await until(lambda: tile_named(w, "twice").request is None, what="the request to end")
         second = ask_permission(gui_env, sid, "make clean")
         await until(lambda: len(w.notifier.notified) == 2, what="the second notification")

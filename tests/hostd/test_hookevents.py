@@ -283,3 +283,40 @@ def test_the_newest_200_are_kept_and_nothing_older_than_a_day_unless_pending() -
     assert {n for n, _ in recent[:50]} <= pruned
     assert not {n for n, _ in recent[50:]} & pruned
     assert "notes.txt" in pruned and ".tmp-123-4" not in pruned  # dot-files: by age, elsewhere
+
+
+def test_another_call_of_the_same_tool_finishing_leaves_the_request_open() -> None:
+    """Claude runs a Bash `ls` alongside the Bash call that waits for the person:
+    the `ls` finishing is not the end of the dialog; the waiting call's is."""
+    files = [ev(T0 + S, "PermissionRequest")]
+    ls = {"tool_name": "Bash", "tool_input": {"command": "ls", "description": "List"}}
+    files.append(ev(T0 + 2 * S, "PostToolUse", **ls))
+    state = fold(files)
+    assert state.activity is not None and state.activity.request is not None
+    assert state.requests[rid(T0 + S)] == he.PENDING
+    files.append(ev(T0 + 3 * S, "PostToolUse"))  # the rm itself ran (answered in the terminal)
+    assert fold(files).requests[rid(T0 + S)] == he.OVER
+
+
+def test_a_folder_of_thousands_of_requests_is_read_by_its_newest(tmp_path: Any) -> None:
+    """An agent may fill its events folder: only the newest events are parsed,
+    and a name that cannot be pruned changes nothing."""
+    from hostd.claude.hookdir import HookDir
+
+    hooks = tmp_path / "hooks"
+    events = hooks / "events"
+    events.mkdir(parents=True)
+    (hooks / "answers").mkdir()
+    for i in range(3000):
+        n, data = ev(T0 + i * 1000, "PermissionRequest", session=f"s{i}")
+        (events / n).write_bytes(data)
+    (events / "junk").mkdir()  # not a name hook.sh writes, and not removable by unlink
+    hd = HookDir(hooks, expire_after_s=3600)
+    now = T0 + 10 * S
+    state = hd.fold(since_ns=T0, running=True, now_ns=now)
+    assert len(hd._parsed) <= he.KEEP_NEWEST  # the test reaches in: what was parsed
+    assert state.activity is not None and state.activity.request is not None
+    assert len(list(events.iterdir())) <= he.KEEP_NEWEST + 1  # the older ones pruned
+    second = hd.fold(since_ns=T0, running=True, now_ns=now + 1000)
+    assert second.prune == ("junk",)  # it cannot go (a folder); the fold stays the same
+    assert hd.fold(since_ns=T0, running=True, now_ns=now + 2000) == second
