@@ -16,9 +16,8 @@ import logging
 import os
 import subprocess
 import sys
-from typing import Any
 
-from hostd.protocol import Notification, RpcError
+from hostd.protocol import RpcError
 from hostd.protocol import methods as m
 from hostd.protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY
 from hostd.protocol.version import __version__
@@ -320,12 +319,6 @@ async def cmd_metrics(client: Client, args: argparse.Namespace) -> int:
     return OK
 
 
-# hostd measures every sandbox as soon as the metrics topic is subscribed,
-# reading each Claude session from its start (a new hostd has read nothing
-# yet): seconds for long sessions. Past this, the cost is left out.
-FIRST_PUSH_TIMEOUT_S = 30.0
-
-
 async def _host_costs(client: Client) -> CostSum | None:
     """The estimated cost of the host's Claude sandboxes, from the first
     metrics push: one measuring pass over all of them. sandbox.metrics per
@@ -333,25 +326,12 @@ async def _host_costs(client: Client) -> CostSum | None:
     a running sandbox it has not seen twice, half a second apart."""
     if not client.has_capability(f"topic:{m.TOPIC_METRICS}"):
         return None
-    first: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-
-    def on_push(note: Notification) -> None:
-        if not first.done():
-            first.set_result(note.params)
-
-    remove = client.add_listener(m.METRICS, on_push)
-    try:
-        await client.subscribe([m.TOPIC_METRICS])
-        push = await asyncio.wait_for(first, FIRST_PUSH_TIMEOUT_S)
-    except TimeoutError:
-        print(
-            f"claude-remote: no metrics from hostd within {FIRST_PUSH_TIMEOUT_S:.0f} s; "
-            "the cost is left out",
-            file=sys.stderr,
-        )
+    push = await cli_waiting.first_metrics_push(client)
+    if push is None:
+        limit = cli_waiting.FIRST_PUSH_TIMEOUT_S
+        print(f"claude-remote: no metrics from hostd within {limit:.0f} s; the cost is left out",
+              file=sys.stderr)  # fmt: skip
         return None
-    finally:
-        remove()
     sandboxes = push.get("sandboxes") or {}
     return sum_costs(estimate(s.get("claude")) for s in sandboxes.values())
 

@@ -29,8 +29,9 @@ from .remote.client import Client
 OK, REFUSED = 0, 1
 TIMED_OUT, ENDED = 3, 4
 STATES = ("waiting", "idle", "exited")
-# hostd measures every sandbox once as soon as a client subscribes to metrics;
-# on a host with many sandboxes that pass takes a few seconds at most.
+# hostd measures every sandbox as soon as the metrics topic is subscribed,
+# reading each Claude session from its start (a new hostd has read nothing
+# yet): seconds for long sessions. Past this, what it would say is left out.
 FIRST_PUSH_TIMEOUT_S = 30.0
 
 
@@ -187,10 +188,12 @@ def report(sandbox: Any, args: argparse.Namespace, latest: dict[str, Any], code:
     return code
 
 
-async def measured_activities(client: Client) -> dict[str, dict[str, Any]]:
-    """Every live sandbox's activity from hostd's first measuring pass."""
+async def first_metrics_push(client: Client) -> dict[str, Any] | None:
+    """hostd's first ``metrics`` push: one measuring pass over every live
+    sandbox, as soon as the topic is subscribed. None when hostd has no such
+    topic or the pass took longer than FIRST_PUSH_TIMEOUT_S."""
     if not client.has_capability(f"topic:{m.TOPIC_METRICS}"):
-        return {}
+        return None
     first: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
 
     def on_push(note: Notification) -> None:
@@ -200,11 +203,16 @@ async def measured_activities(client: Client) -> dict[str, dict[str, Any]]:
     remove = client.add_listener(m.METRICS, on_push)
     try:
         await client.subscribe([m.TOPIC_METRICS])
-        push = await asyncio.wait_for(first, FIRST_PUSH_TIMEOUT_S)
+        return await asyncio.wait_for(first, FIRST_PUSH_TIMEOUT_S)
     except (TimeoutError, RpcError):
-        return {}
+        return None
     finally:
         remove()
+
+
+async def measured_activities(client: Client) -> dict[str, dict[str, Any]]:
+    """Every live sandbox's activity from hostd's first measuring pass."""
+    push = await first_metrics_push(client) or {}
     return {sid: dict(s.get("activity") or {}) for sid, s in (push.get("sandboxes") or {}).items()}
 
 
