@@ -125,7 +125,8 @@ let
 
       # The hooks folder (--hooks), at its path: read-only, so hook.sh,
       # settings.json and hostd's answers/ stay hostd's, and its events/
-      # read-write over it, where the hook writes.
+      # read-write over it, where the hook writes: files hostd reads as
+      # data only (size capped, JSON checked), never runs.
       if [ -s ${xchg}/hooks ]; then
         dir=$(cat ${xchg}/hooks)
         mkdir -p -- "$dir"

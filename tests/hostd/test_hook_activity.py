@@ -359,7 +359,14 @@ def test_malformed_and_hostile_event_files_change_nothing_and_crash_nothing(
     hooks.write("Notification", stamp=stamp + 6, raw=b'{"hook_event_name": "Notification", '
                 b'"message": {"$ne": 1}}')  # fmt: skip
     hooks.write("PermissionRequest", stamp=stamp + 7, raw=b"[" * 200_000)
-    time.sleep(1.5)  # a metrics tick and a few monitor looks over the garbage
+    big = b'{"hook_event_name": "Stop", "x": "' + b"y" * 70000 + b'"}'  # valid, too large
+    hooks.write("Stop", stamp=stamp + 8, raw=big)
+    # A name hook.sh never writes is pruned at once: when it is gone, hostd has
+    # folded the folder with all the garbage above in it.
+    junk = hooks.events / "junk.txt"
+    junk.write_text("x")
+    wait_for(lambda: not junk.exists(), what="hostd to fold the folder")
+    assert secret.read_text() == '{"hook_event_name": "Stop"}'  # a link's target untouched
     assert activity(hostd, "c1") == before
     assert hostd.call("sandbox.get", id="c1")["activity"] == before
     assert "Traceback" not in hostd.stderr_text and hostd.proc.poll() is None
