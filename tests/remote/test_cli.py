@@ -218,3 +218,18 @@ def test_a_reader_that_goes_away_ends_logs_follow_quietly(remote: Remote) -> Non
         proc.kill()
     err = proc.stderr.read().decode()
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_first_metrics_on_a_busy_host_shows_its_load(remote: Remote) -> None:
+    # A fresh hostd per run: this reading is its first.
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        data = json.loads(remote.cli("--host", "testhost", "metrics", "--json").stdout)
+        assert data["cpu_percent"] > 0
+        res = remote.cli("--host", "testhost", "metrics")
+        cpu = next(line for line in res.stdout.splitlines() if line.startswith("cpu "))
+        assert not cpu.startswith("cpu      0.0 %"), cpu
+    finally:
+        burner.kill()
+        burner.wait()
+
