@@ -3,9 +3,8 @@
     claude-remote [--host NAME | --local] COMMAND [ARGS] [--json]
 
 One persistent connection per run (SSH, or a local hostd child process);
-every command is one or two calls on it. Exit status: 0 done, 1 the host said
-no (the reason on stderr), 2 usage, 255 the host could not be reached (like
-ssh), 130 interrupted.
+every command is one or two calls on it. Exit statuses and how errors are
+said (text on stderr, or JSON on stdout with --json): :mod:`app.cli_errors`.
 """
 
 from __future__ import annotations
@@ -19,11 +18,27 @@ import sys
 
 from hostd.protocol import RpcError
 from hostd.protocol import methods as m
+from hostd.protocol.errors import METHOD_NOT_FOUND
 from hostd.protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY
 from hostd.protocol.version import __version__
 
+from . import cli_hosts, cli_sync, cli_waiting
 from . import cli_output as out
-from . import cli_sync, cli_waiting
+from .cli_errors import (
+    INTERRUPTED,
+    OK,
+    PIPE_CLOSED,
+    REFUSED,
+    UNREACHABLE,
+    USAGE,
+    ArgumentError,
+    Parser,
+    UsageError,
+    argument_error,
+    error,
+    errors_as_json,
+    wants_json,
+)
 from .cli_terminal import attach_over_ssh, have_tty, terminal_prompts
 from .cli_text import strip_controls
 from .remote.api import HostApi
@@ -33,8 +48,11 @@ from .remote.create_flow import create_sandbox
 from .remote.errors import ConfigError, RemoteError
 from .remote.local import LocalHost
 from .remote.probes import probe_tools
-from .remote.profiles import LOCAL, Profile, Profiles, check_name, default_host, open_host
-from .remote.ssh.config import SshConfig
+from .remote.profiles import (
+    LOCAL,
+    default_host,
+    open_host,
+)
 from .remote.ssh.host import SshHost
 from .remote.sync.result import SyncResult
 from .remote.sync.state import SyncError
@@ -42,22 +60,17 @@ from .remote.terminal import attach_env
 
 log = logging.getLogger(__name__)
 
-OK, REFUSED, USAGE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 255, 130
-PIPE_CLOSED = 141  # 128 + SIGPIPE, as for a command the signal ended
-
-
-class UsageError(Exception):
-    pass
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="claude-remote",
         description="Create, watch and steer sandboxes on a host running claude-sandbox-hostd.",
         epilog="Host: --host, else $CLAUDE_REMOTE_HOST, else `host = NAME` in "
         "~/.config/claude-remote/config, else this machine. NAME is a host profile "
         "(claude-remote hosts), an ~/.ssh/config alias, or [user@]host[:port]. "
-        "Exit status: 0 ok, 1 the host said no, 2 usage, 255 connection failed.",
+        "Exit status: 0 ok, 1 the host said no, 2 usage, 3/4 wait timed out/ended, "
+        "5 a sync left conflicts, 255 connection failed. With --json, errors are JSON on "
+        'stdout: {"error": {"code", "message", "data"}}.',
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--host", metavar="NAME", help="the host to use")
@@ -65,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -115,24 +128,19 @@ def build_parser() -> argparse.ArgumentParser:
     cmd("doctor", "what the host has: hostd, tools, backends and why not")
     cli_sync.add_parsers(cmd)
     cli_waiting.add_parsers(cmd)
-    p = cmd("hosts", "host profiles and ~/.ssh/config aliases")
-    hosts = p.add_subparsers(dest="hosts_command", metavar="ACTION")
-    hosts.add_parser("list", help="list profiles and aliases (the default)", parents=[common])
-    h = hosts.add_parser("add", help="add or replace a profile", parents=[common])
-    h.add_argument("name")
-    h.add_argument("destination", help="an ~/.ssh/config alias or [user@]host[:port]")
-    h.add_argument(
-        "--command", dest="hostd_command", metavar="CMD", help="how to start hostd there"
-    )
-    h = hosts.add_parser("import", help="a profile for each ~/.ssh/config alias", parents=[common])
-    h.add_argument("aliases", nargs="*", help="only these (default: all)")
-    h = hosts.add_parser("rm", help="remove a profile", parents=[common])
-    h.add_argument("name")
+    cli_hosts.add_parsers(cmd, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # argparse's own complaints come before --json is parsed: read it first.
+    errors_as_json(wants_json(argv))
+    try:
+        args = build_parser().parse_args(argv)
+    except ArgumentError as exc:
+        return argument_error(exc)
+    errors_as_json(args.json)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(stream=sys.stderr, level=level, format="claude-remote: %(message)s")
     # paramiko logs a dropped link as an ERROR with a traceback-ish line; the
@@ -150,19 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return PIPE_CLOSED
     except UsageError as exc:
-        return fail(str(exc), USAGE)
+        return error(str(exc), USAGE)
     except ConfigError as exc:
-        return fail(str(exc), USAGE)
-
-
-def fail(message: str, code: int) -> int:
-    print(f"claude-remote: {message}", file=sys.stderr)
-    return code
+        return error(str(exc), USAGE)
 
 
 async def run(args: argparse.Namespace) -> int:
     if args.command == "hosts":
-        return hosts_command(args)
+        return cli_hosts.hosts_command(args)
     name = LOCAL if args.local else (args.host or default_host())
     shown = "" if name in (None, LOCAL) else f"--host {name} "
     hint = (
@@ -180,13 +183,13 @@ async def run(args: argparse.Namespace) -> int:
             note = ""
             if resolved.origin == "address" and "resolve" in str(exc):
                 note = f"\n({name!r} is not a host profile or an ~/.ssh/config alias either.)"
-            return fail(f"{exc}{note}", UNREACHABLE)
+            return error(f"{exc}{note}", UNREACHABLE)
         try:
             return await COMMANDS[args.command](client, args)
         except RpcError as exc:
-            return fail(exc.message, REFUSED)
+            return error(exc.message, REFUSED, code=exc.code, data=exc.data)
         except RemoteError as exc:
-            return fail(str(exc), UNREACHABLE)
+            return error(str(exc), UNREACHABLE)
     finally:
         await client.close()
         await host.close()
@@ -265,7 +268,7 @@ async def cmd_attach(client: Client, args: argparse.Namespace) -> int:
     if isinstance(host, SshHost):
         status = await attach_over_ssh(client, args.id)
         if status is None:
-            return fail(f"the connection to {host.describe()} was lost", UNREACHABLE)
+            return error(f"the connection to {host.describe()} was lost", UNREACHABLE)
         return status
     argv = await HostApi(client).attach_command(args.id)
     await client.close()  # nothing more to ask hostd; tmux talks to its own socket
@@ -294,10 +297,12 @@ async def cmd_metrics(client: Client, args: argparse.Namespace) -> int:
     if args.id is not None:
         if not client.has_capability(m.SANDBOX_METRICS):
             version = (client.hello or {}).get("version", "?")
-            return fail(
+            return error(
                 f"hostd {version} on {client.host.describe()} does not offer per-sandbox metrics "
                 "(sandbox.metrics) yet; `claude-remote metrics` without an id shows the host's.",
                 REFUSED,
+                code=METHOD_NOT_FOUND,  # what that hostd would answer
+                data={"method": m.SANDBOX_METRICS},
             )
         api = HostApi(client)
         result = await api.metrics(args.id)
@@ -369,45 +374,6 @@ COMMANDS = {
     "watch": cli_sync.cmd_watch,
     **cli_waiting.COMMANDS,
 }
-
-
-# -- hosts (no connection) ----------------------------------------------------------------
-
-
-def hosts_command(args: argparse.Namespace) -> int:
-    profiles = Profiles.default()
-    ssh = SshConfig()
-    action = args.hosts_command or "list"
-    if action == "add":
-        check_name(args.name)
-        profiles.add(
-            Profile(args.name, args.destination, args.hostd_command or "claude-sandbox-hostd")
-        )
-        print(f"saved profile {args.name} in {profiles.path}")
-        return OK
-    if action == "rm":
-        if not profiles.remove(args.name):
-            return fail(f"no profile named {args.name!r} in {profiles.path}", REFUSED)
-        print(f"removed profile {args.name}")
-        return OK
-    if action == "import":
-        added = profiles.import_aliases(ssh, args.aliases or None)
-        print(f"imported {len(added)} alias(es): {', '.join(p.name for p in added) or 'none new'}")
-        return OK
-    known = profiles.load()
-    aliases = [a for a in ssh.aliases() if a not in known]
-    default = default_host()
-    if args.json:
-        out.print_json(
-            {
-                "default": default,
-                "profiles": [vars(p) for p in known.values()],
-                "ssh_aliases": aliases,
-            }
-        )
-        return OK
-    out.print_hosts(known, aliases, default, profiles.path)
-    return OK
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from hostd.protocol import Notification, wire
 from hostd.protocol import methods as m
 
+from .cli_errors import OK, UNREACHABLE, error
+from .cli_table import Shrink, fit, terminal_width
 from .cli_text import Cleaner
 from .remote.client import Client, ConnectionState
 from .remote.cost import Cost, CostSum, estimate, format_usd, prices
@@ -108,14 +111,26 @@ def print_table(sandboxes: list[wire.Sandbox]) -> None:
                 str(sb.get("project_dir")),
             ]
         )
-    print_columns(rows)
+    print_columns(rows, LIST_SHRINK)
 
 
-def print_columns(rows: list[list[str]]) -> None:
-    """Rows as aligned columns; the last column as long as it is."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
+# How `ls` fits the terminal: the agent's command and the project's path give
+# up room first (the path keeps its end), then the waiting reason, then all of
+# those down to their headers' width and the name to 12; the name (what a
+# person types next) and the backend last.
+_ID, _NAME, _BACKEND, _STATUS, _ACTIVITY, _AGE, _AGENT, _PROJECT = range(8)
+LIST_SHRINK = (
+    (Shrink(_AGENT, 16), Shrink(_PROJECT, 16, "end")),
+    (Shrink(_ACTIVITY, 12),),
+    (Shrink(_AGENT, 5), Shrink(_PROJECT, 7, "end"), Shrink(_ACTIVITY, 8), Shrink(_NAME, 12)),
+    (Shrink(_NAME, 4), Shrink(_BACKEND, 7)),
+)
+
+
+def print_columns(rows: list[list[str]], shrink: Sequence[Sequence[Shrink]] = ()) -> None:
+    """Rows as aligned columns, fitted to the terminal's width (see :mod:`app.cli_table`)."""
+    for line in fit(rows, terminal_width(), shrink):
+        print(line)
 
 
 def _size(n: float) -> str:
@@ -244,6 +259,16 @@ def print_doctor(host: str, hello: dict[str, Any], tools: list[Tool]) -> None:
         print(f"warning   {warning}")
 
 
+def describe_profile(p: Profile) -> str:
+    """ "ann@lab:2222, key ~/.ssh/lab, via gate, hostd: claude-sandbox-hostd"."""
+    parts = [p.destination]
+    if p.identity_file:
+        parts.append(f"key {p.identity_file}")
+    if p.proxy_jump:
+        parts.append(f"via {p.proxy_jump}")
+    return ", ".join([*parts, f"hostd: {p.hostd_command}"])
+
+
 def print_hosts(
     profiles: dict[str, Profile], aliases: list[str], default: str | None, path: Path
 ) -> None:
@@ -252,7 +277,7 @@ def print_hosts(
 
     print(f"profiles ({path}):" if profiles else f"no profiles yet ({path})")
     for p in sorted(profiles.values(), key=lambda p: p.name):
-        print(f"  {p.name}{mark(p.name)}: {p.destination}, hostd: {p.hostd_command}")
+        print(f"  {p.name}{mark(p.name)}: {describe_profile(p)}")
     if aliases:
         print(
             "~/.ssh/config aliases (usable as --host NAME; "
@@ -329,6 +354,5 @@ async def follow_logs(
     if reader_gone:
         raise BrokenPipeError  # main() ends quietly
     if failed:
-        print(f"claude-remote: {failed[-1]}", file=sys.stderr)
-        return 255
-    return 0
+        return error(failed[-1], UNREACHABLE, line=True)
+    return OK

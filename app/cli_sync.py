@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from . import cli_output as out
+from .cli_errors import OK, REFUSED, SYNC_CONFLICTS, UNREACHABLE, error
 from .remote.client import Client
 from .remote.sync.plan import Mode
 from .remote.sync.result import SyncProgress, SyncResult
@@ -26,13 +27,25 @@ from .remote.sync.syncer import Syncer
 from .remote.sync.targets import resolve_remote
 from .remote.sync.watch import run_watch
 
-OK, REFUSED, UNREACHABLE = 0, 1, 255
 # A summary names at most this many files of each kind; --json has them all.
 MAX_LISTED = 10
 
 
+EXIT_STATUS = (
+    "exit status: 0 in sync; "
+    f"{SYNC_CONFLICTS} done, but it left conflicts (both versions kept, the copy named "
+    "NAME.conflict-SIDE-TIME; look at them); "
+    f"{REFUSED} config files held back (see --accept-config; said first when there are "
+    "conflicts too), or the host or the sync refused; "
+    f"{UNREACHABLE} the host could not be reached; 2 usage. "
+    "With --json the result is printed whenever the sync was done, errors as "
+    '{"error": {...}}.'
+)
+
+
 def add_parsers(cmd: Any) -> None:
     p = cmd("sync", "sync a folder here with one on the host, both ways (or --push/--pull)")
+    p.epilog = EXIT_STATUS
     p.add_argument("local_dir", metavar="LOCAL", help="the folder on this machine")
     p.add_argument(
         "remote",
@@ -47,6 +60,12 @@ def add_parsers(cmd: Any) -> None:
     _allow_delete_all(p)
     _accept_config(p)
     p = cmd("watch", "keep a folder here and one on the host in sync until Ctrl+C")
+    p.epilog = (
+        f"exit status (after Ctrl+C): as for sync, for what the rounds left: {REFUSED} if "
+        f"config files are held back at the end, else {SYNC_CONFLICTS} if a round left "
+        "conflicts, else 0. With --json: one JSON line per round, an error as a line "
+        '{"error": {...}}.'
+    )
     p.add_argument("local_dir", metavar="LOCAL", help="the folder on this machine")
     p.add_argument("remote", metavar="REMOTE", nargs="?", help="as for sync")
     _allow_delete_all(p)
@@ -72,24 +91,34 @@ def _allow_delete_all(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _err(message: str) -> None:
-    print(f"claude-remote: {message}", file=sys.stderr)
-
-
 def _code(exc: SyncError) -> int:
     return UNREACHABLE if exc.retryable else REFUSED
 
 
-def _fail(exc: SyncError) -> int:
-    _err(str(exc))
+def _fail(exc: SyncError, prefix: str = "", line: bool = False) -> int:
+    """Say why a sync failed; the exit status. As JSON, ``data`` has what the
+    round did before it failed (``result``), and for a refused round which
+    side is empty."""
+    data: dict[str, Any] = {"retryable": exc.retryable}
+    if exc.result is not None:
+        data["result"] = exc.result.to_obj()
+    hint = ""
     if isinstance(exc, SyncRefused):
-        print(
+        data.update(empty=exc.empty, folder=exc.folder, deletes=exc.deletes)
+        hint = (
             f"  To fill it again from the other side: sync with --{exc.restore}.\n"
             "  If it was emptied on purpose: add --allow-delete-all to delete those files "
-            "as well (they go to the trash).",
-            file=sys.stderr,
+            "as well (they go to the trash)."
         )
-    return _code(exc)
+    return error(f"{prefix}{exc}", _code(exc), data=data, hint=hint, line=line)
+
+
+def exit_status(result: SyncResult) -> int:
+    """What a sync that was carried out exits with: held-back files first
+    (the sync is not complete until they are looked at), then conflicts."""
+    if result.held:
+        return REFUSED
+    return SYNC_CONFLICTS if result.conflicts else OK
 
 
 async def cmd_sync(client: Client, args: argparse.Namespace) -> int:
@@ -109,13 +138,28 @@ async def cmd_sync(client: Client, args: argparse.Namespace) -> int:
     out.print_json(result.to_obj()) if args.json else print_result(result, client)
     if result.held:
         _held_notice(result, client, args)
-        return REFUSED
-    return OK
+    return exit_status(result)
 
 
 async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
     # The held changes last reported: a watch says so once, not every round.
     shown: set[tuple[str, Any]] = set()
+    conflicted = False
+
+    def on_round(result: SyncResult) -> None:
+        nonlocal conflicted
+        conflicted = conflicted or bool(result.conflicts)
+        _round(result, client, args, shown)
+
+    def on_error(exc: Exception) -> None:
+        nonlocal conflicted
+        if isinstance(exc, SyncError):
+            # A round that failed part way may have made conflict copies first.
+            conflicted = conflicted or bool(exc.result is not None and exc.result.conflicts)
+            _fail(exc, line=True)
+        else:
+            error(str(exc), UNREACHABLE, line=True)
+
     try:
         remote = await resolve_remote(client, args.remote, args.local_dir)
         async with Syncer(
@@ -127,9 +171,7 @@ async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
                     f"watching {syncer.local} and {_where(client, syncer.remote)} (Ctrl+C stops)",
                     flush=True,
                 )
-            task = asyncio.ensure_future(
-                run_watch(syncer, lambda r: _round(r, client, args, shown), lambda e: _err(str(e)))
-            )
+            task = asyncio.ensure_future(run_watch(syncer, on_round, on_error))
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, task.cancel)
@@ -141,17 +183,16 @@ async def cmd_watch(client: Client, args: argparse.Namespace) -> int:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
     except SyncError as exc:
-        return _fail(exc)
+        return _fail(exc, line=True)
     if not args.json:
         print("stopped", flush=True)
-    return REFUSED if shown else OK
+    return REFUSED if shown else SYNC_CONFLICTS if conflicted else OK
 
 
 def push_failed(exc: SyncError) -> int:
     """``create --sync LOCAL`` whose push failed (so nothing was created):
     say so; the exit status."""
-    _err(f"push before create: {exc}")
-    return _code(exc)
+    return _fail(exc, prefix="push before create: ")
 
 
 def _round(

@@ -23,11 +23,11 @@ from hostd.protocol import Notification, RpcError
 from hostd.protocol import methods as m
 
 from . import cli_output as out
+from .cli_errors import ENDED, OK, REFUSED, TIMED_OUT, error
+from .cli_table import Shrink
 from .remote.api import HostApi
 from .remote.client import Client
 
-OK, REFUSED = 0, 1
-TIMED_OUT, ENDED = 3, 4
 STATES = ("waiting", "idle", "exited")
 # hostd measures every sandbox as soon as the metrics topic is subscribed,
 # reading each Claude session from its start (a new hostd has read nothing
@@ -79,7 +79,7 @@ async def cmd_waiting(client: Client, args: argparse.Namespace) -> int:
         request: dict[str, Any] = act.get("request") or {}
         table.append([str(row["name"]), str(act.get("reason") or "your input"),
                       str(request.get("id") or "-"), out.age(act.get("since"))])  # fmt: skip
-    out.print_columns(table)
+    out.print_columns(table, [[Shrink(1, 12)]])  # the reason gives up room
     return OK
 
 
@@ -93,9 +93,8 @@ async def cmd_answer(client: Client, args: argparse.Namespace) -> int:
         pending = act.get("request") or {}
         if act.get("state") != "waiting" or not pending.get("id"):
             what = act.get("state") or "not being watched"
-            print(f"claude-remote: {sandbox['name']} asks for nothing now ({what})",
-                  file=sys.stderr)  # fmt: skip
-            return REFUSED
+            return error(f"{sandbox['name']} asks for nothing now ({what})", REFUSED,
+                         data={"activity": act})  # fmt: skip
         request, reason = str(pending["id"]), str(act.get("reason") or "")
     decision = "allow" if args.command == "allow" else "deny"
     message = args.message if decision == "deny" and args.message else None

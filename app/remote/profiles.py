@@ -166,6 +166,28 @@ class Profiles:
         os.replace(tmp, self.path)
 
 
+def with_user_and_port(destination: str, user: str | None, port: int | None) -> str:
+    """``destination`` with ``user`` and ``port`` put in (``[user@]host[:port]``),
+    as the window's Add host dialog composes them. ConfigError when the
+    destination names another user or port already: which one was meant?"""
+    dest = parse_destination(destination)
+    if user is not None:
+        user = user.strip()
+        if not user or "@" in user or any(c.isspace() for c in user):
+            raise ConfigError(f"not a user name: {user!r}")
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"not a port: {port} (1 to 65535)")
+    for what, given, there in (("user", user, dest.user), ("port", port, dest.port)):
+        if given is not None and there is not None and given != there:
+            raise ConfigError(
+                f"{destination!r} names {what} {there} already, and --{what} says {given}"
+            )
+    host = f"[{dest.host}]" if ":" in dest.host else dest.host  # an IPv6 address
+    user = user or dest.user
+    port = port or dest.port
+    return (f"{user}@" if user else "") + host + (f":{port}" if port else "")
+
+
 def check_name(name: str) -> None:
     if not _NAME_RE.match(name) or name == LOCAL:
         raise ConfigError(

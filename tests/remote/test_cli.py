@@ -218,3 +218,40 @@ def test_a_reader_that_goes_away_ends_logs_follow_quietly(remote: Remote) -> Non
         proc.kill()
     err = proc.stderr.read().decode()
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_first_metrics_on_a_busy_host_shows_its_load(remote: Remote) -> None:
+    # A fresh hostd per run: this reading is its first.
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        data = json.loads(remote.cli("--host", "testhost", "metrics", "--json").stdout)
+        assert data["cpu_percent"] > 0
+        res = remote.cli("--host", "testhost", "metrics")
+        cpu = next(line for line in res.stdout.splitlines() if line.startswith("cpu "))
+        assert not cpu.startswith("cpu      0.0 %"), cpu
+    finally:
+        burner.kill()
+        burner.wait()
+
+
+def test_ls_fits_80_columns(remote: Remote) -> None:
+    deep = remote.project / "clients" / "a-rather-long-customer-name" / "projects" / "the-shop"
+    deep.mkdir(parents=True)
+    agent = "sh -c 'while true; do echo working on a long task; sleep 1; done' # " + "x" * 60
+    for name, project in (("a-long-sandbox-name-for-the-shop", deep), ("short", remote.project)):
+        created = remote.cli("--host", "testhost", "create", name, "none", str(project),
+                             "--agent", agent)  # fmt: skip
+        assert created.returncode == 0, created.stderr
+    res = remote.cli("--host", "testhost", "ls", env={"COLUMNS": "80"})
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert len(lines) == 3 and all(len(line) <= 80 for line in lines), res.stdout
+    assert lines[0].split() == ["ID", "NAME", "BACKEND", "STATUS", "ACTIVITY", "AGE", "AGENT",
+                                "PROJECT"]  # fmt: skip
+    long_row = next(line for line in lines if "a-long" in line)
+    # The agent keeps its start, the project its end; both say they were cut.
+    assert "sh -c" in long_row and "…" in long_row and long_row.endswith("shop")
+    assert long_row.split()[3] == "running"
+    # To a pipe, with no COLUMNS: whole values, for scripts.
+    res = remote.cli("--host", "testhost", "ls")
+    assert str(deep) in res.stdout and agent in res.stdout

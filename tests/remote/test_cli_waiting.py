@@ -58,7 +58,8 @@ def test_waiting_lists_what_each_asks_and_allow_and_deny_answer_it(remote: Remot
     # The same request again: no longer pending, refused, nothing changes.
     again = remote.cli(*H, "deny", "no-one", "--request", request, "--json")
     assert again.returncode == 1
-    assert "pending" in again.stderr or "answered" in again.stderr
+    said = json.loads(again.stdout)["error"]["message"]  # --json: the error as JSON
+    assert "pending" in said or "answered" in said
     nothing = remote.cli(*H, "allow", "no-one")
     assert nothing.returncode == 1 and "asks for nothing" in nothing.stderr
     # Both still wait, now for the person's next prompt (Claude ended its turn).
