@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QInputDialog, QLabel, QWidget
 from app.remote.api import HostApi
 from app.remote.errors import RemoteError
 from app.remote.profiles import LOCAL
+from app.remote.selfcmd import attach_command_line
 from app.remote.sync.result import SyncProgress, SyncResult
 from app.remote.sync.state import SyncError
 from hostd.protocol import RpcError
@@ -353,6 +354,12 @@ class SandboxActions:
         menu.popup(self.tiles.viewport().mapToGlobal(pos))
 
     def _copy_attach(self, tile: Tile) -> None:
-        host = "" if tile.host == LOCAL else f"--host {tile.host} "
-        QGuiApplication.clipboard().setText(f"claude-remote {host}attach {tile.sandbox['id'][:8]}")
-        self.window.show_message("Copied the claude-remote attach command.", False)
+        line = attach_command_line(host_words(tile.host), tile.sandbox["id"][:8])
+        QGuiApplication.clipboard().setText(line)
+        self.window.show_message(f"Copied: {line}", False)
+
+
+def host_words(host: str) -> list[str]:
+    """How claude-remote names ``host``: this machine is ``--local`` (not the
+    default host, which a config file may set to another)."""
+    return ["--local"] if host == LOCAL else ["--host", host]
