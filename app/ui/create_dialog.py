@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -205,10 +205,12 @@ class CreateDialog(QDialog):
         """The create ended: close on success; show an agent that exited at once
         (``sandbox``'s status ``exited``), or the ``error`` (about the param
         ``field``, when hostd named one) and let them retry."""
+        if error is None and sandbox is not None and sandbox.get("status") == "exited":
+            self._kept = sandbox
         self._busy(False)
         self._backend_changed()
-        if error is None and sandbox is not None and sandbox.get("status") == "exited":
-            self._show_exited(sandbox)
+        if self._kept is not None:
+            self._show_exited(self._kept)
             return
         if error is None:
             self.accept()
@@ -235,6 +237,10 @@ class CreateDialog(QDialog):
         self.create_button.setText("Create")
         self._backend_changed()
         self._fit()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit()  # the notes it opens with wrap too
 
     def reject(self) -> None:
         if not self._working:  # Escape or the window's close while creating: wait
@@ -303,6 +309,12 @@ class CreateDialog(QDialog):
         need = max(need, layout.totalMinimumSize().height(), layout.totalSizeHint().height())
         if need != self.height():
             self.resize(width, need)
+        # Grown down past the screen's bottom (the agent's last lines on an
+        # 800x600 screen): up, so the buttons stay in reach.
+        screen = self.screen().availableGeometry()
+        frame = self.frameGeometry()
+        if frame.bottom() > screen.bottom():
+            self.move(frame.x(), max(screen.top(), frame.y() - (frame.bottom() - screen.bottom())))
 
     def _host_changed(self, host: str) -> None:
         self._error_field = None
@@ -348,7 +360,10 @@ class CreateDialog(QDialog):
         self._validate()
 
     def _validate(self) -> bool:
-        name_err = name_problem(self.name.text(), self._taken(self.host.currentText()))
+        taken = self._taken(self.host.currentText())
+        if self._kept is not None:  # its own tile, not another sandbox's name
+            taken = taken - {self._kept.get("name")}
+        name_err = name_problem(self.name.text(), taken)
         proj_err = project_problem(self.project.text().strip())
         # Errors show once a field has been typed in (or Create was pressed),
         # not while the dialog first opens.

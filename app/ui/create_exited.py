@@ -21,7 +21,7 @@ class ExitedPanel(QWidget):
         self.lines = QPlainTextEdit()
         self.lines.setReadOnly(True)
         self.lines.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.lines.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.lines.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.lines.setFixedHeight(self.lines.fontMetrics().lineSpacing() * EXITED_ROWS + 12)
         self.kept = QLabel()
         self.kept.setWordWrap(True)

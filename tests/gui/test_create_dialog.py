@@ -39,12 +39,16 @@ EXITED = {
 }
 
 
-def dialog_for(qtbot: Any, commands: dict[str, dict[str, Any] | None]) -> CreateDialog:
-    """The dialog over hosts whose hello said ``commands`` (None: an older hostd)."""
+def dialog_for(
+    qtbot: Any, commands: dict[str, dict[str, Any] | None], taken: set[str] | None = None
+) -> CreateDialog:
+    """The dialog over hosts whose hello said ``commands`` (None: an older
+    hostd), where the sandboxes ``taken`` exist."""
+    names = set() if taken is None else taken
     dialog = CreateDialog(
         list(commands),
         lambda _host: BACKENDS,
-        lambda _host: set(),
+        lambda _host: names,
         commands=lambda host: commands.get(host),
     )
     qtbot.addWidget(dialog)
@@ -91,15 +95,17 @@ def test_an_old_hostd_without_commands_gets_claude(qtbot: Any) -> None:
 
 
 def test_an_agent_that_exited_at_once_keeps_the_dialog_open_saying_why(qtbot: Any) -> None:
-    dialog = dialog_for(qtbot, {"has": HAS_CLAUDE})
+    taken: set[str] = set()
+    dialog = dialog_for(qtbot, {"has": HAS_CLAUDE}, taken)
     qtbot.keyClicks(dialog.name, "shop")
     qtbot.keyClicks(dialog.project, "/srv/shop")
     submitted: list[dict[str, Any]] = []
     dialog.submitted.connect(submitted.append)
     dialog.create_button.click()
     assert submitted and not dialog.name.isEnabled()
+    taken.add("shop")  # its tile came
     dialog.finish(None, dict(EXITED))
-    assert dialog.isVisible()
+    assert dialog.isVisible() and not dialog.name_error.isVisible()
     assert dialog.exited.title.text() == "The agent exited at once with status 127:"
     assert dialog.exited.lines.toPlainText() == "starting\nsh: 1: exec: no-such-agent: not found"
     assert "shop was kept" in dialog.exited.kept.text()
@@ -107,6 +113,9 @@ def test_an_agent_that_exited_at_once_keeps_the_dialog_open_saying_why(qtbot: An
     assert dialog.create_button.text() == "Close" and dialog.create_button.isEnabled()
     assert dialog.discard_button.isVisible() and not dialog.name.isEnabled()
     assert not clipped(dialog)
+    # Grown by the panel, it is still on the screen, buttons in reach.
+    screen = dialog.screen().availableGeometry()
+    assert screen.contains(dialog.frameGeometry()), (screen, dialog.frameGeometry())
     # Delete it and edit: the window deletes the kept sandbox, then the
     # fields can be changed and created again.
     discarded: list[dict[str, Any]] = []
@@ -114,6 +123,7 @@ def test_an_agent_that_exited_at_once_keeps_the_dialog_open_saying_why(qtbot: An
     dialog.discard_button.click()
     assert discarded and discarded[0]["id"] == EXITED["id"]
     assert "Deleting shop" in dialog.status.text() and not dialog.create_button.isEnabled()
+    taken.discard("shop")
     dialog.discarded(None)
     assert not dialog.exited.isVisible() and not dialog.discard_button.isVisible()
     assert dialog.create_button.text() == "Create" and dialog.name.isEnabled()
