@@ -143,7 +143,8 @@ class SandboxActions:
             problem = None
         finally:
             dialog.finish(problem, sb, field)
-        assert sb is not None
+        if sb is None:  # not reached: each failure above returned or raised
+            return
         if push_from:
             self.sync_for(host, sb).set_local(push_from)
         if sb.get("status") == "exited":  # the dialog shows why; the record is kept
