@@ -3,7 +3,14 @@
 The dialog does not create anything itself: it emits ``submitted`` with the
 params, and the window runs the create and reports back with ``finish()``.
 While the create runs the fields are locked and a busy bar shows; an error
-from the server appears in the dialog, with everything typed kept.
+from the server appears in the dialog, with everything typed kept, until the
+field it named changes. An agent that exited at once (hostd's result says
+``exited``) is shown here with its status and last lines; the sandbox is kept,
+and the person closes the dialog or has it deleted to change and try again
+(``discard``; the window reports back with ``discarded()``).
+
+The agent starts as ``claude`` when the host has it (hello's ``commands``),
+else a shell, with a note saying why.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,34 +37,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hostd.protocol.names import NAME_RE
 from hostd.protocol.spec import DEFAULT_AGENT
 
+from .create_checks import agent_note, default_agent, name_problem, project_problem
+from .create_exited import ExitedPanel
 
-def name_problem(name: str, taken: set[str]) -> str | None:
-    if not name:
-        return "A name is needed."
-    if len(name) > 64:
-        return f"At most 64 characters ({len(name)} now)."
-    bad = next((c for c in name if not NAME_RE.fullmatch(c)), None)
-    if bad is not None:
-        shown = {" ": "a space", "\n": "a newline", "\t": "a tab"}.get(bad, repr(bad))
-        return f"{shown} is not allowed: use letters, digits, '.', '_' or '-'."
-    if name in taken:
-        return "A sandbox with this name exists on that host."
-    return None
-
-
-def project_problem(path: str) -> str | None:
-    if not path:
-        return "Which directory on the host should the agent work in?"
-    if not path.startswith("/"):
-        return "Give the absolute path on the host (it starts with /)."
-    return None
+# Which widget each server error's ``field`` (InvalidParams data) names.
+FIELDS = ("name", "backend", "project_dir", "network", "ssh_agent", "agent")
 
 
 class CreateDialog(QDialog):
     submitted = Signal(dict)  # {"host": ..., "name": ..., "backend": ..., ...}
+    discard = Signal(dict)  # the kept Sandbox of an agent that exited at once: delete it
 
     def __init__(
         self,
@@ -67,6 +58,7 @@ class CreateDialog(QDialog):
         *,
         host: str | None = None,
         local_host: str | None = None,
+        commands: Callable[[str], Any] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -77,6 +69,9 @@ class CreateDialog(QDialog):
         self._backends = backends
         self._taken = taken
         self._local_host = local_host
+        self._commands = commands or (lambda _host: None)
+        self._error_field: str | None = None  # the field the server's error named
+        self._kept: dict[str, Any] | None = None  # a sandbox whose agent exited at once
 
         self.host = QComboBox()
         self.host.addItems(hosts)
@@ -122,6 +117,10 @@ class CreateDialog(QDialog):
         self.push_error = _error_label()
         self.agent = QLineEdit(DEFAULT_AGENT)
         self.agent.setToolTip("The agent's command line; it is not run through a shell.")
+        self.agent_note = QLabel()
+        self.agent_note.setWordWrap(True)
+        self.agent_note.setStyleSheet("color: palette(placeholder-text);")
+        self.agent_note.hide()
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)  # busy
         self.progress.setTextVisible(False)
@@ -129,6 +128,8 @@ class CreateDialog(QDialog):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.server_error = _error_label()
+        self.exited = ExitedPanel()  # an agent that exited at once
+        self.exited.hide()
 
         project_row = QHBoxLayout()
         project_row.addWidget(self.project, 1)
@@ -150,13 +151,23 @@ class CreateDialog(QDialog):
         form.addRow("", self.network)
         form.addRow("", self.ssh_agent)
         form.addRow("Agent", self.agent)
+        form.addRow("", self.agent_note)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Cancel | QDialogButtonBox.StandardButton.Ok
         )
         self.create_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.create_button.setText("Create")
+        self.discard_button = self.buttons.addButton(
+            "Delete it and edit", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.discard_button.setToolTip(
+            "Deletes the sandbox that was kept, so you can change what you typed and create again."
+        )
+        self.discard_button.hide()
+        self.discard_button.clicked.connect(self._discard)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.exited)
         layout.addWidget(self.server_error)
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
@@ -172,19 +183,64 @@ class CreateDialog(QDialog):
         self._touched: set[str] = set()
         self.name.textEdited.connect(lambda _t: self._touched.add("name"))
         self.project.textEdited.connect(lambda _t: self._touched.add("project"))
+        self.agent.textEdited.connect(lambda _t: self._touched.add("agent"))
+        self.agent.textChanged.connect(self._agent_changed)
+        changes = {
+            "name": self.name.textChanged,
+            "backend": self.backend.currentIndexChanged,
+            "project_dir": self.project.textChanged,
+            "network": self.network.toggled,
+            "ssh_agent": self.ssh_agent.toggled,
+            "agent": self.agent.textChanged,
+        }
+        for field, signal in changes.items():
+            signal.connect(lambda *_a, f=field: self._field_changed(f))
         self._host_changed(self.host.currentText())
 
     # -- called by the window --------------------------------------------------------
 
-    def finish(self, error: str | None) -> None:
-        """The create ended: close on success, else show why and let them retry."""
+    def finish(
+        self, error: str | None, sandbox: dict[str, Any] | None = None, field: str | None = None
+    ) -> None:
+        """The create ended: close on success; show an agent that exited at once
+        (``sandbox``'s status ``exited``), or the ``error`` (about the param
+        ``field``, when hostd named one) and let them retry."""
+        if error is None and sandbox is not None and sandbox.get("status") == "exited":
+            self._kept = sandbox
         self._busy(False)
         self._backend_changed()
+        if self._kept is not None:
+            self._show_exited(self._kept)
+            return
         if error is None:
             self.accept()
             return
+        self._error_field = field if field in FIELDS else None
         self.server_error.setText(error)
         self.server_error.show()
+        self._fit()
+
+    def discarded(self, error: str | None) -> None:
+        """The kept sandbox was deleted (the fields can be changed again), or
+        could not be (``error``)."""
+        self._busy(False)
+        if error is not None:
+            self._lock(True)
+            self.server_error.setText(f"Could not delete it: {error}")
+            self.server_error.show()
+            self._fit()
+            return
+        self._kept = None
+        self.exited.hide()
+        self.discard_button.hide()
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).show()
+        self.create_button.setText("Create")
+        self._backend_changed()
+        self._fit()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit()  # the notes it opens with wrap too
 
     def reject(self) -> None:
         if not self._working:  # Escape or the window's close while creating: wait
@@ -208,7 +264,64 @@ class CreateDialog(QDialog):
 
     # -- internals ---------------------------------------------------------------------
 
+    def _show_exited(self, sandbox: dict[str, Any]) -> None:
+        self._kept = sandbox
+        self.exited.show_sandbox(sandbox)
+        self._lock(True)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).hide()
+        self.create_button.setText("Close")
+        self.create_button.setEnabled(True)
+        self.discard_button.show()
+        self.discard_button.setEnabled(True)
+        self.status.setText("")
+        self._fit()
+
+    def _discard(self) -> None:
+        if self._kept is None:
+            return
+        self.server_error.hide()
+        self._busy(True)
+        self.status.setText(f"Deleting {self._kept.get('name')}…")
+        self.discard.emit(self._kept)
+
+    def _field_changed(self, field: str) -> None:
+        """A server error goes once the field it named is changed."""
+        if self._error_field == field and not self._working:
+            self._error_field = None
+            self.server_error.hide()
+            self._fit()
+
+    def _agent_changed(self, _text: str = "") -> None:
+        note = agent_note(self.agent.text(), self._commands(self.host.currentText()))
+        _show(self.agent_note, note)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow (or shrink) to what shows now. A wrapped label that appears (an
+        error under a field, the backends' help) needs more height for the same
+        width; Qt gives a shown dialog no more by itself, and clips it."""
+        layout = self.layout()
+        if layout is None or not self.isVisible():
+            return
+        layout.activate()
+        width = self.width()
+        need = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else -1
+        need = max(need, layout.totalMinimumSize().height(), layout.totalSizeHint().height())
+        if need != self.height():
+            self.resize(width, need)
+        # Grown down past the screen's bottom (the agent's last lines on an
+        # 800x600 screen): up, so the buttons stay in reach.
+        screen = self.screen().availableGeometry()
+        frame = self.frameGeometry()
+        if frame.bottom() > screen.bottom():
+            self.move(frame.x(), max(screen.top(), frame.y() - (frame.bottom() - screen.bottom())))
+
     def _host_changed(self, host: str) -> None:
+        self._error_field = None
+        self.server_error.hide()
+        if "agent" not in self._touched:
+            self.agent.setText(default_agent(self._commands(host)))
+        self._agent_changed()
         model = QStandardItemModel()
         first_ok = -1
         for i, b in enumerate(self._backends(host)):
@@ -247,7 +360,10 @@ class CreateDialog(QDialog):
         self._validate()
 
     def _validate(self) -> bool:
-        name_err = name_problem(self.name.text(), self._taken(self.host.currentText()))
+        taken = self._taken(self.host.currentText())
+        if self._kept is not None:  # its own tile, not another sandbox's name
+            taken = taken - {self._kept.get("name")}
+        name_err = name_problem(self.name.text(), taken)
         proj_err = project_problem(self.project.text().strip())
         # Errors show once a field has been typed in (or Create was pressed),
         # not while the dialog first opens.
@@ -257,6 +373,7 @@ class CreateDialog(QDialog):
         if self.push_first.isChecked() and not os.path.isdir(self.push_from.text().strip()):
             push_err = "Choose an existing folder on this machine to push."
         _show(self.push_error, push_err if self.push_first.isChecked() else None)
+        self._fit()
         return (
             name_err is None
             and proj_err is None
@@ -265,6 +382,9 @@ class CreateDialog(QDialog):
         )
 
     def _submit(self) -> None:
+        if self._kept is not None:  # "Close": the agent exited, its sandbox is kept
+            self.accept()
+            return
         self._touched |= {"name", "project"}
         if not self._validate():
             return
@@ -273,11 +393,9 @@ class CreateDialog(QDialog):
         self.submitted.emit(self.params())
 
     def _busy(self, busy: bool) -> None:
-        for w in (self.host, self.name, self.backend, self.project, self.browse, self.network,
-                  self.ssh_agent, self.agent, self.create_button, self.push_first):  # fmt: skip
-            w.setEnabled(not busy)
-        for w in (self.push_from, self.push_browse):
-            w.setEnabled(not busy and self.push_first.isChecked())
+        self._lock(busy)
+        self.create_button.setEnabled(not busy)
+        self.discard_button.setEnabled(not busy)
         self._working = busy
         cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         cancel.setEnabled(not busy)  # a create under way finishes (and is reported here)
@@ -285,6 +403,14 @@ class CreateDialog(QDialog):
         self.status.setText(
             "Creating: starting the display, the terminal and the launcher…" if busy else ""
         )
+
+    def _lock(self, locked: bool) -> None:
+        """Fields that cannot change now (a create under way, or done: kept)."""
+        for w in (self.host, self.name, self.backend, self.project, self.browse, self.network,
+                  self.ssh_agent, self.agent, self.push_first):  # fmt: skip
+            w.setEnabled(not locked)
+        for w in (self.push_from, self.push_browse):
+            w.setEnabled(not locked and self.push_first.isChecked())
 
     def _browse_push(self) -> None:
         dialog = QFileDialog(self, "Folder to push")

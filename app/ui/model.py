@@ -40,6 +40,13 @@ Index = QModelIndex | QPersistentModelIndex
 # characters (the spec's request.input), and a tooltip longer than two such
 # screens is no longer read.
 TOOLTIP_REQUEST_CHARS = 4000
+# Tile.token_counts' names, and the keys of hostd's metrics ``claude`` totals.
+TOKEN_FIELDS = (
+    ("input", "input_tokens"),
+    ("output", "output_tokens"),
+    ("cache_read", "cache_read_tokens"),
+    ("cache_write", "cache_creation_tokens"),
+)
 
 
 @dataclass
@@ -117,10 +124,33 @@ class Tile:
 
     @property
     def tokens(self) -> int | None:
+        """The tile's figure: input + output tokens of its Claude Code sessions
+        (the cache's reads and writes are in :attr:`token_counts`)."""
+        counts = self.token_counts
+        return None if counts is None else counts["input"] + counts["output"]
+
+    @property
+    def token_counts(self) -> dict[str, int] | None:
+        """input, output, cache_read, cache_write: the metrics push's ``claude``
+        totals (main sessions and sub-agents), or None with no Claude Code."""
         claude = (self.metrics or {}).get("claude")
         if not claude:
             return None
-        return int(claude.get("input_tokens", 0)) + int(claude.get("output_tokens", 0))
+        return {name: int(claude.get(key) or 0) for name, key in TOKEN_FIELDS}
+
+    @property
+    def exit_code(self) -> int | None:
+        code = self.sandbox.get("exit_code")
+        return code if isinstance(code, int) else None
+
+    @property
+    def last_lines(self) -> list[str]:
+        """The pane's last lines when the agent exited (hostd keeps them in the
+        record; [] from a hostd or a record without them)."""
+        lines = self.sandbox.get("last_lines")
+        if self.status != "exited" or not isinstance(lines, list):
+            return []
+        return [str(line) for line in lines]
 
 
 class SandboxModel(QAbstractListModel):
@@ -154,6 +184,12 @@ class SandboxModel(QAbstractListModel):
             if sb.get("claude_config"):
                 # Where its Claude Code sessions are (its own config, not yours).
                 lines.append(f"Claude config and sessions: {sb['claude_config']}")
+            if tile.status == "exited":
+                lines.append("")
+                code = tile.exit_code
+                said = "The agent exited" + ("" if code is None else f" with status {code}")
+                lines.append(f"{said}; its last lines:" if tile.last_lines else f"{said}.")
+                lines.extend(f"  {line}" for line in tile.last_lines)
             if tile.waiting:
                 lines.append("")
                 lines.append(f"Waiting: {request_text(tile.request) or tile.reason or 'for you'}")

@@ -19,10 +19,11 @@ from PySide6.QtWidgets import QInputDialog, QLabel, QWidget
 from app.remote.api import HostApi
 from app.remote.errors import RemoteError
 from app.remote.profiles import LOCAL
+from app.remote.selfcmd import attach_command_line
 from app.remote.sync.result import SyncProgress, SyncResult
 from app.remote.sync.state import SyncError
 from hostd.protocol import RpcError
-from hostd.protocol.errors import InvalidState
+from hostd.protocol.errors import InvalidParams, InvalidState
 
 from .asks import confirm, popup_menu
 from .create_dialog import CreateDialog
@@ -94,11 +95,20 @@ class SandboxActions:
             lambda host: {t.name for t in self.model.tiles() if t.host == host},
             host=current_host if current_host in connected else connected[0],
             local_host=LOCAL,
+            commands=self._commands,
             parent=self.window,
         )
         dialog.setObjectName("create-dialog")
         dialog.submitted.connect(lambda params: self.tasks.spawn(self.create(dialog, params)))
+        dialog.discard.connect(
+            lambda sb: self.tasks.spawn(self.discard(dialog, dialog.host.currentText(), sb))
+        )
         dialog.open()
+
+    def _commands(self, host: str) -> Any:
+        """hello's ``commands`` of ``host`` (None from a hostd before it)."""
+        session = self.hub.sessions.get(host)
+        return (session.client.hello or {}).get("commands") if session is not None else None
 
     async def create(self, dialog: CreateDialog, params: dict[str, Any]) -> None:
         """Push a folder first if asked, then create; the dialog is unlocked
@@ -106,6 +116,8 @@ class SandboxActions:
         host = params.pop("host")
         push_from = params.pop("push_from", None)
         problem: str | None = "The create was cut short."
+        field: str | None = None
+        sb: dict[str, Any] | None = None
         try:
             session = self.hub.sessions.get(host)
             if session is None:
@@ -123,16 +135,43 @@ class SandboxActions:
                 sb = await session.create(params, push_from, pushing, pushed)
             except EXPECTED as exc:
                 problem = error_text(exc)
+                field = exc.field if isinstance(exc, InvalidParams) else None
                 return
             except Exception as exc:
                 problem = f"Something went wrong: {error_text(exc)}"
                 raise
             problem = None
         finally:
-            dialog.finish(problem)
+            dialog.finish(problem, sb, field)
+        if sb is None:  # not reached: each failure above returned or raised
+            return
         if push_from:
             self.sync_for(host, sb).set_local(push_from)
+        if sb.get("status") == "exited":  # the dialog shows why; the record is kept
+            code = sb.get("exit_code")
+            self.window.show_message(
+                f"{sb['name']} on {host} exited at once with status {code}; it was kept.", True
+            )
+            return
         self.window.show_message(f"Created {sb['name']} on {host}.", False)
+
+    async def discard(self, dialog: CreateDialog, host: str, sb: dict[str, Any]) -> None:
+        """Delete the sandbox whose agent exited at once (the dialog's "Delete
+        it and edit"); the dialog is unlocked whatever happens."""
+        problem: str | None = "The delete was cut short."
+        try:
+            session = self.hub.sessions.get(host)
+            if session is None:
+                problem = f"{host} is not connected any more."
+                return
+            try:
+                await session.api.delete(sb["id"])
+            except EXPECTED as exc:
+                problem = error_text(exc)
+                return
+            problem = None
+        finally:
+            dialog.discarded(problem)
 
     # -- start, stop, delete ---------------------------------------------------------------
 
@@ -353,6 +392,12 @@ class SandboxActions:
         menu.popup(self.tiles.viewport().mapToGlobal(pos))
 
     def _copy_attach(self, tile: Tile) -> None:
-        host = "" if tile.host == LOCAL else f"--host {tile.host} "
-        QGuiApplication.clipboard().setText(f"claude-remote {host}attach {tile.sandbox['id'][:8]}")
-        self.window.show_message("Copied the claude-remote attach command.", False)
+        line = attach_command_line(host_words(tile.host), tile.sandbox["id"][:8])
+        QGuiApplication.clipboard().setText(line)
+        self.window.show_message(f"Copied: {line}", False)
+
+
+def host_words(host: str) -> list[str]:
+    """How claude-remote names ``host``: this machine is ``--local`` (not the
+    default host, which a config file may set to another)."""
+    return ["--local"] if host == LOCAL else ["--host", host]

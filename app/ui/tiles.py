@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QFont,
     QFontDatabase,
     QFontMetrics,
+    QHelpEvent,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -31,16 +32,28 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolTip,
     QWidget,
 )
 
 from .model import Index, Tile, TileRole
+from .plain import tip
 from .theme import activity_colour, status_colour
+from .tile_text import (
+    exit_detail,
+    exit_headline,
+    exit_tooltip,
+    fit_row,
+    row_parts,
+    tokens_tooltip,
+)
 from .waiting_band import WaitingBand, band_layout, paint_band
 
 PAD = 6
 GAP = 8  # between tiles
 BUTTON = 24
+SEP = 14  # the "·" between the parts of the status row
+ELIDE = Qt.TextElideMode.ElideRight
 THUMB_ASPECT = 9 / 16
 MIN_TILE, MAX_TILE, DEFAULT_TILE = 200, 640, 320
 
@@ -181,7 +194,9 @@ class TileDelegate(QStyledItemDelegate):
         # A blank display (one flat colour) says little: the terminal says
         # more, when it has something on it.
         show_terminal = tile.blank and bool((tile.pane_text or "").strip())
-        if tile.frame is not None and not show_terminal:
+        if tile.status == "exited":  # why it ended says more than its last picture
+            show_terminal = False
+        elif tile.frame is not None and not show_terminal:
             img = tile.frame
             scale = min(box.width() / img.width(), box.height() / img.height())
             w, h = img.width() * scale, img.height() * scale
@@ -193,14 +208,43 @@ class TileDelegate(QStyledItemDelegate):
             return
         if tile.stale_since is not None:
             return  # the stale label goes there
+        if tile.status == "exited":
+            self._paint_exited(painter, self.exit_rect(free), tile)
+            return
         painter.setPen(QColor(160, 160, 160))
         message = {
             "running": "nothing on its screen yet",
             "stopped": "stopped",
             "dead": "its processes are gone",
-            "exited": "the agent has ended",
         }.get(tile.status, tile.status)
         painter.drawText(free, Qt.AlignmentFlag.AlignCenter, message)
+
+    def exit_rect(self, free: QRect) -> QRect:
+        """Where an exited tile says why: the picture's free part below the
+        row of hover buttons (which would hide it)."""
+        top = free.y() + PAD + BUTTON + PAD
+        return QRect(free.x() + PAD, top, free.width() - 2 * PAD, free.bottom() - PAD - top)
+
+    def _paint_exited(self, painter: QPainter, box: QRect, tile: Tile) -> None:
+        """ "exited CODE" and the pane's last line, wrapped to two lines at most."""
+        bold = QFont()
+        bold.setBold(True)
+        bfm = QFontMetrics(bold)
+        detail = exit_detail(tile, QFont(), box.width())
+        height = bfm.height() + len(detail) * QFontMetrics(QFont()).height()
+        y = box.y() + max(0, (box.height() - height) // 2)
+        painter.setFont(bold)
+        painter.setPen(status_colour("exited"))
+        painter.drawText(QRect(box.x(), y, box.width(), bfm.height()),
+                         Qt.AlignmentFlag.AlignHCenter, exit_headline(tile))  # fmt: skip
+        y += bfm.height()
+        painter.setFont(QFont())
+        painter.setPen(QColor(200, 200, 200))
+        fm = QFontMetrics(QFont())
+        for line in detail:
+            painter.drawText(QRect(box.x(), y, box.width(), fm.height()),
+                             Qt.AlignmentFlag.AlignHCenter, line)  # fmt: skip
+            y += fm.height()
 
     def _paint_terminal(self, painter: QPainter, box: QRect, text: str) -> None:
         font = QFont(self.mono)
@@ -263,41 +307,70 @@ class TileDelegate(QStyledItemDelegate):
                 tile.name, Qt.TextElideMode.ElideRight, name_rect.width()
             ),
         )
-        # Line 2: status, activity, tokens, host.
+        # Line 2: status, activity, sync, tokens, host.
         y += fm.height()
         painter.setFont(option.font)
-        parts: list[tuple[str, QColor]] = [(tile.status, status_colour(tile.status))]
-        act = tile.activity
-        if act and tile.status == "running":
-            state = str(act.get("state"))
-            label = state
-            kind = (tile.answerable or {}).get("kind")
-            if state == "waiting" and kind == "permission":
-                label = "asks permission"
-            elif state == "waiting" and act.get("request"):
-                label = "waiting for an answer"
-            parts.append((label, activity_colour(state, pal)))
-        sync = tile.extra.get("sync")
-        if sync:
-            colour = QColor(211, 47, 47) if "failed" in sync or "conflict" in sync else None
-            parts.append((sync, colour or activity_colour("working", pal)))
-        tokens = tile.tokens
-        if tokens:
-            parts.append((f"{_si(tokens)} tokens", pal.color(QPalette.ColorRole.PlaceholderText)))
-        parts.append((tile.host, pal.color(QPalette.ColorRole.PlaceholderText)))
-        cx = x
-        for i, (text, colour) in enumerate(parts):
+        sep = pal.color(QPalette.ColorRole.PlaceholderText)
+        for i, (_kind, text, colour, box) in enumerate(self.status_row(option, rect, tile)):
             if i:
-                painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-                painter.drawText(QRect(cx, y, 14, fm.height()), Qt.AlignmentFlag.AlignCenter, "·")
-                cx += 14
-            room = right - cx
-            if room <= 10:
-                break
-            shown = fm.elidedText(text, Qt.TextElideMode.ElideRight, room)
+                painter.setPen(sep)
+                dot_box = QRect(box.x() - SEP, y, SEP, fm.height())
+                painter.drawText(dot_box, Qt.AlignmentFlag.AlignCenter, "·")
             painter.setPen(colour)
-            painter.drawText(QRect(cx, y, room, fm.height()), Qt.AlignmentFlag.AlignVCenter, shown)
-            cx += fm.horizontalAdvance(shown)
+            painter.drawText(box, Qt.AlignmentFlag.AlignVCenter, text)
+
+    def status_row(
+        self, option: QStyleOptionViewItem, rect: QRect, tile: Tile
+    ) -> list[tuple[str, str, QColor, QRect]]:
+        """Line 2 as painted: (kind, text as shown, colour, where) for each part.
+
+        The status and the token figure are shown whole; the host, then the
+        sync badge, then the activity are shortened (and left out) first."""
+        fm = option.fontMetrics
+        parts = row_parts(tile, option.palette)
+        room = rect.width() - 2 * PAD
+        natural = [fm.horizontalAdvance(text) for _kind, text, _colour in parts]
+        order = [i for k in ("host", "sync", "activity") for i, p in enumerate(parts) if p[0] == k]
+        widths = fit_row(natural, order, room, SEP, fm.horizontalAdvance("ab…"))
+        y = self.thumb_rect(rect).bottom() + PAD + fm.height()
+        x = rect.x() + PAD
+        out: list[tuple[str, str, QColor, QRect]] = []
+        for (kind, text, colour), whole, width in zip(parts, natural, widths, strict=True):
+            if width is None:
+                continue
+            if out:
+                x += SEP
+            width = min(width, rect.right() - PAD - x)
+            if width <= 0:
+                break
+            # elidedText cuts a text given exactly its own advance: give it room.
+            shown = text if width >= whole else fm.elidedText(text, ELIDE, width)
+            out.append((kind, shown, colour, QRect(x, y, width + 1, fm.height())))
+            x += fm.horizontalAdvance(shown)
+        return out
+
+    def helpEvent(
+        self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem, index: Index
+    ) -> bool:
+        """The token figure's tooltip breaks it down; an exited tile's message
+        has the pane's last lines in full; elsewhere, the tile's own tooltip."""
+        if event.type() == QEvent.Type.ToolTip:
+            tile: Tile = index.data(TileRole)
+            text = self.tooltip_at(option, tile, event.pos())
+            if text is not None:
+                QToolTip.showText(event.globalPos(), text, view)
+                return True
+        return super().helpEvent(event, view, option, index)
+
+    def tooltip_at(self, option: QStyleOptionViewItem, tile: Tile, pos: QPoint) -> str | None:
+        """The tooltip of what is at ``pos`` on the tile, if it has its own."""
+        for kind, _text, _colour, box in self.status_row(option, option.rect, tile):
+            if kind == "tokens" and box.contains(pos) and tile.token_counts is not None:
+                return tip(tokens_tooltip(tile.token_counts))
+        thumb = self.thumb_rect(option.rect)
+        if tile.status == "exited" and self.exit_rect(thumb).contains(pos):
+            return tip(exit_tooltip(tile))
+        return None
 
     def _paint_buttons(self, painter: QPainter, rect: QRect, tile: Tile, pal: QPalette) -> None:
         for act, r in self.button_rects(rect, tile):
@@ -360,13 +433,6 @@ def terminal_lines(text: str) -> list[str]:
     while out and not out[-1]:
         out.pop()
     return out
-
-
-def _si(n: int) -> str:
-    for unit, size in (("M", 1_000_000), ("k", 1_000)):
-        if n >= size:
-            return f"{n / size:.1f}{unit}"
-    return str(n)
 
 
 class TileView(QListView):
