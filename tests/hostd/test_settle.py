@@ -63,13 +63,13 @@ def test_an_agent_that_ends_later_gets_its_last_lines_from_reconcile(
     late = spec.SETTLE_S + 0.5
     sb = create(hostd, project, f"sh -c 'sleep {late}; echo done late; exit 4'")
     assert sb["status"] == "running"
-    got = wait_for(lambda: (s := hostd.call("sandbox.get", id=sb["id"]))["status"] == "exited" and s)
+    got = wait_for(
+        lambda: (s := hostd.call("sandbox.get", id=sb["id"]))["status"] == "exited" and s
+    )
     assert (got["exit_code"], got["last_lines"]) == (4, ["done late"])
 
 
-def test_start_clears_the_last_lines_or_answers_exited_again(
-    hostd: Hostd, project: Path
-) -> None:
+def test_start_clears_the_last_lines_or_answers_exited_again(hostd: Hostd, project: Path) -> None:
     agent = "sh -c 'test -e ready || { echo not ready yet; exit 5; }; sleep 600'"
     sb = create(hostd, project, agent)
     assert (sb["status"], sb["exit_code"], sb["last_lines"]) == ("exited", 5, ["not ready yet"])
@@ -138,7 +138,8 @@ def test_a_launcher_refusing_the_project_folder_answers_exited_2(
 
 
 def test_last_lines_leave_out_blanks_controls_and_tmuxs_own_line() -> None:
-    rows = ["", "first\x1b[31m\x07 \t", "  ", "second\u2028", "Pane is dead (status 127, Tue Dec  2)"]
+    dead = "Pane is dead (status 127, Tue Dec  2 09:40:01 2025)"
+    rows = ["", "first\x1b[31m\x07 \t", "  ", "second\u2028", dead]
     assert exits.last_lines(rows) == ["first[31m", "second"]
     assert exits.last_lines(["only", "Pane is dead"]) == ["only"]
 
