@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shlex
 import subprocess
 import sys
 
@@ -53,6 +54,7 @@ from .remote.profiles import (
     default_host,
     open_host,
 )
+from .remote.selfcmd import attach_command_line, claude_remote_words
 from .remote.ssh.host import SshHost
 from .remote.sync.result import SyncResult
 from .remote.sync.state import SyncError
@@ -226,13 +228,22 @@ async def cmd_create(client: Client, args: argparse.Namespace) -> int:
         )
     except SyncError as exc:  # only the push raises it, and then nothing was created
         return cli_sync.push_failed(exc)
+    exited = sandbox["status"] == m.STATUS_EXITED
+    host_words = out.host_flag(client).split()
     if args.json:
         out.print_json(sandbox)
+    elif exited:
+        code = sandbox["exit_code"]
+        lines = [f"{sandbox['name']}: the agent exited at once with status {code}"]
+        lines += [f"  {strip_controls(line)}" for line in sandbox.get("last_lines") or []]
+        logs = shlex.join([*claude_remote_words(), *host_words, "logs", sandbox["name"]])
+        lines.append(f"the sandbox is kept: see '{logs}'; 'start' or 'rm' it")
+        print("\n".join(lines), file=sys.stderr)
     else:
         print(f"created {out.describe(sandbox)} on {client.host.describe()}")
         out.print_where(sandbox)
-        print(f"attach: claude-remote {out.host_flag(client)}attach {sandbox['name']}")
-    return OK
+        print(f"attach: {attach_command_line(host_words, sandbox['name'])}")
+    return REFUSED if exited else OK
 
 
 async def cmd_list(client: Client, args: argparse.Namespace) -> int:

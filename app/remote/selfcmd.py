@@ -1,9 +1,10 @@
-"""The ``claude-remote`` command line that works where it is pasted.
+"""How to name this claude-remote on a command line a person pastes.
 
-A person who runs the app from a checkout often has no ``claude-remote`` on
-PATH (it is in ``.venv/bin``), or another one: a command the app prints or
-copies names the ``claude-remote`` installed with this program, by its full
-path unless PATH finds that same file.
+A hint such as "attach: claude-remote --local attach demo" must work where it
+is pasted: in a terminal whose PATH may not have this program's folder (a
+virtualenv's ``bin`` that was never put on PATH), or has another
+claude-remote first. So the hint names the program by its bare name only
+when that name finds this very program, and by its absolute path otherwise.
 """
 
 from __future__ import annotations
@@ -13,30 +14,43 @@ import shlex
 import shutil
 import sys
 
-NAME = "claude-remote"
+PROGRAM = "claude-remote"
 
 
 def claude_remote_words() -> list[str]:
-    """``["claude-remote"]`` when PATH finds the one installed with this
-    program, else ``[its absolute path]``."""
-    ours = _ours()
-    found = shutil.which(NAME)
-    if found is not None and os.path.exists(ours) and os.path.samefile(found, ours):
-        return [NAME]
-    return [ours]
+    """The words that run this claude-remote: ``["claude-remote"]`` when PATH
+    finds this one by that name, else ``[its absolute path]``."""
+    mine = _own_program()
+    if mine is None:
+        # Not run from an installed script (python -m app.cli), and none next
+        # to this interpreter: the interpreter runs it wherever it is pasted.
+        return [sys.executable, "-m", "app.cli"]
+    found = shutil.which(PROGRAM)
+    if found is not None and _same_file(found, mine):
+        return [PROGRAM]
+    return [mine]
 
 
 def attach_command_line(host_words: list[str], sandbox: str) -> str:
-    """The shell line that attaches to ``sandbox`` on the host ``host_words``
-    name (``["--local"]``, ``["--host", "NAME"]``)."""
+    """The command line that attaches a terminal to ``sandbox``; ``host_words``
+    name its host (``["--local"]``, ``["--host", "box"]``)."""
     return shlex.join([*claude_remote_words(), *host_words, "attach", sandbox])
 
 
-def _ours() -> str:
-    """The ``claude-remote`` next to this interpreter (a venv's bin), else
-    next to the program that is running."""
-    for folder in (os.path.dirname(sys.executable), os.path.dirname(os.path.abspath(sys.argv[0]))):
-        path = os.path.join(folder, NAME)
-        if os.access(path, os.X_OK):
+def _own_program() -> str | None:
+    """The claude-remote this process would run: the script it was started
+    as, else the one installed beside its interpreter."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    candidates = [argv0] if os.path.basename(argv0) == PROGRAM else []
+    candidates.append(os.path.join(os.path.dirname(sys.executable), PROGRAM))
+    for path in candidates:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
             return os.path.abspath(path)
-    return os.path.abspath(os.path.join(os.path.dirname(sys.executable), NAME))
+    return None
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -23,6 +23,14 @@ DEFAULT_SCREENSHOT_FORMAT = "png"
 # Claude Code shows the model as the reason of a refusal.
 MAX_ANSWER_MESSAGE = 2000
 
+# sandbox.create and sandbox.start wait this long after the launcher starts
+# (less if its pane's process ends first): an agent that ends within it is
+# answered as exited, with its exit code and last lines, instead of running.
+SETTLE_S = 1.0
+# The agents hello says it finds on hostd's PATH (hello's commands): what a
+# client offers as the default agent.
+AGENT_PROBES = ("claude", "bash", "sh")
+
 # What an attaching terminal may say it can do beyond its TERM's terminfo
 # (tmux's -T, tmux 3.2 and later): tmux then sends those sequences to it. The
 # names are tmux's own (the "terminal-features" option in tmux(1)).
@@ -104,6 +112,7 @@ TOPICS = (
     m.TOPIC_FS_PREFIX + "<path>",
 )
 # Features added to existing methods, so a client knows it may use them:
-# subscribe's screenshot.widths, and byte offsets on log streams and sandbox.logs.
-FEATURES = ("screenshot.widths", "log.offsets")
+# subscribe's screenshot.widths, byte offsets on log streams and sandbox.logs,
+# and create/start answering an agent that ends at once as exited (SETTLE_S).
+FEATURES = ("screenshot.widths", "log.offsets", "create.settle")
 CAPABILITIES = sorted(METHODS) + [f"topic:{t}" for t in TOPICS] + ["batch", *FEATURES]

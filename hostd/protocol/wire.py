@@ -56,6 +56,9 @@ class Sandbox(TypedDict):
     created_at: str
     started_at: str | None
     stopped_at: str | None
+    # The pane's last non-blank lines when the agent exited (at most 10, each
+    # at most 300 characters); null while running or never exited.
+    last_lines: list[str] | None
     activity: Activity | None  # null while no one looks (not running, or no look of late)
 
 
@@ -89,6 +92,9 @@ class Hello(TypedDict):
     capabilities: list[str]
     state_dir: str
     warnings: list[str]
+    # Where each of spec.AGENT_PROBES is on hostd's PATH, null when not there
+    # (newer hostd only).
+    commands: NotRequired[dict[str, str | None]]
 
 
 class Logs(TypedDict):

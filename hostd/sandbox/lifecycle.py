@@ -16,6 +16,9 @@ leaking anything:
   mistakes a sandbox being started or stopped for a dead one.
 * Processes are recorded as they start, so a record never hides a process:
   a stopped or dead record with live processes gets them stopped.
+
+Create and start wait a moment (spec.SETTLE_S) for an agent that ends at
+once, and answer with the record ``exited`` (its code and last lines) then.
 """
 
 from __future__ import annotations
@@ -32,12 +35,18 @@ from treesync.files import flocked
 from ..protocol.errors import InvalidParams, InvalidState, NoSuchSandbox, ProcessFailed
 from ..protocol.methods import STATUS_EXITED, STATUS_RUNNING, STATUS_STOPPED
 from ..protocol.names import check_name
-from ..protocol.spec import DEFAULT_AGENT, DEFAULT_GEOMETRY, DEFAULT_NETWORK, DEFAULT_SSH_AGENT
-from . import claude_folder, display, steps, tmux
+from ..protocol.spec import (
+    DEFAULT_AGENT,
+    DEFAULT_GEOMETRY,
+    DEFAULT_NETWORK,
+    DEFAULT_SSH_AGENT,
+    SETTLE_S,
+)
+from . import claude_folder, display, exits, steps, tmux
 from .backends import BACKENDS
 from .paths import StatePaths, create_private_file, make_private_dir
 from .procs import ProcRef
-from .reconcile import Reconciler
+from .reconcile import Reconciler, observe
 from .records import (
     Record,
     check_project_dir,
@@ -146,7 +155,7 @@ class Manager:
             "network": network, "ssh_agent": ssh_agent, "agent": agent,
             "geometry": f"{size[0]}x{size[1]}",
             "created_at": created, "started_at": None, "stopped_at": None,
-            "client_token": client_token, "procs": {}, "pane_id": None,
+            "client_token": client_token, "procs": {}, "pane_id": None, "last_lines": None,
         }  # fmt: skip
         existing = self._reserve(rec)
         if existing is not None:
@@ -164,17 +173,19 @@ class Manager:
                     agent_argv,
                     lambda procs: steps.note_pending(self.store, sid, procs),
                 )
+                rec.update(up, status=STATUS_RUNNING, started_at=now_iso())
+                rec.update(_settle(rec))
             except BaseException:
                 steps.undo_create(self.paths, self.store, sid)
                 raise
 
             def commit(state: State) -> None:
                 state["pending"].pop(sid, None)
-                rec.update(up, status=STATUS_RUNNING, started_at=now_iso())
                 state["sandboxes"][sid] = rec
 
             self.store.update(commit)
-        log.info("created sandbox %s (%s) backend=%s", name, sid, backend)
+        log.info("created sandbox %s (%s) backend=%s: %s, exit code %s",
+                 name, sid, backend, rec["status"], rec["exit_code"])  # fmt: skip
         return public_view(rec)
 
     def start(self, ref: str) -> dict[str, Any]:
@@ -200,6 +211,11 @@ class Manager:
                     agent_argv,
                     lambda procs: steps.note_record(self.store, sid, procs),
                 )
+                fresh: Record = {
+                    **up, "status": STATUS_RUNNING, "exit_code": None, "last_lines": None,
+                    "started_at": now_iso(), "stopped_at": None,
+                }  # fmt: skip
+                fresh.update(_settle({**rec, **fresh}))
             except BaseException:
                 steps.kill(self._fresh(sid))
                 steps.note_record(self.store, sid, {})
@@ -207,13 +223,12 @@ class Manager:
 
             def commit(state: State) -> Record:
                 r: Record = state["sandboxes"][sid]
-                r.update(
-                    up, status=STATUS_RUNNING, exit_code=None, started_at=now_iso(), stopped_at=None
-                )
+                r.update(fresh)
                 return r
 
             rec = self.store.update(commit)
-        log.info("started sandbox %s (%s)", rec["name"], sid)
+        log.info("started sandbox %s (%s): %s, exit code %s",
+                 rec["name"], sid, rec["status"], rec["exit_code"])  # fmt: skip
         return public_view(rec)
 
     def stop(self, ref: str) -> dict[str, Any]:
@@ -378,3 +393,13 @@ class Manager:
                 {"status": rec["status"]},
             )
         return rec
+
+
+def _settle(rec: Record) -> dict[str, Any]:
+    """Wait up to SETTLE_S for the agent of ``rec``, just started, to end: the
+    change that makes the record ``exited`` (code, last lines) if it did,
+    else nothing (it runs; reconcile watches it from now on)."""
+    if not exits.wait_for_end(ProcRef.from_obj(rec["procs"].get("pane")), SETTLE_S):
+        return {}
+    change = observe(rec)
+    return change if change is not None and change["status"] == STATUS_EXITED else {}

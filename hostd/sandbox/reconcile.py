@@ -6,7 +6,8 @@ is not a dead one. What it finds:
 
 * a reservation whose hostd is gone: a create cut short, undone;
 * a running record whose pane is gone: ``exited`` if tmux kept the pane
-  (the agent ended), else ``dead``, and what is left is stopped;
+  (the agent ended; the record keeps its exit code and last lines), else
+  ``dead``, and what is left is stopped;
 * a stopped or dead record with live processes: they are stopped.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 from treesync.files import flocked
 
 from ..protocol.methods import STATUS_DEAD, STATUS_EXITED, STATUS_RUNNING, STATUS_STOPPED
-from . import steps, tmux
+from . import exits, steps, tmux
 from .paths import StatePaths
 from .procs import ProcRef
 from .records import Record
@@ -105,7 +106,8 @@ def observe(rec: Record) -> dict[str, Any] | None:
         if state is None:
             return {"status": STATUS_DEAD}
         if state.dead:
-            return {"status": STATUS_EXITED, "exit_code": state.status}
+            lines = exits.read_last_lines(Path(rec["tmux_socket"]), rec["pane_id"])
+            return {"status": STATUS_EXITED, "exit_code": state.status, "last_lines": lines}
         return None
     if status in (STATUS_STOPPED, STATUS_DEAD) and any(
         p is not None and p.alive() for p in procs.values()

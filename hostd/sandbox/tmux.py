@@ -234,6 +234,14 @@ def capture_text(socket: Path, pane_id: str) -> str:
     return "\n".join(res.stdout)
 
 
+def capture_tail(socket: Path, pane_id: str, history: int) -> list[str]:
+    """The pane's screen and up to ``history`` lines before it, wrapped lines
+    joined (-J): what a dead pane last showed."""
+    res = server_for(socket).cmd("capture-pane", "-p", "-J", "-t", pane_id, "-S", str(-history))
+    _check(res, "capture the pane")
+    return list(res.stdout)
+
+
 def attach_argv(socket: Path, session: str, features: list[str] | None = None) -> list[str]:
     """The command that attaches a terminal; ``features`` are tmux's -T names
     (spec.TERMINAL_FEATURES) that the terminal has beyond its TERM's terminfo."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import shutil
 import socket
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -113,6 +114,7 @@ class Handlers:
                 "capabilities": spec.CAPABILITIES,
                 "state_dir": str(self.manager.paths.root),
                 "warnings": self.manager.store.warnings(),
+                "commands": {name: shutil.which(name) for name in spec.AGENT_PROBES},
             }
 
         return await self._fast(gather)

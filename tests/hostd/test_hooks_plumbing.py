@@ -261,7 +261,7 @@ def test_a_start_that_fails_takes_its_hooks_folder_away(
 # the runtime folder. It is named claude-… so that hostd gives it the hooks;
 # it finds the folder from its --settings, as Claude Code would.
 CONFINEMENT_PROBE = r"""
-import errno, json, os, sys
+import errno, json, os, sys, time
 
 settings = sys.argv[sys.argv.index("--settings") + 1]
 hooks = os.path.dirname(settings)
@@ -287,7 +287,10 @@ attempt("new_in_hooks", lambda: write(os.path.join(hooks, "new"), "w"))
 attempt("rename_answers", lambda: os.rename(os.path.join(hooks, "answers"),
                                             os.path.join(hooks, "events", "answers")))
 attempt("chmod_hook_sh", lambda: os.chmod(os.path.join(hooks, "hook.sh"), 0o777))
-attempt("event", lambda: write(os.path.join(hooks, "events", "x.Stop.json"), "w"))
+# Named as hook.sh names its events: hostd prunes any other name it sees.
+event = f"{time.time_ns():019d}-{os.getpid()}.Stop.json"
+out["event_name"] = event
+attempt("event", lambda: write(os.path.join(hooks, "events", event), "w"))
 # Left behind on purpose: a folder no one may enter, which delete must remove.
 attempt("locked_dir", lambda: (os.mkdir(os.path.join(hooks, "events", "locked")),
                                write(os.path.join(hooks, "events", "locked", "f"), "w"),
@@ -333,7 +336,7 @@ def test_inside_bubblewrap_the_agent_writes_only_events_and_sees_nothing_else_of
     assert out["run"] == [sb["id"]] and out["state"] == ["claude", "run"], out
     rundir = hooks_dir.parent
     assert (rundir / "tmux.sock").exists() and (rundir / "xauthority").exists()  # outside
-    assert (hooks_dir / "events" / "x.Stop.json").read_text() == "x"
+    assert (hooks_dir / "events" / out["event_name"]).read_text() == "x"
     assert not (hooks_dir / "answers" / "x.json").exists()
     assert (hooks_dir / "hook.sh").read_text() == hooks.HOOK_SH
     # Delete takes the folder, the agent's locked leftovers included.

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pyte
+import pytest
 
 from tests.helpers import DEADLINE_S, REPO, wait_for
 from tests.remote.conftest import Remote
@@ -163,3 +164,77 @@ def test_cli_asks_about_an_unknown_host_key_on_the_terminal(remote: Remote) -> N
     assert remote.sshd.host_pub.split()[1] in saved
     # Known now: the next run asks nothing, even without a terminal.
     assert remote.cli("--host", "testhost", "list").returncode == 0
+
+
+class OuterTmux:
+    """The person's own tmux, on a socket of its own: one pane running ``argv``
+    (tmux gives it TMUX and TMUX_PANE, as any pane inside tmux has)."""
+
+    def __init__(
+        self, where: Path, argv: list[str], env: dict[str, str], cwd: Path | str = REPO
+    ) -> None:
+        where.mkdir(exist_ok=True)
+        conf = where / "outer.conf"
+        # The pane stays once its program ends, so its exit status can be read.
+        conf.write_text("set -g remain-on-exit on\nset -g status off\n")
+        self.tmux = ["tmux", "-S", str(where / "outer.sock")]
+        subprocess.run(
+            [*self.tmux, "-f", str(conf), "new-session", "-d", "-s", "outer",
+             "-x", "100", "-y", "30", "-c", str(cwd), "--", *argv],
+            env=env, check=True,
+        )  # fmt: skip
+
+    def _ask(self, *args: str) -> str:
+        res = subprocess.run([*self.tmux, *args], capture_output=True, text=True, check=True)
+        return res.stdout
+
+    def screen(self, history: int = 0) -> str:
+        return self._ask("capture-pane", "-p", "-t", "outer", "-S", str(-history))
+
+    def shows(self, needle: str) -> str:
+        return wait_for(lambda: needle in (s := self.screen()) and s, what=f"{needle!r}")
+
+    def exit_status(self) -> int:
+        def status() -> str | None:
+            dead, *code = self._ask("display-message", "-p", "-t", "outer",
+                                    "#{pane_dead} #{pane_dead_status}").split()  # fmt: skip
+            if dead == "1" and not code:
+                # tmux 3.3a can miss the SIGCHLD of its pane's program: any
+                # child of the server ending makes it reap them all.
+                self._ask("run-shell", "true")
+            return code[0] if code else None
+
+        return int(wait_for(status, what="the outer pane's program to end"))
+
+    def close(self) -> None:
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)
+
+
+@pytest.mark.parametrize("where", [["--local"], ["--host", "testhost"]], ids=["local", "ssh"])
+def test_attach_to_an_exited_sandbox_from_inside_tmux(remote: Remote, where: list[str]) -> None:
+    env = {**remote.env, "HOSTD_STATE_DIR": str(remote.state_dir)}
+    res = remote.cli(*where, "create", "ex", "none", str(remote.project),
+                     "--agent", "sh -c 'echo goodbye; exit 3'", env=env)  # fmt: skip
+    assert res.returncode == 1 and "ex: the agent exited at once with status 3" in res.stderr
+    [rec] = json.loads((remote.state_dir / "state.json").read_text())["sandboxes"].values()
+
+    # Run from a shell in the person's tmux: TMUX is set (the script ends 9 if not).
+    in_tmux = ["sh", "-c", 'test -n "$TMUX" || exit 9; exec "$@"', "sh"]
+    attach = [sys.executable, "-m", "app.cli", *where, "attach", "ex"]
+    outer = OuterTmux(remote.root / "outer", [*in_tmux, *attach], env)
+    try:
+        screen = outer.shows("[ex]")  # the sandbox's tmux status line, inside the person's
+        assert "Pane is dead (status 3" in screen
+        # The tmux client that attached has no TMUX: not nested in the person's.
+        pids = subprocess.run(
+            ["tmux", "-S", rec["tmux_socket"], "list-clients", "-F", "#{client_pid}"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        environ = Path(f"/proc/{pids[0]}/environ").read_bytes().split(b"\0")
+        assert not [v for v in environ if v.startswith((b"TMUX=", b"TMUX_PANE="))]
+        subprocess.run([*outer.tmux, "send-keys", "-t", "outer", "C-b", "d"], check=True)
+        assert outer.exit_status() == 0
+        # tmux's "Pane is dead" line under it scrolled it up a line.
+        assert "[detached (from session ex)]" in outer.screen(history=5)
+    finally:
+        outer.close()

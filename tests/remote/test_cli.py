@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from tests.helpers import REPO, wait_for
 from tests.remote.conftest import Remote
+from tests.remote.test_cli_create import runs_this_claude_remote
 
 TICKER = "sh -c 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done'"
 
@@ -22,7 +24,9 @@ def test_lifecycle_through_the_cli_over_ssh(remote: Remote) -> None:
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("created demo (")
     assert f"on testhost (root@127.0.0.1:{remote.sshd.port})" in res.stdout
-    assert "attach: claude-remote --host testhost attach demo" in res.stdout
+    hint = shlex.split(res.stdout.split("attach: ", 1)[1].splitlines()[0])
+    assert hint[1:] == ["--host", "testhost", "attach", "demo"]
+    assert runs_this_claude_remote(hint[0], remote.env["PATH"])
 
     res = remote.cli(*h, "ls")
     header, row = res.stdout.splitlines()

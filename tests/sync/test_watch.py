@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -242,7 +243,7 @@ def test_create_sync_pushes_only_for_a_create_hostd_will_take(
     res = create("first", remote.project / "one")
     assert res.returncode == 0, res.stderr
     assert (remote.project / "one" / "main.py").read_text() == "print('hi')\n"
-    assert "attach: claude-remote --host testhost attach first" in res.stdout
+    assert re.search(r"^attach: \S*claude-remote --host testhost attach first$", res.stdout, re.M)
     # A name already taken: the other project folder is left alone.
     (remote.project / "two").mkdir()
     res = create("first", remote.project / "two")
