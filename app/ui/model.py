@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QImage
 
+from .labels import label_of
 from .plain import tip
 
 TileRole = Qt.ItemDataRole.UserRole + 1
@@ -145,7 +146,7 @@ class SandboxModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             sb = tile.sandbox
             lines = [
-                f"{sb.get('name')} on {tile.host}",
+                f"{sb.get('name')} on {label_of(tile.host)}",
                 f"{sb.get('backend')} · {sb.get('status')}",
             ]
             lines.append(str(sb.get("project_dir", "")))

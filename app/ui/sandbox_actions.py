@@ -26,6 +26,7 @@ from hostd.protocol.errors import InvalidState
 
 from .asks import confirm, popup_menu
 from .create_dialog import CreateDialog
+from .labels import label_of
 from .model import SandboxModel, Tile, TileRole
 from .sync_panel import SyncController, SyncDialog, summary
 from .tasks import Tasks, error_text
@@ -109,7 +110,7 @@ class SandboxActions:
         try:
             session = self.hub.sessions.get(host)
             if session is None:
-                problem = f"{host} is not connected any more."
+                problem = f"{label_of(host)} is not connected any more."
                 return
 
             def pushing(p: SyncProgress) -> None:
@@ -132,7 +133,7 @@ class SandboxActions:
             dialog.finish(problem)
         if push_from:
             self.sync_for(host, sb).set_local(push_from)
-        self.window.show_message(f"Created {sb['name']} on {host}.", False)
+        self.window.show_message(f"Created {sb['name']} on {label_of(host)}.", False)
 
     # -- start, stop, delete ---------------------------------------------------------------
 
@@ -147,8 +148,8 @@ class SandboxActions:
             and not await confirm(
                 self.window,
                 "Delete sandbox",
-                f"Delete {tile.name} on {tile.host}?\n\nIts processes are stopped and its log is "
-                "removed. The project directory is left as it is.",
+                f"Delete {tile.name} on {label_of(tile.host)}?\n\nIts processes are stopped and "
+                "its log is removed. The project directory is left as it is.",
                 "Delete",
             )
         ):
@@ -185,7 +186,7 @@ class SandboxActions:
             self.tasks.spawn(self._delete_many(tiles))
 
     async def _delete_many(self, tiles: list[Tile]) -> None:
-        names = "\n".join(f"  {t.name} on {t.host}" for t in tiles)
+        names = "\n".join(f"  {t.name} on {label_of(t.host)}" for t in tiles)
         if await confirm(self.window, "Delete sandboxes", f"Delete these {len(tiles)} "
                          f"sandboxes?\n\n{names}\n\nTheir processes are stopped and their logs "
                          "removed. The project directories are left as they are.",
@@ -284,7 +285,7 @@ class SandboxActions:
         """The Sync panel of a sandbox (its folder here, push, pull, watch)."""
         session = self.hub.sessions.get(tile.host)
         if session is None:
-            self.window.show_message(f"{tile.host} is not connected.", True)
+            self.window.show_message(f"{label_of(tile.host)} is not connected.", True)
             return None
         dialog = SyncDialog(self.sync_for(tile.host, tile.sandbox), self.window)
         dialog.open()

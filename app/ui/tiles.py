@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .labels import label_of
 from .model import Index, Tile, TileRole
 from .theme import activity_colour, status_colour
 from .waiting_band import WaitingBand, band_layout, paint_band
@@ -284,7 +285,7 @@ class TileDelegate(QStyledItemDelegate):
         tokens = tile.tokens
         if tokens:
             parts.append((f"{_si(tokens)} tokens", pal.color(QPalette.ColorRole.PlaceholderText)))
-        parts.append((tile.host, pal.color(QPalette.ColorRole.PlaceholderText)))
+        parts.append((label_of(tile.host), pal.color(QPalette.ColorRole.PlaceholderText)))
         cx = x
         for i, (text, colour) in enumerate(parts):
             if i:
