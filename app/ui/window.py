@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
         self.tiles.tile_delegate.action.connect(self._tile_action)
         self.tiles.activated.connect(lambda index: self._open_terminal(index.data(TileRole)))
         self.tiles.customContextMenuRequested.connect(self.sandbox_actions.tile_menu)
+        self.tiles.pointer_over.connect(self.proxy.hold)
         for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
             signal.connect(self._update_empty)
         self.proxy.layoutChanged.connect(self._update_empty)
