@@ -128,8 +128,8 @@ class HelpMenu:
         box.setText(f"Claude Sandbox {__version__}")
         box.setInformativeText(
             "Watch and steer coding agents in sandboxes on this machine and on "
-            "your servers over SSH.\n\nThe window, claude-remote and hostd are "
-            f"all version {__version__}."
+            f"your servers over SSH.\n\nThis window and claude-remote are version "
+            f"{__version__}; each host's view says the version of its hostd."
         )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
