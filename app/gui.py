@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -13,11 +14,12 @@ import sys
 os.environ.setdefault("QT_API", "pyside6")
 
 import qasync
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QMessageLogContext, QSettings, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from app.remote.profiles import LOCAL
 
+from .ui.hub import CLOSE_TIMEOUT_S
 from .ui.window import MainWindow
 
 log = logging.getLogger("app")
@@ -43,6 +45,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    qInstallMessageHandler(qt_message)
+    # "Unable to detect a launcher for file://…": a link the desktop cannot
+    # open; the window says so itself (Help → README), in words for a person.
+    logging.getLogger("qt.qpa.services").setLevel(logging.ERROR)
     app = QApplication(sys.argv[:1])
     app.setApplicationName("Claude Sandbox")
     app.setOrganizationName("claude-sandbox")
@@ -71,7 +77,46 @@ def main(argv: list[str] | None = None) -> int:
         closed = asyncio.Event()
         window.closed.connect(closed.set)
         loop.run_until_complete(closed.wait())
+        loop.run_until_complete(finish_tasks())
     return 0
+
+
+async def finish_tasks() -> None:
+    """What is still running once the window has closed every host (a tab's
+    terminal letting go, a reader ending) is cancelled and awaited, as
+    asyncio.run does: a task left pending when the loop closes is logged as
+    "Task was destroyed but it is pending!" on the way out."""
+    me = asyncio.current_task()
+    rest = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+    for task in rest:
+        task.cancel()
+    if rest:
+        log.debug("cancelling %d tasks still running at quit", len(rest))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await asyncio.gather(*rest, return_exceptions=True)
+
+
+def qt_message(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's own messages go to the log, at their level, under "qt" and their
+    category: --log-level rules them too, and they read like the app's
+    (``WARNING qt.qpa.xcb: ...``)."""
+    category = context.category or "default"
+    if category == "default":
+        name = "qt"
+    else:
+        name = category if category.startswith("qt.") else f"qt.{category}"
+    logger = logging.getLogger(name)
+    logger.log(_QT_LEVELS.get(mode, logging.WARNING), "%s", message)
+
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
 
 
 if __name__ == "__main__":

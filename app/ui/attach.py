@@ -23,6 +23,7 @@ from app.remote.errors import RemoteError
 from app.remote.terminal import Terminal, open_attach
 from hostd.protocol.errors import RpcError
 
+from .labels import label_of
 from .tasks import Tasks, error_text
 from .terminal.widget import TerminalWidget
 
@@ -224,7 +225,7 @@ class TerminalLink(QObject):
         self.phase_changed.emit(phase)
 
     def _disconnected_text(self) -> str:
-        return f"Disconnected from {self.host}. Attaching again when it is back…"
+        return f"Disconnected from {label_of(self.host)}. Attaching again when it is back…"
 
     def _ended_text(self, status: str | None) -> str:
         if status is None:

@@ -41,6 +41,7 @@ from hostd.protocol.spec import DEFAULT_AGENT
 
 from .create_checks import agent_note, default_agent, name_problem, project_problem
 from .create_exited import ExitedPanel
+from .labels import label_of
 
 # Which widget each server error's ``field`` (InvalidParams data) names.
 FIELDS = ("name", "backend", "project_dir", "network", "ssh_agent", "agent")
@@ -74,9 +75,10 @@ class CreateDialog(QDialog):
         self._kept: dict[str, Any] | None = None  # a sandbox whose agent exited at once
 
         self.host = QComboBox()
-        self.host.addItems(hosts)
+        for h in hosts:  # shown by its label ("This machine"), kept by its name
+            self.host.addItem(label_of(h), h)
         if host in hosts:
-            self.host.setCurrentText(host)
+            self.host.setCurrentIndex(hosts.index(host))
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. shop-frontend")
         self.name_error = _error_label()
@@ -175,7 +177,7 @@ class CreateDialog(QDialog):
 
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
-        self.host.currentTextChanged.connect(self._host_changed)
+        self.host.currentIndexChanged.connect(lambda _i: self._host_changed(self.host_name()))
         self.name.textChanged.connect(self._validate)
         self.project.textChanged.connect(self._validate)
         self.backend.currentIndexChanged.connect(self._backend_changed)
@@ -195,7 +197,7 @@ class CreateDialog(QDialog):
         }
         for field, signal in changes.items():
             signal.connect(lambda *_a, f=field: self._field_changed(f))
-        self._host_changed(self.host.currentText())
+        self._host_changed(self.host_name())
 
     # -- called by the window --------------------------------------------------------
 
@@ -248,7 +250,7 @@ class CreateDialog(QDialog):
 
     def params(self) -> dict[str, Any]:
         return {
-            "host": self.host.currentText(),
+            "host": self.host_name(),
             "name": self.name.text(),
             "backend": self.backend.currentData(),
             "project_dir": self.project.text().strip(),
@@ -257,6 +259,10 @@ class CreateDialog(QDialog):
             "agent": self.agent.text().strip() or DEFAULT_AGENT,
             "push_from": self.push_from.text().strip() if self.push_first.isChecked() else None,
         }
+
+    def host_name(self) -> str:
+        """The chosen host's name (its profile; LOCAL for this machine)."""
+        return str(self.host.currentData() or "")
 
     def set_status(self, text: str) -> None:
         """What the create is doing now (the window reports its steps)."""
@@ -292,7 +298,7 @@ class CreateDialog(QDialog):
             self._fit()
 
     def _agent_changed(self, _text: str = "") -> None:
-        note = agent_note(self.agent.text(), self._commands(self.host.currentText()))
+        note = agent_note(self.agent.text(), self._commands(self.host_name()))
         _show(self.agent_note, note)
         self._fit()
 
@@ -344,7 +350,7 @@ class CreateDialog(QDialog):
         self._validate()
 
     def _backend_changed(self, _index: int = 0) -> None:
-        backends = {b["name"]: b for b in self._backends(self.host.currentText())}
+        backends = {b["name"]: b for b in self._backends(self.host_name())}
         chosen = backends.get(self.backend.currentData() or "")
         notes = []
         for b in backends.values():
@@ -360,7 +366,7 @@ class CreateDialog(QDialog):
         self._validate()
 
     def _validate(self) -> bool:
-        taken = self._taken(self.host.currentText())
+        taken = self._taken(self.host_name())
         if self._kept is not None:  # its own tile, not another sandbox's name
             taken = taken - {self._kept.get("name")}
         name_err = name_problem(self.name.text(), taken)

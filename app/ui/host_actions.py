@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QPoint
 
 from app.remote.errors import ConfigError
-from app.remote.profiles import LOCAL
+from app.remote.profiles import LOCAL, Profile
 from app.remote.ssh.config import SshConfig
 
 from .asks import confirm, popup_menu
@@ -97,18 +97,31 @@ class HostActions:
         taken = set(self.hub.known_hosts())
         dialog = HostDialog(profile, taken, self.window)
         dialog.setObjectName("host-dialog")
-
-        def saved(new: Any) -> None:
-            try:
-                if profile is not None and profile.name != new.name:
-                    self.hub.profiles.remove(profile.name)
-                    self.hosts.remove(profile.name)
-                self.hub.profiles.add(new)
-            except ConfigError as exc:
-                self.window.show_message(str(exc), True)
-                return
-            self.hub.refresh_rows()
-            self.window.show_message(f"Saved host {new.name}; double-click it to connect.", False)
-
-        dialog.saved.connect(saved)
+        dialog.saved.connect(
+            lambda new: self.tasks.spawn(self._saved(profile, new), "saving a host")
+        )
         dialog.open()
+
+    async def _saved(self, old: Profile | None, new: Profile) -> None:
+        """Save the profile, then connect to it as saved: a new host is
+        connected at once; an edited one that was connected is connected again
+        with its new settings. A connect that fails says why in the window
+        (the banner and the host's row), as any connect does."""
+        was_open = old is not None and old.name in self.hub.sessions
+        try:
+            if old is not None and old.name != new.name:
+                self.hub.profiles.remove(old.name)
+            self.hub.profiles.add(new)
+        except ConfigError as exc:
+            self.window.show_message(str(exc), True)
+            return
+        if old is not None and (was_open or old.name != new.name):
+            await self.hub.close(old.name)  # its session ran on the old settings
+            if old.name != new.name:
+                self.hosts.remove(old.name)
+        self.hub.refresh_rows()
+        if old is not None and not was_open:
+            self.window.show_message(f"Saved host {new.name}; double-click it to connect.", False)
+            return
+        self.window.show_message(f"Saved host {new.name}; connecting…", False)
+        self.hub.open(new.name)  # the row shows how it goes; a failure also in the banner

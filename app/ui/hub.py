@@ -25,6 +25,7 @@ from hostd.protocol import RpcError
 
 from .history import MetricsHistory
 from .hostlist import HostList, HostRow
+from .labels import label_of as label_of  # re-exported: older imports name the hub
 from .model import SandboxModel
 from .session import HostSession
 
@@ -33,10 +34,6 @@ log = logging.getLogger(__name__)
 # Quitting waits this long for hostd processes and SSH connections to close
 # (hostd exits at end of input in well under a second); then it goes anyway.
 CLOSE_TIMEOUT_S = 4.0
-
-
-def label_of(name: str) -> str:
-    return "This machine" if name == LOCAL else name
 
 
 class Hub(QObject):
@@ -149,7 +146,7 @@ class Hub(QObject):
             host = self._host(name)
         except ConfigError as exc:
             self._row(name, phase="failed", state_text=f"failed: {exc}")
-            self.message.emit(f"{name}: {exc}", True)
+            self.message.emit(f"{label_of(name)}: {exc}", True)
             return
         session = HostSession(name, host, self.frame_width())
         self._wire(session)
@@ -169,7 +166,7 @@ class Hub(QObject):
                          isinstance(exc, HostKeyChanged))  # fmt: skip
             return
         for warning in (session.client.hello or {}).get("warnings", []):
-            self.message.emit(f"{name}: {warning}", True)
+            self.message.emit(f"{label_of(name)}: {warning}", True)
         self.opened.emit(name)
 
     def _wire(self, s: HostSession) -> None:
@@ -181,14 +178,14 @@ class Hub(QObject):
         s.frame_data.connect(self.frame_data)
         s.pane_text.connect(lambda host, sid, text: self.model.set_pane_text((host, sid), text))
         s.metrics.connect(self._on_metrics)
-        s.problem.connect(lambda host, text: self.message.emit(f"{host}: {text}", True))
+        s.problem.connect(lambda host, text: self.message.emit(f"{label_of(host)}: {text}", True))
 
     def _failed(self, name: str, reason: str, key_changed: bool) -> None:
         first = reason.strip().splitlines()[0] if reason.strip() else "unknown"
         self._row(name, phase="failed", state_text=f"failed: {first}")
         if key_changed:
             self.key_changed.emit(name, reason)
-        self.message.emit(f"Could not connect to {name}: {reason}", True)
+        self.message.emit(f"Could not connect to {label_of(name)}: {reason}", True)
 
     async def reopen(self, name: str) -> None:
         """Connect again to a host whose connection failed for good."""

@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QImage
 
+from .labels import label_of
 from .plain import tip
 
 TileRole = Qt.ItemDataRole.UserRole + 1
@@ -175,7 +176,7 @@ class SandboxModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             sb = tile.sandbox
             lines = [
-                f"{sb.get('name')} on {tile.host}",
+                f"{sb.get('name')} on {label_of(tile.host)}",
                 f"{sb.get('backend')} · {sb.get('status')}",
             ]
             lines.append(str(sb.get("project_dir", "")))
@@ -348,7 +349,8 @@ _STATUS_ORDER = {"running": 0, "exited": 1, "dead": 2, "stopped": 3}
 
 
 class TileFilter(QSortFilterProxyModel):
-    """Filter by host, status and name; sort by a chosen key."""
+    """Filter by host, status and name; sort by a chosen key (held while the
+    pointer is over the grid: :meth:`hold`)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -356,6 +358,7 @@ class TileFilter(QSortFilterProxyModel):
         self.status: str | None = None
         self.text = ""
         self.sort_key = "name"
+        self._held: dict[Key, int] | None = None  # the order held while the pointer is over
         self.setDynamicSortFilter(True)
         self.sort(0)
 
@@ -374,8 +377,25 @@ class TileFilter(QSortFilterProxyModel):
 
     def set_sort_key(self, key: str) -> None:
         self.sort_key = key
+        self._held = None  # a key chosen is an order asked for: shown at once
         self.invalidate()
         self.sort(0)
+
+    def hold(self, on: bool) -> None:
+        """Hold the order as it is now (the pointer is over the grid: a tile
+        must not move from under it when an activity changes), or let go and
+        sort again. While held, a tile keeps its place, a new one goes last,
+        and filtering goes on as usual."""
+        if on:
+            if self._held is None:
+                self._held = {
+                    self.index(row, 0).data(TileRole).key: row for row in range(self.rowCount())
+                }
+            return
+        if self._held is not None:
+            self._held = None
+            self.invalidate()
+            self.sort(0)
 
     def filterAcceptsRow(self, row: int, parent: Index) -> bool:
         tile: Tile = self.sourceModel().index(row, 0, parent).data(TileRole)
@@ -388,6 +408,10 @@ class TileFilter(QSortFilterProxyModel):
     def lessThan(self, left: Index, right: Index) -> bool:
         a: Tile = left.data(TileRole)
         b: Tile = right.data(TileRole)
+        if self._held is not None:
+            held_a, held_b = self._held.get(a.key), self._held.get(b.key)
+            if held_a is not None or held_b is not None:  # held ones first, in their order
+                return held_b is None or (held_a is not None and held_a < held_b)
         return bool(_sort_value(a, self.sort_key) < _sort_value(b, self.sort_key))
 
 

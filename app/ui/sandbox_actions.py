@@ -27,6 +27,7 @@ from hostd.protocol.errors import InvalidParams, InvalidState
 
 from .asks import confirm, popup_menu
 from .create_dialog import CreateDialog
+from .labels import label_of
 from .model import SandboxModel, Tile, TileRole
 from .sync_panel import SyncController, SyncDialog, summary
 from .tasks import Tasks, error_text
@@ -101,7 +102,7 @@ class SandboxActions:
         dialog.setObjectName("create-dialog")
         dialog.submitted.connect(lambda params: self.tasks.spawn(self.create(dialog, params)))
         dialog.discard.connect(
-            lambda sb: self.tasks.spawn(self.discard(dialog, dialog.host.currentText(), sb))
+            lambda sb: self.tasks.spawn(self.discard(dialog, dialog.host_name(), sb))
         )
         dialog.open()
 
@@ -121,7 +122,7 @@ class SandboxActions:
         try:
             session = self.hub.sessions.get(host)
             if session is None:
-                problem = f"{host} is not connected any more."
+                problem = f"{label_of(host)} is not connected any more."
                 return
 
             def pushing(p: SyncProgress) -> None:
@@ -150,10 +151,11 @@ class SandboxActions:
         if sb.get("status") == "exited":  # the dialog shows why; the record is kept
             code = sb.get("exit_code")
             self.window.show_message(
-                f"{sb['name']} on {host} exited at once with status {code}; it was kept.", True
+                f"{sb['name']} on {label_of(host)} exited at once with status {code}; it was kept.",
+                True,
             )
             return
-        self.window.show_message(f"Created {sb['name']} on {host}.", False)
+        self.window.show_message(f"Created {sb['name']} on {label_of(host)}.", False)
 
     async def discard(self, dialog: CreateDialog, host: str, sb: dict[str, Any]) -> None:
         """Delete the sandbox whose agent exited at once (the dialog's "Delete
@@ -162,7 +164,7 @@ class SandboxActions:
         try:
             session = self.hub.sessions.get(host)
             if session is None:
-                problem = f"{host} is not connected any more."
+                problem = f"{label_of(host)} is not connected any more."
                 return
             try:
                 await session.api.delete(sb["id"])
@@ -186,8 +188,8 @@ class SandboxActions:
             and not await confirm(
                 self.window,
                 "Delete sandbox",
-                f"Delete {tile.name} on {tile.host}?\n\nIts processes are stopped and its log is "
-                "removed. The project directory is left as it is.",
+                f"Delete {tile.name} on {label_of(tile.host)}?\n\nIts processes are stopped and "
+                "its log is removed. The project directory is left as it is.",
                 "Delete",
             )
         ):
@@ -224,7 +226,7 @@ class SandboxActions:
             self.tasks.spawn(self._delete_many(tiles))
 
     async def _delete_many(self, tiles: list[Tile]) -> None:
-        names = "\n".join(f"  {t.name} on {t.host}" for t in tiles)
+        names = "\n".join(f"  {t.name} on {label_of(t.host)}" for t in tiles)
         if await confirm(self.window, "Delete sandboxes", f"Delete these {len(tiles)} "
                          f"sandboxes?\n\n{names}\n\nTheir processes are stopped and their logs "
                          "removed. The project directories are left as they are.",
@@ -323,7 +325,7 @@ class SandboxActions:
         """The Sync panel of a sandbox (its folder here, push, pull, watch)."""
         session = self.hub.sessions.get(tile.host)
         if session is None:
-            self.window.show_message(f"{tile.host} is not connected.", True)
+            self.window.show_message(f"{label_of(tile.host)} is not connected.", True)
             return None
         dialog = SyncDialog(self.sync_for(tile.host, tile.sandbox), self.window)
         dialog.open()

@@ -105,8 +105,10 @@ class SandboxTab(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.waiting_bar)
         layout.addWidget(self.pages, 1)
-        for keys, step in (("Ctrl+Shift+PgDown", 1), ("Ctrl+Shift+PgUp", -1)):
+        for keys, step, what in (("Ctrl+Shift+PgDown", 1, "Next page of the tab"),
+                                 ("Ctrl+Shift+PgUp", -1, "Previous page of the tab")):  # fmt: skip
             shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setWhatsThis(what)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda step=step: self.step_page(step))
         self.setFocusProxy(self.terminal)

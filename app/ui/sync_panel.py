@@ -38,6 +38,7 @@ from app.remote.sync.syncer import Syncer, saved_summary
 from app.remote.sync.watch import run_watch
 from hostd.protocol import RpcError
 
+from .labels import label_of
 from .sync_review import HeldReview
 
 log = logging.getLogger(__name__)
@@ -243,7 +244,7 @@ class SyncController(QObject):
     def _client(self) -> Client | None:
         client = self._client_of()
         if client is None:
-            self.error = f"{self.host} is not connected"
+            self.error = f"{label_of(self.host)} is not connected"
             self.changed.emit()
         return client
 
@@ -349,7 +350,7 @@ class SyncDialog(QDialog):
         self.local.setReadOnly(True)
         choose = QPushButton("Choose…")
         choose.clicked.connect(self._choose)
-        remote = QLabel(f"{sb['project_dir']} on {controller.host}")
+        remote = QLabel(f"{sb['project_dir']} on {label_of(controller.host)}")
         remote.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.push = QPushButton("Push ↑")
         self.push.setToolTip("Carry this machine's changes over to the sandbox")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QTextLayout, QTextOption
 
+from .labels import label_of
 from .model import Tile
 from .theme import activity_colour, status_colour
 
@@ -34,7 +35,7 @@ def row_parts(tile: Tile, pal: QPalette) -> list[tuple[str, str, QColor]]:
     tokens = tile.tokens
     if tokens:
         parts.append(("tokens", token_figure(tokens), grey))
-    parts.append(("host", tile.host, grey))
+    parts.append(("host", label_of(tile.host), grey))
     return parts
 
 

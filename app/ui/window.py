@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.remote.profiles import LOCAL, Profiles
 
 from .asks import gui_prompts, warn
+from .help_menu import HelpMenu
 from .host_actions import HostActions
 from .hostlist import HostList
 from .hub import CLOSE_TIMEOUT_S, Hub
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         self.notify_action.setChecked(self.notifier.enabled())
         self.notify_action.toggled.connect(self.notifier.set_enabled)
         view.addAction(self.notify_action)
+        self.help = HelpMenu(self)
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -232,6 +234,7 @@ class MainWindow(QMainWindow):
         self.tiles.tile_delegate.action.connect(self._tile_action)
         self.tiles.activated.connect(lambda index: self._open_terminal(index.data(TileRole)))
         self.tiles.customContextMenuRequested.connect(self.sandbox_actions.tile_menu)
+        self.tiles.pointer_over.connect(self.proxy.hold)
         for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
             signal.connect(self._update_empty)
         self.proxy.layoutChanged.connect(self._update_empty)

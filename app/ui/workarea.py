@@ -74,6 +74,7 @@ class WorkArea(QTabWidget):
         self.tabBar().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tabBar().customContextMenuRequested.connect(self._tab_menu)
         close = QShortcut(QKeySequence("Ctrl+Shift+W"), self)
+        close.setWhatsThis("Close the tab in front (its sandbox keeps running)")
         close.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         close.activated.connect(lambda: self._close_index(self.currentIndex()))
 

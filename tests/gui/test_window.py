@@ -172,7 +172,7 @@ def test_stop_start_and_delete_change_the_tile(
         # Delete asks first; the person confirms.
         w.sandbox_actions.tile_action(tile.key, "delete")
         box: QMessageBox = await until(lambda: top_dialog(QMessageBox))
-        assert "Delete cycle on local?" in box.text()
+        assert "Delete cycle on This machine?" in box.text()
         delete = next(b for b in box.findChildren(QPushButton) if b.text() == "Delete")
         delete.click()
         await until(lambda: tile_named(w, "cycle") is None, what="the tile to go")
