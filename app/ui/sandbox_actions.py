@@ -31,7 +31,7 @@ from .labels import label_of
 from .model import SandboxModel, Tile, TileRole
 from .sync_panel import SyncController, SyncDialog, summary
 from .tasks import Tasks, error_text
-from .tiles import TileView
+from .tile_view import TileView
 from .waiting_band import answer_labels
 
 if TYPE_CHECKING:

@@ -38,7 +38,8 @@ from .model import SORT_KEYS, Key, SandboxModel, Tile, TileFilter, TileRole
 from .notify import Notifier, app_icon, bring_up, in_front, window_title
 from .sandbox_actions import SandboxActions
 from .tasks import Tasks
-from .tiles import DEFAULT_TILE, MAX_TILE, MIN_TILE, TileView
+from .tile_view import TileView
+from .tiles import DEFAULT_TILE, MAX_TILE, MIN_TILE
 from .workarea import FloatingTab, WorkArea
 
 log = logging.getLogger(__name__)
