@@ -27,6 +27,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -215,18 +216,31 @@ class Manager:
                     **up, "status": STATUS_RUNNING, "exit_code": None, "last_lines": None,
                     "started_at": now_iso(), "stopped_at": None,
                 }  # fmt: skip
-                fresh.update(_settle({**rec, **fresh}))
             except BaseException:
                 steps.kill(self._fresh(sid))
                 steps.note_record(self.store, sid, {})
                 raise
 
-            def commit(state: State) -> Record:
-                r: Record = state["sandboxes"][sid]
-                r.update(fresh)
-                return r
+            def commit(change: dict[str, Any]) -> Callable[[State], Record]:
+                def apply(state: State) -> Record:
+                    r: Record = state["sandboxes"][sid]
+                    r.update(change)
+                    return r
 
-            rec = self.store.update(commit)
+                return apply
+
+            # Running is on record before the settle: a hostd killed during
+            # it leaves a running record, which reconcile then judges (an
+            # exited one whose tmux lives would hide a live agent).
+            rec = self.store.update(commit(fresh))
+            try:
+                change = _settle(rec)
+            except BaseException:
+                steps.kill(self._fresh(sid))
+                self.store.update(lambda state: steps.mark_stopped(state, sid, STATUS_STOPPED))
+                raise
+            if change:
+                rec = self.store.update(commit(change))
         log.info("started sandbox %s (%s): %s, exit code %s",
                  rec["name"], sid, rec["status"], rec["exit_code"])  # fmt: skip
         return public_view(rec)

@@ -8,7 +8,8 @@ is not a dead one. What it finds:
 * a running record whose pane is gone: ``exited`` if tmux kept the pane
   (the agent ended; the record keeps its exit code and last lines), else
   ``dead``, and what is left is stopped;
-* a stopped or dead record with live processes: they are stopped.
+* a stopped or dead record with live processes: they are stopped;
+* an exited record whose (new) pane lives: a start cut short, running.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ class Reconciler:
                 return
             change = observe(rec)
             if change is None:
+                return
+            if change["status"] == STATUS_RUNNING:
+                self.store.update(lambda state: _apply(state, sid, change))
+                log.info("sandbox %s runs again: its start was cut short", rec["name"])
                 return
             if change["status"] == STATUS_EXITED and rec["status"] == STATUS_RUNNING:
                 self.store.update(lambda state: _apply(state, sid, change))
@@ -113,6 +118,11 @@ def observe(rec: Record) -> dict[str, Any] | None:
         p is not None and p.alive() for p in procs.values()
     ):
         return {"status": status}  # leftovers to stop
+    pane = procs.get("pane")
+    if status == STATUS_EXITED and pane is not None and pane.alive():
+        # A start's agent runs, but the record still says exited: the hostd
+        # starting it was killed before it could say so. It is running.
+        return {"status": STATUS_RUNNING, "exit_code": None, "last_lines": None}
     tmux_ref = procs.get("tmux")
     if status == STATUS_EXITED and tmux_ref is not None and not tmux_ref.alive():
         # Its tmux went after the agent ended: the kept pane is gone, so

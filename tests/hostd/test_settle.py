@@ -84,6 +84,27 @@ def test_start_clears_the_last_lines_or_answers_exited_again(hostd: Hostd, proje
     )  # fmt: skip
 
 
+def test_a_hostd_killed_during_starts_settle_leaves_a_running_record(
+    hostd_factory: Callable[..., Hostd], project: Path
+) -> None:
+    """The agent of a start runs, while its record said exited (the last run's)
+    until the settle ended: a hostd killed in between must not leave it so."""
+    agent = "sh -c 'test -e ready || { echo not ready; exit 5; }; touch started; exec sleep 600'"
+    h = hostd_factory()
+    sb = create(h, project, agent)
+    assert (sb["status"], sb["exit_code"]) == ("exited", 5)
+    (project / "ready").write_text("")
+    h.request("sandbox.start", {"id": sb["id"]})
+    wait_for(lambda: (project / "started").exists())  # inside the settle's second
+    h.proc.kill()
+    h.proc.wait()
+    fresh = hostd_factory()
+    again = fresh.call("sandbox.get", id=sb["id"])
+    assert (again["status"], again["exit_code"], again["last_lines"]) == ("running", None, None)
+    assert fresh.call("sandbox.pane", id=sb["id"])["text"] is not None
+    fresh.call("sandbox.delete", id=sb["id"])
+
+
 def test_hello_says_where_the_agents_are_and_that_create_settles(
     hostd_factory: Callable[..., Hostd], short_tmp: Path, stub_env: dict[str, str]
 ) -> None:
