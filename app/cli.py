@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import logging
 import os
-import shlex
 import subprocess
 import sys
 
@@ -42,6 +41,7 @@ from .cli_errors import (
 )
 from .cli_terminal import attach_over_ssh, have_tty, terminal_prompts
 from .cli_text import strip_controls
+from .remote import selfcmd
 from .remote.api import HostApi
 from .remote.client import Client
 from .remote.cost import CostSum, estimate, sum_costs
@@ -54,7 +54,6 @@ from .remote.profiles import (
     default_host,
     open_host,
 )
-from .remote.selfcmd import attach_command_line, claude_remote_words
 from .remote.ssh.host import SshHost
 from .remote.sync.result import SyncResult
 from .remote.sync.state import SyncError
@@ -229,20 +228,22 @@ async def cmd_create(client: Client, args: argparse.Namespace) -> int:
     except SyncError as exc:  # only the push raises it, and then nothing was created
         return cli_sync.push_failed(exc)
     exited = sandbox["status"] == m.STATUS_EXITED
-    host_words = out.host_flag(client).split()
+    host_words = selfcmd.host_words(
+        None if isinstance(client.host, LocalHost) else client.host.name
+    )
     if args.json:
         out.print_json(sandbox)
     elif exited:
         code = sandbox["exit_code"]
         lines = [f"{sandbox['name']}: the agent exited at once with status {code}"]
         lines += [f"  {strip_controls(line)}" for line in sandbox.get("last_lines") or []]
-        logs = shlex.join([*claude_remote_words(), *host_words, "logs", sandbox["name"]])
-        lines.append(f"the sandbox is kept: see '{logs}'; 'start' or 'rm' it")
+        lines.append("the sandbox is kept, to read its log, 'start' it again or 'rm' it")
+        lines.append(f"logs: {selfcmd.command_line(host_words, 'logs', sandbox['name'])}")
         print("\n".join(lines), file=sys.stderr)
     else:
         print(f"created {out.describe(sandbox)} on {client.host.describe()}")
         out.print_where(sandbox)
-        print(f"attach: {attach_command_line(host_words, sandbox['name'])}")
+        print(f"attach: {selfcmd.attach_command_line(host_words, sandbox['name'])}")
     return REFUSED if exited else OK
 
 

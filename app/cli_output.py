@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from hostd.protocol import methods as m
 from .cli_errors import OK, UNREACHABLE, error
 from .cli_table import Shrink, fit, terminal_width
 from .cli_text import Cleaner
+from .remote import selfcmd
 from .remote.client import Client, ConnectionState
 from .remote.cost import Cost, CostSum, estimate, format_usd, prices
 from .remote.local import LocalHost
@@ -29,7 +31,8 @@ SHORT_ID = 8  # like git's short hashes: unique enough to type, short enough to 
 def host_flag(client: Client) -> str:
     """How to name this host again on a later command line. Local mode says
     --local: without it, CLAUDE_REMOTE_HOST or the config file may pick a host."""
-    return "--local " if isinstance(client.host, LocalHost) else f"--host {client.host.name} "
+    local = isinstance(client.host, LocalHost)
+    return shlex.join(selfcmd.host_words(None if local else client.host.name)) + " "
 
 
 def print_json(value: Any) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from . import cli_output as out
 from .cli_errors import OK, REFUSED, SYNC_CONFLICTS, UNREACHABLE, error
+from .remote import selfcmd
 from .remote.client import Client
 from .remote.sync.plan import Mode
 from .remote.sync.result import SyncProgress, SyncResult
@@ -227,7 +228,7 @@ def _held_notice(result: SyncResult, client: Client, args: argparse.Namespace) -
     n = len(result.held)
     watching = args.command == "watch"
     # One sync round takes them; a watch holds the pair's lock, so it stops first.
-    command = ["claude-remote", *out.host_flag(client).split(), "sync"]
+    command = [*selfcmd.claude_remote_words(), *out.host_flag(client).split(), "sync"]
     command += [result.local, result.remote]
     if getattr(args, "pull", False):
         command.append("--pull")

@@ -31,10 +31,27 @@ def claude_remote_words() -> list[str]:
     return [mine]
 
 
+def host_words(host: str | None) -> list[str]:
+    """How a command line names ``host`` (None: this machine, ``--local``, not
+    the default host, which a config file may set to another). A name that
+    starts with ``-`` is joined to its flag, so that it is not taken for one."""
+    if host is None:
+        return ["--local"]
+    return [f"--host={host}"] if host.startswith("-") else ["--host", host]
+
+
+def command_line(host_words: list[str], command: str, *args: str) -> str:
+    """``claude-remote HOST COMMAND ARGS`` as a line to paste: quoted, and with
+    ``--`` before the arguments when one starts with ``-`` (a sandbox may be
+    named ``-x``, or ``--help``)."""
+    end = ["--"] if any(a.startswith("-") for a in args) else []
+    return shlex.join([*claude_remote_words(), *host_words, command, *end, *args])
+
+
 def attach_command_line(host_words: list[str], sandbox: str) -> str:
     """The command line that attaches a terminal to ``sandbox``; ``host_words``
-    name its host (``["--local"]``, ``["--host", "box"]``)."""
-    return shlex.join([*claude_remote_words(), *host_words, "attach", sandbox])
+    name its host (:func:`host_words`)."""
+    return command_line(host_words, "attach", sandbox)
 
 
 def _own_program() -> str | None:

@@ -16,10 +16,10 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QLabel, QWidget
 
+from app.remote import selfcmd
 from app.remote.api import HostApi
 from app.remote.errors import RemoteError
 from app.remote.profiles import LOCAL
-from app.remote.selfcmd import attach_command_line
 from app.remote.sync.result import SyncProgress, SyncResult
 from app.remote.sync.state import SyncError
 from hostd.protocol import RpcError
@@ -394,12 +394,11 @@ class SandboxActions:
         menu.popup(self.tiles.viewport().mapToGlobal(pos))
 
     def _copy_attach(self, tile: Tile) -> None:
-        line = attach_command_line(host_words(tile.host), tile.sandbox["id"][:8])
+        line = selfcmd.attach_command_line(host_words(tile.host), tile.sandbox["id"][:8])
         QGuiApplication.clipboard().setText(line)
         self.window.show_message(f"Copied: {line}", False)
 
 
 def host_words(host: str) -> list[str]:
-    """How claude-remote names ``host``: this machine is ``--local`` (not the
-    default host, which a config file may set to another)."""
-    return ["--local"] if host == LOCAL else ["--host", host]
+    """How claude-remote names ``host``: this machine is ``--local``."""
+    return selfcmd.host_words(None if host == LOCAL else host)

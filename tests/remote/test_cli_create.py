@@ -46,13 +46,14 @@ def test_a_create_whose_agent_is_missing_exits_1_with_its_code_and_lines(remote:
     res = remote.cli("--local", "create", "gone", "none", str(remote.project),
                      "--agent", "no-such-agent-xyz", env=env)  # fmt: skip
     assert (res.returncode, res.stdout) == (1, "")
-    first, *pane, hint = res.stderr.splitlines()
+    first, *pane, kept, hint = res.stderr.splitlines()
     assert first == "gone: the agent exited at once with status 127"
     assert pane and all(line.startswith("  ") for line in pane)
     assert any("no-such-agent-xyz: not found" in line for line in pane)
-    assert hint.startswith("the sandbox is kept: see '") and hint.endswith("'; 'start' or 'rm' it")
+    assert kept == "the sandbox is kept, to read its log, 'start' it again or 'rm' it"
+    assert hint.startswith("logs: ")
     # The command in the hint works where it is pasted: another folder, this PATH.
-    logs = shlex.split(hint.split("'")[1])
+    logs = shlex.split(hint.removeprefix("logs: "))
     assert logs[1:] == ["--local", "logs", "gone"]
     shown = subprocess.run(logs, capture_output=True, text=True, cwd="/", timeout=60,
                            env=terminal_env(remote, **env))  # fmt: skip
@@ -118,6 +119,23 @@ def test_the_bare_name_only_when_path_finds_this_one(
     monkeypatch.setenv("PATH", f"{linked}{os.pathsep}{os.environ['PATH']}")
     assert selfcmd.claude_remote_words() == ["claude-remote"]
     assert selfcmd.attach_command_line(["--local"], "x") == "claude-remote --local attach x"
+    # Names that look like flags stay names: after --, or joined to their flag.
+    assert selfcmd.attach_command_line(selfcmd.host_words("-h"), "--help") == (
+        "claude-remote --host=-h attach -- --help"
+    )
+
+
+def test_a_sandbox_named_like_a_flag_gets_hints_that_work(remote: Remote) -> None:
+    env = {"HOSTD_STATE_DIR": str(remote.state_dir)}
+    res = remote.cli("--local", "create", "--agent", "no-such-agent-xyz",
+                     "--", "-x", "none", str(remote.project), env=env)  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    hint = res.stderr.splitlines()[-1]
+    logs = shlex.split(hint.removeprefix("logs: "))
+    assert logs[1:] == ["--local", "logs", "--", "-x"]
+    shown = subprocess.run(logs, capture_output=True, text=True, cwd="/", timeout=60,
+                           env=terminal_env(remote, **env))  # fmt: skip
+    assert shown.returncode == 0 and "no-such-agent-xyz" in shown.stdout, shown.stderr
 
 
 def test_started_as_a_claude_remote_that_path_does_not_find(
