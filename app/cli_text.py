@@ -56,9 +56,15 @@ def _replace(m: re.Match[str]) -> str:
     return "\n" if m.group().startswith("\r") else ""
 
 
+# Bidi embeddings, overrides, isolates and marks: printed, they reorder the
+# rest of a line on a terminal that does bidi ("Trojan Source").
+_BIDI = dict.fromkeys([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
 def strip_controls(text: str) -> str:
-    """``text`` without terminal control sequences (all of it: no piece follows)."""
-    return _SEQUENCE.sub(_replace, text)
+    """``text`` without terminal control sequences (all of it: no piece
+    follows), and without bidi controls."""
+    return _SEQUENCE.sub(_replace, text).translate(_BIDI)
 
 
 class Cleaner:

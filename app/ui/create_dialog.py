@@ -84,6 +84,7 @@ class CreateDialog(QDialog):
         self.name_error = _error_label()
         self.backend = QComboBox()
         self.backend_note = QLabel()
+        self.backend_note.setTextFormat(Qt.TextFormat.PlainText)  # hostd's details
         self.backend_note.setWordWrap(True)
         self.backend_note.setStyleSheet("color: palette(placeholder-text);")
         self.project = QLineEdit()
@@ -436,6 +437,7 @@ class CreateDialog(QDialog):
 
 def _error_label() -> QLabel:
     label = QLabel()
+    label.setTextFormat(Qt.TextFormat.PlainText)  # the server's words, never HTML
     label.setWordWrap(True)
     label.setStyleSheet("color: #d32f2f;")
     label.hide()

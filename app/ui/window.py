@@ -201,6 +201,8 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(0, 0, 0, 0)
         self.banner = QLabel()
         self.banner.setObjectName("error-banner")
+        # A server's or an agent's words may be in it: text, never HTML.
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet(
             "background: #c62828; color: white; padding: 6px 10px; border-radius: 3px;"

@@ -63,10 +63,12 @@ def last_lines(rows: list[str]) -> list[str]:
 
 
 def clean(text: str) -> str:
-    """``text`` with tabs as spaces, control characters (C0, C1, DEL) and
-    line or paragraph separators removed, trailing whitespace stripped."""
+    """``text`` with tabs as spaces, control characters (C0, C1, DEL), format
+    characters (bidi overrides and isolates, zero-width ones: they would
+    reorder or hide the rest of a line where it is shown) and line or
+    paragraph separators removed, trailing whitespace stripped."""
     text = text.replace("\t", " ")
-    kept = (c for c in text if unicodedata.category(c) not in ("Cc", "Zl", "Zp"))
+    kept = (c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"))
     return "".join(kept).rstrip()
 
 

@@ -163,6 +163,8 @@ def test_last_lines_leave_out_blanks_controls_and_tmuxs_own_line() -> None:
     rows = ["", "first\x1b[31m\x07 \t", "  ", "second\u2028", dead]
     assert exits.last_lines(rows) == ["first[31m", "second"]
     assert exits.last_lines(["only", "Pane is dead"]) == ["only"]
+    # Bidi overrides and zero-width characters would reorder or hide text.
+    assert exits.last_lines(["rm \u202eexe.txt\u202c", "a\u200bb\ufeff"]) == ["rm exe.txt", "ab"]
 
 
 def test_last_lines_keep_the_last_ten_each_cut_to_300_characters() -> None:

@@ -29,6 +29,8 @@ CLEAN = "red plain moved\nbell backspace c1\nprogress 10%\nprogress 100%\ntab\th
 def test_control_sequences_are_removed_and_the_text_kept() -> None:
     assert strip_controls(NASTY) == CLEAN
     assert strip_controls("caf\u00e9 \u2713 \U0001f600\n") == "caf\u00e9 \u2713 \U0001f600\n"
+    # Bidi controls would reorder the rest of the line ("Trojan Source").
+    assert strip_controls("ok \u202egnp.exe\u202c \u2066x\u2069\n") == "ok gnp.exe x\n"
     # Cut anywhere, fed in two pieces (logs -f), the same text comes out.
     for cut in range(len(NASTY) + 1):
         c = Cleaner()
