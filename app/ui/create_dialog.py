@@ -73,6 +73,9 @@ class CreateDialog(QDialog):
         self._commands = commands or (lambda _host: None)
         self._error_field: str | None = None  # the field the server's error named
         self._kept: dict[str, Any] | None = None  # a sandbox whose agent exited at once
+        # Names of kept sandboxes deleted from here: free, even before the
+        # host's removal notice reaches the window's list.
+        self._gone: set[str] = set()
 
         self.host = QComboBox()
         for h in hosts:  # shown by its label ("This machine"), kept by its name
@@ -233,6 +236,8 @@ class CreateDialog(QDialog):
             self.server_error.show()
             self._fit()
             return
+        if self._kept is not None:
+            self._gone.add(str(self._kept.get("name")))
         self._kept = None
         self.exited.hide()
         self.discard_button.hide()
@@ -367,7 +372,7 @@ class CreateDialog(QDialog):
         self._validate()
 
     def _validate(self) -> bool:
-        taken = self._taken(self.host_name())
+        taken = self._taken(self.host_name()) - self._gone
         if self._kept is not None:  # its own tile, not another sandbox's name
             taken = taken - {self._kept.get("name")}
         name_err = name_problem(self.name.text(), taken)
