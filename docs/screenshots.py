@@ -98,6 +98,15 @@ async def scene(w: MainWindow, project: Path, pics: list[Path]) -> None:
             {"name": name, "backend": backend, "project_dir": str(project), "agent": agent}
         )
     await s.api.stop("docs-site")
+    # api-refactor's Claude has worked a little: its tile shows its tokens.
+    api = next(t for t in w.model.tiles() if t.name == "api-refactor")
+    folder = Path(api.sandbox["claude_config"]) / "projects" / sanitize_path(str(project))
+    t = Transcript(folder / "s0.jsonl", str(project), time.time())
+    t.prompt("rename the order service's endpoints")
+    for i in range(3):
+        t.response(["text", ("tool_use", "Edit")], input_tokens=30 + i, output_tokens=1400 + 90 * i,
+                   cache_read=20_000, stop_reason="tool_use")  # fmt: skip
+        t.tool_result(t.tool_ids[-1], "ok")
     await asyncio.sleep(8)  # frames, metrics and the exit to arrive
 
 
@@ -217,6 +226,7 @@ def main() -> None:
             await w.hub.close_all()
 
     loop.run_until_complete(run())
+    loop.close()  # its executor's threads end before the interpreter does
     shutil.rmtree(tmp, ignore_errors=True)
 
 
