@@ -172,6 +172,10 @@ class SandboxActions:
                 problem = error_text(exc)
                 return
             problem = None
+            kept = f"{sb['name']} on {label_of(host)} exited at once"
+            if self.window.banner.text().startswith(kept):  # it is kept no more
+                self.window.banner.hide()
+            self.window.show_message(f"Deleted {sb['name']} on {label_of(host)}.", False)
         finally:
             dialog.discarded(problem)
 

@@ -194,9 +194,12 @@ def test_a_create_whose_agent_is_missing_shows_its_exit_in_the_dialog(
         assert "no-such-agent-here" in dialog.exited.lines.toPlainText()
         tile = await until(lambda: tile_named(w, "gone"), what="the kept sandbox's tile")
         assert tile.status == "exited" and tile.exit_code == 127
+        assert w.banner.isVisible() and "exited at once with status 127" in w.banner.text()
         dialog.discard_button.click()
         await until(lambda: tile_named(w, "gone") is None, what="the kept sandbox to go")
         await until(lambda: dialog.name.isEnabled(), what="the fields to unlock")
+        assert not w.banner.isVisible()  # it is kept no more: the banner does not say it is
+        assert w.statusBar().currentMessage() == "Deleted gone on This machine."
         dialog.agent.setText("sleep 600")
         dialog.create_button.click()
         await until(lambda: top_dialog(CreateDialog) is None, what="the dialog to close")
