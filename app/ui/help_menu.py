@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from hostd.protocol.version import __version__
 
 from .plain import tip
+from .sandbox_tab import PAGE_KEYS
 from .terminal.keys import widget_action
 
 PACKAGE = "claude-sandbox"
@@ -72,6 +73,9 @@ def shortcuts_of(window: QWidget) -> list[Shortcut]:
         what = shortcut.whatsThis() or shortcut.objectName() or "—"
         for seq in shortcut.keys():  # noqa: SIM118 (a QShortcut, not a dict)
             found.append(Shortcut(_keys(seq), what))
+    # A sandbox tab's page keys, whether or not a tab is open now.
+    for keys_text, _step, what in PAGE_KEYS:
+        found.append(Shortcut(_keys(QKeySequence(keys_text)), what))
     # The terminal's own chords (they are keys it keeps, not QActions): asked
     # of the terminal's key table, so a chord it drops drops from here too.
     for chord, what in _TERMINAL_CHORDS:

@@ -48,6 +48,12 @@ from .tasks import Tasks
 from .terminal.widget import TerminalWidget
 from .waiting_band import answer_labels
 
+# A tab's keys for its pages (Help → Keyboard shortcuts lists them, tab or not).
+PAGE_KEYS = (
+    ("Ctrl+Shift+PgDown", 1, "Next page of the tab"),
+    ("Ctrl+Shift+PgUp", -1, "Previous page of the tab"),
+)
+
 
 class SandboxTab(QWidget):
     title_changed = Signal()  # the tab's title or tooltip changed
@@ -105,8 +111,7 @@ class SandboxTab(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.waiting_bar)
         layout.addWidget(self.pages, 1)
-        for keys, step, what in (("Ctrl+Shift+PgDown", 1, "Next page of the tab"),
-                                 ("Ctrl+Shift+PgUp", -1, "Previous page of the tab")):  # fmt: skip
+        for keys, step, what in PAGE_KEYS:
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setWhatsThis(what)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)

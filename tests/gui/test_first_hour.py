@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
 )
 
-from app.ui.help_menu import README
+from app.ui.help_menu import README, shortcuts_of
 from app.ui.host_dialog import HostDialog
 from app.ui.model import SORT_KEYS
 from app.ui.window import MainWindow
@@ -207,6 +207,9 @@ def test_help_menu_has_the_version_the_readme_and_every_shortcut(
         assert [u.toLocalFile() for u in opened.urls] == [str(README)]
         assert README.is_file()
         assert w.statusBar().currentMessage() == f"Opened {README}"
+        # A tab's page keys are listed before any tab is open.
+        before = {(k.keys, k.what) for k in shortcuts_of(w)}
+        assert ("Ctrl+Shift+PgUp", "Previous page of the tab") in before
         # The shortcuts: every one the window has, a sandbox tab's too.
         sb = await create(w, "keys", project, "sleep 600")
         await until(lambda: tile_named(w, "keys"))
