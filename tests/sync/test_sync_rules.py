@@ -172,6 +172,27 @@ def test_a_file_edited_after_the_listing_is_not_overwritten(world: World) -> Non
     )
 
 
+def test_a_file_deleted_between_the_listing_and_the_transfer_fails_nothing(
+    world: World,
+) -> None:
+    """The person deletes a file the round is about to send: rsync says it is
+    missing (status 23), which is their deletion, not a failure of the round."""
+    (world.local / "kept.txt").write_text("v1")
+    world.run("both")
+    (world.local / "kept.txt").write_text("v2 here")
+    (world.local / "gone soon.txt").write_text("deleted before it is sent")
+
+    def delete_when_sending(p: SyncProgress) -> None:
+        if p.phase == "sending" and (world.local / "gone soon.txt").exists():
+            (world.local / "gone soon.txt").unlink()
+
+    res = world.run("both", on_progress=delete_when_sending)
+    assert (res.sent, res.conflicts) == (["kept.txt"], [])
+    assert tree(world.local) == tree(world.remote) == {"kept.txt": "v2 here"}
+    res = world.run("both")
+    assert (res.sent, res.received, res.conflicts) == ([], [], [])
+
+
 def test_cancel_stops_rsync_and_the_next_sync_finishes_the_job(world: World) -> None:
     big = os.urandom(1 << 20)
     for i in range(40):

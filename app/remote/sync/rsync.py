@@ -56,6 +56,9 @@ CONTROL_PERSIST_S = 300
 _CONNECTION_CODES = {5, 10, 12, 35, 255}
 # --info=progress2: "  1,234,567  45%   12.34MB/s    0:00:01 (xfr#3, to-chk=5/10)"
 SENT_PREFIX = "<<csync>> "
+# A file named in --files-from that is gone: 'rsync: [sender] link_stat
+# "/src/a.txt" failed: No such file or directory (2)'.
+_VANISHED = re.compile(rb'^rsync: (\[\w+\] )?link_stat ".*" failed: .*\(2\)$')
 _SENT = re.compile(r"^(\d+) (\d{4})/(\d\d)/(\d\d)-(\d\d):(\d\d):(\d\d) (.*)$")
 _PROGRESS = re.compile(
     r"^\s*([\d,.]+)\s+(\d+)%\s+(\S+)\s+(\S+)(?:\s+\(xfr#(\d+),\s*(?:ir|to)-chk=(\d+)/(\d+)\))?"
@@ -324,15 +327,27 @@ async def run_rsync(
         for t in tasks:
             t.cancel()
         raise
-    # 24: some source files vanished before they were sent. Not a failure
-    # here: the next round sees them gone.
-    if code not in (0, 24):
+    # 24: some source files vanished while they were sent; 23 with only
+    # "link_stat failed" for missing files: before. Not a failure here
+    # (someone deleted a file between the listing and the transfer): the
+    # next round sees them gone.
+    if code not in (0, 24) and not (code == 23 and only_vanished(errors)):
         text = b"".join(errors[-20:]).decode(errors="replace").strip()
         raise RsyncFailed(
             f"rsync exited with status {code}: {text or 'no message'}{_hint(text)}",
             code,
             code in _CONNECTION_CODES,
         )
+
+
+def only_vanished(stderr: Sequence[bytes]) -> bool:
+    """Whether rsync's messages say only that files named to it were missing
+    (ENOENT is 2 in any locale), and then that some were not transferred."""
+    lines = [line.strip() for line in stderr if line.strip()]
+    missing = [line for line in lines if _VANISHED.match(line)]
+    rest = [line for line in lines if not _VANISHED.match(line)]
+    return bool(missing) and all(line.startswith(b"rsync error: ") and b"(code 23)" in line
+                                 for line in rest)  # fmt: skip
 
 
 def _unescape(name: str) -> str:
