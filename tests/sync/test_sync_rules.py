@@ -16,6 +16,7 @@ from app.remote.client import Client
 from app.remote.local import LocalHost
 from app.remote.sync.plan import Mode
 from app.remote.sync.result import SyncProgress, SyncResult
+from app.remote.sync.state import SyncError
 from app.remote.sync.syncer import Syncer
 from tests.sync.conftest import tree
 
@@ -191,6 +192,27 @@ def test_a_file_deleted_between_the_listing_and_the_transfer_fails_nothing(
     assert tree(world.local) == tree(world.remote) == {"kept.txt": "v2 here"}
     res = world.run("both")
     assert (res.sent, res.received, res.conflicts) == ([], [], [])
+
+
+def test_a_push_that_fails_still_brings_the_pull_in(world: World) -> None:
+    """Both ways, the files a round replaces here go to the trash before
+    either transfer: a push that fails must not leave them missing."""
+    (world.remote / "theirs.txt").write_text("v1")
+    world.run("both")
+    (world.remote / "theirs.txt").write_text("v2 by the agent")
+    (world.local / "sub").mkdir()
+    (world.local / "sub" / "mine.txt").write_text("new here")
+
+    def block_the_push(p: SyncProgress) -> None:
+        # A file where the push needs a folder: rsync cannot write sub/mine.txt.
+        if p.phase == "sending" and not (world.remote / "sub").exists():
+            (world.remote / "sub").write_text("a file, not a folder")
+
+    with pytest.raises(SyncError, match="rsync exited with status 23"):
+        world.run("both", on_progress=block_the_push)
+    assert (world.local / "theirs.txt").read_text() == "v2 by the agent"
+    res = world.run("both")
+    assert [c.kind for c in res.conflicts] == ["type"] and res.received == []
 
 
 def test_cancel_stops_rsync_and_the_next_sync_finishes_the_job(world: World) -> None:

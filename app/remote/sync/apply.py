@@ -92,10 +92,23 @@ class Applier:
                     base[path] = b.with_side(other(side), None)
         copies = [c for c in copies if (other(c.source), c.dest) not in blocked]
 
+        # Both ways even when the first fails: the files the second replaces
+        # are in the trash already, and would stay missing here until a
+        # later round, which would report each as deleted here and changed
+        # there.
+        failed: SyncError | None = None
         for source in SIDES:
             batch = [c for c in copies if c.source == source]
-            if batch:
+            if not batch:
+                continue
+            try:
                 await self._transfer(source, batch, base, result, stamp, trash_dirs)
+            except SyncError as exc:
+                if exc.result is None:
+                    raise
+                failed = failed or exc
+        if failed is not None:
+            raise failed
 
     async def _transfer(
         self,
