@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from treesync.tree import Entry, signature
+from treesync.tree import Entry, Signature, signature
 
 from .plan import SIDES, Base, Copy, Plan, Side, other
 from .result import SyncResult
@@ -156,11 +156,21 @@ class Applier:
                 # newer version (with its exact mtime): record what was sent,
                 # so a later deletion or edit there is carried over normally.
                 entry = {**entry, "size": got["size"], "mtime_ns": got["mtime_ns"]}
+            b = base.get(c.dest) or Base(None, None)
             if got is None or not _same_as_sent(entry, got):
+                if _torn(c, got, written):
+                    # rsync wrote it while the sender was rewriting it: its
+                    # text is neither version. Recorded as the sender was
+                    # listed, so the next round replaces it with the sender's
+                    # file, or deletes it if the sender deleted it (left out,
+                    # it would pass for a file new there and be copied back).
+                    assert got is not None
+                    base[c.dest] = b.with_side(source, signature(c.entry)).with_side(
+                        dest, signature(got)
+                    )
                 if c.dest not in result.deferred:
                     result.deferred.append(c.dest)
                 continue
-            b = base.get(c.dest) or Base(None, None)
             if c.dest != c.path and c.after is None:
                 # A one-way conflict copy, on the receiving side only: left out
                 # of the base, it is new there, so the next transfer the other
@@ -202,6 +212,27 @@ def _wrote(written: dict[str, Sent], copy: Copy, got: Entry) -> bool:
         return False
     stamp = time.strftime("%Y/%m/%d-%H:%M:%S", time.localtime(got["mtime_ns"] // 1_000_000_000))
     return stamp == sent.mtime_s
+
+
+def _torn(copy: Copy, got: Entry | None, written: dict[str, Sent]) -> bool:
+    """Whether ``got``, not as sent, is still the copy rsync wrote (it says it
+    wrote the name) of a file that changed while it was read."""
+    return (
+        copy.dest == copy.path and copy.path in written and is_copy_of(signature(copy.entry), got)
+    )
+
+
+def is_copy_of(listed: Signature | None, got: Entry | None) -> bool:
+    """Whether ``got`` has the listed file's exact mtime, which rsync gives
+    its copy and a file of anyone else's would not have: rsync's copy of it,
+    whole or torn (its length another, the sender rewritten as it was read)."""
+    return (
+        listed is not None
+        and got is not None
+        and got["type"] == "file"
+        and listed[0] == "file"
+        and got["mtime_ns"] == listed[2]
+    )
 
 
 def _same_as_sent(sent: Entry, got: Entry) -> bool:
