@@ -6,10 +6,12 @@ machine's folder; the host and the folder there):
 
 - ``state.json``: the base (each path's signature on each side when the last
   sync accounted for it, and its hash where one was computed), the two
-  folders, and a summary of the last sync. Written with
+  folders, a summary of the last sync, and, while a round transfers, what
+  it is sending. Written with
   :func:`treesync.files.write_atomic`: a kill at any moment leaves the old file or
-  the new one. A round writes it only after its transfers were checked, so
-  a round cut short is simply looked at again by the next one.
+  the new one. A round records a path only after its transfer was checked,
+  so a round cut short is simply looked at again by the next one, which
+  recognises what it had sent (``sending``).
 - ``lock``: flock'd by the one sync of this pair running at a time.
 - ``trash/<stamp>/<path>``: this machine's files that a sync replaced or
   deleted, kept for :data:`TRASH_KEEP_S` (the server keeps its own in
@@ -38,6 +40,9 @@ from .plan import Base
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
+# What a round is about to write, by name: the side it comes from, and its
+# signature there (see PairState.save).
+Sending = dict[str, tuple[str, tuple[Any, ...]]]
 # The server's trash keeps the same week (hostd/fs/methods.py TRASH_KEEP_S).
 TRASH_KEEP_S = 7 * 24 * 3600.0
 
@@ -127,8 +132,9 @@ class PairState:
 
     # -- the base ------------------------------------------------------------------
 
-    def load(self) -> tuple[dict[str, Base], dict[str, Any]]:
-        """The base and the last summary; an unreadable file is kept aside
+    def load(self) -> tuple[dict[str, Base], dict[str, Any], Sending]:
+        """The base, the last summary, and what a round cut short was sending
+        (see :meth:`save`); an unreadable file is kept aside
         (``state.json.corrupt-<time>``) and the pair starts afresh, which is
         safe: with no base, nothing is deleted and differences are conflicts."""
         try:
@@ -138,15 +144,20 @@ class PairState:
             entries = {
                 path: Base(_sig(v[0]), _sig(v[1]), v[2]) for path, v in data["entries"].items()
             }
-            return entries, dict(data.get("last") or {})
+            sending: Sending = {}
+            for path, (source, sig) in (data.get("sending") or {}).items():
+                if source not in ("local", "remote") or not isinstance(path, str):
+                    raise ValueError(f"sending: {path!r}")
+                sending[path] = (source, tuple(sig))
+            return entries, dict(data.get("last") or {}), sending
         except FileNotFoundError:
-            return {}, {}
+            return {}, {}, {}
         except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             aside = self.file.with_name(f"state.json.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
             log.warning("sync state %s is unreadable (%s); kept as %s", self.file, exc, aside)
             with contextlib.suppress(OSError):
                 os.replace(self.file, aside)
-            return {}, {}
+            return {}, {}, {}
 
     def read_last(self) -> dict[str, Any]:
         """The summary of the last finished round (empty if none), read without
@@ -157,7 +168,16 @@ class PairState:
         except (OSError, ValueError, TypeError, AttributeError):
             return {}
 
-    def save(self, entries: Mapping[str, Base], last: Mapping[str, Any]) -> None:
+    def save(
+        self, entries: Mapping[str, Base], last: Mapping[str, Any], sending: Sending | None = None
+    ) -> None:
+        """Write the base and the summary; ``sending`` is saved by a round
+        just before its transfers: for each name it is about to write, the
+        side it comes from and the signature it has there. Should the round
+        be cut short before it saves again, the next one recognises the
+        files that arrived (they have the sender's exact mtime, set by rsync)
+        instead of taking them for new ones: a file the person deleted
+        meanwhile is then deleted on both sides, not brought back."""
         data = {
             "version": STATE_VERSION,
             "local": self.local_root,
@@ -169,6 +189,8 @@ class PairState:
                 for path, b in sorted(entries.items())
             },
         }
+        if sending:
+            data["sending"] = {path: [side, list(sig)] for path, (side, sig) in sending.items()}
         write_atomic(self.file, json.dumps(data, separators=(",", ":")).encode())
 
     # -- the trash -----------------------------------------------------------------

@@ -33,11 +33,18 @@ Never losing a file, including in the race between listing and transfer:
    rsync sets them) before the base records it. A file changed on either
    side during the transfer is therefore not recorded as synced, and the
    next round compares contents (hash) and either records it or reports a
-   conflict with both versions kept.
-4. The base is written after all that, atomically. A round killed at any
-   step leaves files that the next round recognises: moved to the trash but
-   not replaced (the sender's newer version is sent again), transferred but
-   not recorded (same content on both sides: recorded without a conflict).
+   conflict with both versions kept. One exception: a copy rsync wrote of a
+   file rewritten as it was read (the sender's exact mtime, another length)
+   is recorded with the sender as listed, so the next round replaces it, or
+   deletes it if the sender deleted the file, rather than take it for a
+   file new on its side and copy it back.
+4. The base is written after all that, atomically; just before the
+   transfers, the old base is written with what the round is about to send
+   (``sending``). A round killed at any step leaves files that the next
+   round recognises: moved to the trash but not replaced (the sender's newer
+   version is sent again), transferred but not recorded (they have the
+   sender's exact mtime: recorded as sent, so a deletion or an edit made
+   since on either side is carried over, not undone).
 
 The price of step 1 is that a replaced file is briefly absent (between its
 move and rsync's rename of the new version), instead of being replaced in
@@ -61,13 +68,13 @@ from treesync.tree import signature
 from ..client import Client
 from ..errors import RemoteError
 from ..ssh.host import SshHost
-from .apply import Applier
+from .apply import Applier, is_copy_of
 from .plan import Base, Mode, Plan, Side, make_plan, other
 from .result import ProgressCallback, SyncProgress, SyncResult, now
 from .review import Held, Key, hold_config
 from .rsync import Progress, Ssh
 from .sides import Listing, LocalSide, RemoteSide
-from .state import PairState, SyncError, SyncRefused, state_home
+from .state import PairState, Sending, SyncError, SyncRefused, state_home
 from .targets import host_name, local_root, prepare_remote_root
 
 log = logging.getLogger(__name__)
@@ -113,6 +120,9 @@ class Syncer:
         self._remote_side: RemoteSide | None = None
         self._base: dict[str, Base] = {}
         self._last: dict[str, Any] = {}
+        # What a round cut short was sending (PairState.save): recognised
+        # at the start of the next round.
+        self._sending: Sending = {}
         self._round: asyncio.Task[SyncResult] | None = None
         self._cancelled = False
         self._ignore: tuple[dict[str, str], dict[str, str]] = ({}, {})
@@ -124,7 +134,9 @@ class Syncer:
         state = PairState(self._state_home, self.local, self.host_name, self.remote)
         state.lock()
         self._state = state
-        self._base, self._last = await asyncio.get_running_loop().run_in_executor(None, state.load)
+        self._base, self._last, self._sending = await asyncio.get_running_loop().run_in_executor(
+            None, state.load
+        )
         self._local_side = LocalSide(self.local, state)
         self._remote_side = RemoteSide(self.client, self.remote, state.id)
         host = self.client.host
@@ -247,6 +259,7 @@ class Syncer:
         lo, re_ = await asyncio.gather(self.side("local").listing(), self.side("remote").listing())
         self._ignore = (lo.ignore_files, re_.ignore_files)
         self._report("comparing")
+        self._recognise_sent(lo, re_)
         self._apply_kept(lo, re_)
         plan = self._plan(lo, re_, mode, None, stamp)
         if plan.need_hash:
@@ -265,13 +278,23 @@ class Syncer:
                 base.pop(path, None)
             else:
                 base[path] = entry
+        state, last = self._state, dict(self._last)
         if plan.reset:
             # Saved before any file moves: a fill cut short (Ctrl+C, a dropped
             # link) must leave no record by which the next round would take
             # the files not yet sent for deletions to carry back.
-            state, last, kept = self._state, dict(self._last), dict(base)
+            kept = dict(base)
             await asyncio.get_running_loop().run_in_executor(None, lambda: state.save(kept, last))
             self._base = kept
+        sending = _sending(plan)
+        if sending:
+            # The base as it was, with what is about to be written: a round
+            # killed after its transfers and before its save is recognised.
+            old = dict(self._base)
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: state.save(old, last, sending)
+            )
+            self._sending = sending
         result.conflicts = list(plan.conflicts)
         if not plan.empty:
             # The trash folder of this round: its own, even for two rounds in
@@ -285,6 +308,10 @@ class Syncer:
             except SyncError as exc:
                 if exc.result is not None:
                     self._base = base  # keep what was verified, even though the round fails
+                    verified = dict(base)
+                    await asyncio.get_running_loop().run_in_executor(
+                        None, lambda: state.save(verified, last, sending)
+                    )
                 raise
         self._report("saving")
         result.finished_at = now()
@@ -298,11 +325,28 @@ class Syncer:
             "conflicts": [c.to_obj() for c in result.conflicts],
             "held": [h.path for h in result.held],
         }
-        state = self._state
         last = dict(self._last)
         await asyncio.get_running_loop().run_in_executor(None, lambda: state.save(base, last))
         self._base = base
+        self._sending = {}
         return result
+
+    def _recognise_sent(self, lo: Listing, re_: Listing) -> None:
+        """Record the files a round cut short had written (as it saved in
+        ``sending``): each still has the sender's exact listed mtime, which
+        rsync gives its copy, so it is what was sent, not a new file of that
+        side. The sender's side is recorded as listed then, so whatever it
+        did since (an edit, a deletion) is carried over."""
+        sending, self._sending = self._sending, {}
+        listed = {"local": lo.entries, "remote": re_.entries}
+        for path, (source, sig) in sending.items():
+            side: Side = "local" if source == "local" else "remote"
+            dest = other(side)
+            got = listed[dest].get(path)
+            if not is_copy_of(sig, got):
+                continue  # not what was sent: this round compares as usual
+            b = self._base.get(path) or Base(None, None)
+            self._base[path] = b.with_side(side, sig).with_side(dest, signature(got))
 
     def _apply_kept(self, lo: Listing, re_: Listing) -> None:
         """Record the host's version of each path the person kept theirs of,
@@ -345,6 +389,19 @@ class Syncer:
             hashes,
             stamp,
         )
+
+
+def _sending(plan: Plan) -> Sending:
+    """The files ``plan`` is about to write, by name: where each comes from
+    and its signature there. A one-way conflict copy is left out: it is kept
+    out of the base even when it arrives (see Applier._transfer)."""
+    return {
+        c.dest: (c.source, sig)
+        for c in plan.copies
+        if c.entry["type"] == "file"
+        and (c.dest == c.path or c.after is not None)
+        and (sig := signature(c.entry)) is not None
+    }
 
 
 async def saved_summary(
