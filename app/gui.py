@@ -17,6 +17,7 @@ import qasync
 from PySide6.QtCore import QMessageLogContext, QSettings, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
+from app import main_thread_gc
 from app.remote.profiles import LOCAL
 
 from .ui.hub import CLOSE_TIMEOUT_S
@@ -44,6 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    main_thread_gc.take_over()
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     qInstallMessageHandler(qt_message)
     # "Unable to detect a launcher for file://…": a link the desktop cannot
@@ -66,12 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     window.open_hosts(names)
 
     # SIGTERM and SIGINT close the window like Ctrl+Q. Python runs signal
-    # handlers only between bytecodes, so a timer lets it in while Qt waits.
+    # handlers only between bytecodes, so a timer lets it in while Qt waits;
+    # the same timer collects Python's garbage cycles, on this thread only
+    # (app.main_thread_gc: one freed on a worker thread crashes Qt).
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: QTimer.singleShot(0, window.close))
     tick = QTimer()
     tick.start(200)
-    tick.timeout.connect(lambda: None)
+    tick.timeout.connect(main_thread_gc.collect)
 
     with loop:
         closed = asyncio.Event()

@@ -9,6 +9,7 @@ starts is a real child process on the test's PATH (stub launchers first).
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -23,12 +24,25 @@ import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from app.main_thread_gc import take_over
 from app.remote.profiles import Profiles
 from app.ui.window import MainWindow
 from tests.helpers import DEADLINE_S, assert_nothing_left, delete_all_sandboxes
 from tests.remote.conftest import remote  # noqa: F401  (the sshd fixture)
 
 T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def main_thread_gc() -> Iterator[None]:
+    """As the app does (app.main_thread_gc): no garbage collection on the
+    worker threads (paramiko's, the executor's) while a test runs, where a
+    Qt object freed would crash the process; its garbage is collected here,
+    on the main thread, after everything else of the test has ended."""
+    take_over()
+    yield
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture
