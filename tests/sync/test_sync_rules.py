@@ -173,27 +173,32 @@ def test_a_file_edited_after_the_listing_is_not_overwritten(world: World) -> Non
     )
 
 
+@pytest.mark.parametrize("edited_after_listing", [False, True])
 def test_a_file_rewritten_while_it_is_sent_is_not_brought_back_once_deleted(
-    world: World,
+    world: World, edited_after_listing: bool
 ) -> None:
     """rsync reads a file as it is rewritten: the copy it writes is neither
-    version (the new length, the old mtime). It is not recorded as sent, but
-    it must not pass for a file new on that side either: deleted here, it
-    is deleted there, not copied back."""
+    version (the new length, the mtime rsync saw: the listed one, or a later
+    one when the file was also edited after the listing). It is not recorded
+    as sent, but it must not pass for a file new on that side either:
+    deleted here, it is deleted there, not copied back."""
     for i in range(8):  # sent first (rsync sorts), while the test rewrites notes.txt
         (world.local / f"big-{i}.bin").write_bytes(os.urandom(32 << 20))
     (world.local / "notes.txt").write_text("x" * 1000)
-    listed = (world.local / "notes.txt").stat().st_mtime_ns
+    mtimes: list[int] = [(world.local / "notes.txt").stat().st_mtime_ns]
     rewritten: list[bool] = []
 
-    def rewrite_once_sending(p: SyncProgress) -> None:
+    def edit_then_rewrite_once_sending(p: SyncProgress) -> None:
+        if p.phase == "comparing" and edited_after_listing:  # before rsync looks
+            (world.local / "notes.txt").write_text("y" * 2000)
+            mtimes.append((world.local / "notes.txt").stat().st_mtime_ns)
         if p.phase == "sending" and p.transfer and not rewritten:
             (world.local / "notes.txt").write_text("short")
             rewritten.append(True)
 
-    res = world.run("both", on_progress=rewrite_once_sending)
+    res = world.run("both", on_progress=edit_then_rewrite_once_sending)
     there = (world.remote / "notes.txt").stat()
-    assert (there.st_size, there.st_mtime_ns) == (5, listed)  # torn, as rsync wrote it
+    assert (there.st_size, there.st_mtime_ns) == (5, mtimes[-1])  # torn, as rsync wrote it
     assert res.deferred == ["notes.txt"]
     (world.local / "notes.txt").unlink()
     res = world.run("both")

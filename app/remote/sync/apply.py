@@ -160,10 +160,11 @@ class Applier:
             if got is None or not _same_as_sent(entry, got):
                 if _torn(c, got, written):
                     # rsync wrote it while the sender was rewriting it: its
-                    # text is neither version. Recorded as the sender was
-                    # listed, so the next round replaces it with the sender's
-                    # file, or deletes it if the sender deleted it (left out,
-                    # it would pass for a file new there and be copied back).
+                    # text is neither version. Recorded with the sender as
+                    # listed (which it is no longer), so the next round
+                    # replaces it with the sender's file, or deletes it if the
+                    # sender deleted it (left out, it would pass for a file
+                    # new there: copied back, or made a conflict).
                     assert got is not None
                     base[c.dest] = b.with_side(source, signature(c.entry)).with_side(
                         dest, signature(got)
@@ -204,22 +205,27 @@ class Applier:
         return path
 
 
-def _wrote(written: dict[str, Sent], copy: Copy, got: Entry) -> bool:
-    """Whether ``got`` is the file rsync said it wrote (length, and mtime to
+def _rsync_wrote(written: dict[str, Sent], copy: Copy, got: Entry | None) -> Sent | None:
+    """rsync's report of the file ``got`` when that is the file rsync wrote:
+    it says it wrote the name, and the file has the mtime it reported (to
     the second; rsync gives no finer time in its report)."""
     sent = written.get(copy.path)
-    if sent is None or got["type"] != "file" or sent.size != got["size"]:
-        return False
+    if sent is None or got is None or got["type"] != "file":
+        return None
     stamp = time.strftime("%Y/%m/%d-%H:%M:%S", time.localtime(got["mtime_ns"] // 1_000_000_000))
-    return stamp == sent.mtime_s
+    return sent if stamp == sent.mtime_s else None
+
+
+def _wrote(written: dict[str, Sent], copy: Copy, got: Entry) -> bool:
+    """Whether ``got`` is the file rsync said it wrote, its length too."""
+    sent = _rsync_wrote(written, copy, got)
+    return sent is not None and sent.size == got["size"]
 
 
 def _torn(copy: Copy, got: Entry | None, written: dict[str, Sent]) -> bool:
-    """Whether ``got``, not as sent, is still the copy rsync wrote (it says it
-    wrote the name) of a file that changed while it was read."""
-    return (
-        copy.dest == copy.path and copy.path in written and is_copy_of(signature(copy.entry), got)
-    )
+    """Whether ``got``, not as sent, is still the copy rsync wrote of a file
+    that changed while it was read: the mtime rsync gave it, another length."""
+    return copy.dest == copy.path and _rsync_wrote(written, copy, got) is not None
 
 
 def is_copy_of(listed: Signature | None, got: Entry | None) -> bool:
