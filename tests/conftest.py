@@ -11,6 +11,14 @@ import pytest
 
 from tests.helpers import STUBS, Hostd, assert_nothing_left, delete_all_sandboxes
 
+# Every hostd the tests start (here, over the test sshd, under the window)
+# waits 0.3 s, not 1 s, for an agent that ends at once: the suite creates
+# hundreds of sandboxes that keep running, and each would pay the whole
+# second. An agent not found ends within milliseconds; the tests of the
+# wait itself (tests/hostd/test_settle.py) and those that need a slow
+# failure to be caught set their own.
+os.environ.setdefault("HOSTD_SETTLE_S", "0.3")
+
 
 @pytest.fixture
 def short_tmp() -> Iterator[Path]:

@@ -26,7 +26,10 @@ MAX_ANSWER_MESSAGE = 2000
 # sandbox.create and sandbox.start wait this long after the launcher starts
 # (less if its pane's process ends first): an agent that ends within it is
 # answered as exited, with its exit code and last lines, instead of running.
+# HOSTD_SETTLE_S in hostd's environment sets another wait, up to SETTLE_S_MAX
+# (the test suite's hostds wait less: its many creates would pay the second).
 SETTLE_S = 1.0
+SETTLE_S_MAX = 10.0
 # The agents hello says it finds on hostd's PATH (hello's commands): what a
 # client offers as the default agent.
 AGENT_PROBES = ("claude", "bash", "sh")

@@ -1,4 +1,5 @@
-"""What an agent that ended left on its pane: its last lines, for the record.
+"""What an agent that ended left on its pane: its last lines, for the record;
+and the wait, at create and start, for an agent that ends at once.
 
 When a sandbox becomes ``exited`` (at create or start, or found so by
 reconcile) its record keeps the pane's last non-blank lines (``last_lines``),
@@ -10,12 +11,15 @@ line cut to a bounded length.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import time
 import unicodedata
 from pathlib import Path
 
 from ..protocol.errors import ProcessFailed
+from ..protocol.spec import SETTLE_S, SETTLE_S_MAX
 from . import tmux
 from .procs import ProcRef
 
@@ -30,8 +34,30 @@ HISTORY = 50
 # dead" (tmux < 3.3), "Pane is dead (status 127, Tue Dec  2 09:40:01 2025)".
 _PANE_IS_DEAD = re.compile(r"Pane is dead( \(.*\))?")
 
+log = logging.getLogger(__name__)
+
 # How often the settle wait looks at the pane's process: a /proc read each time.
 POLL_S = 0.02
+
+
+def settle_seconds() -> float:
+    """How long create and start wait for an agent that ends at once:
+    ``HOSTD_SETTLE_S`` (seconds, 0 to SETTLE_S_MAX) when the environment
+    sets it, else SETTLE_S. A value that is not such a number is logged and
+    the default used: a typo must not make every create slow or blind."""
+    raw = os.environ.get("HOSTD_SETTLE_S")
+    if raw is None:
+        return SETTLE_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= SETTLE_S_MAX:  # also NaN
+        log.warning(
+            "HOSTD_SETTLE_S=%r is not 0 to %s seconds: using %s", raw, SETTLE_S_MAX, SETTLE_S
+        )
+        return SETTLE_S
+    return value
 
 
 def wait_for_end(pane: ProcRef | None, timeout: float) -> bool:

@@ -17,8 +17,9 @@ leaking anything:
 * Processes are recorded as they start, so a record never hides a process:
   a stopped or dead record with live processes gets them stopped.
 
-Create and start wait a moment (spec.SETTLE_S) for an agent that ends at
-once, and answer with the record ``exited`` (its code and last lines) then.
+Create and start wait a moment (spec.SETTLE_S, or HOSTD_SETTLE_S from the
+environment: :func:`exits.settle_seconds`) for an agent that ends at once, and
+answer with the record ``exited`` (its code and last lines) then.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from ..protocol.spec import (
     DEFAULT_GEOMETRY,
     DEFAULT_NETWORK,
     DEFAULT_SSH_AGENT,
-    SETTLE_S,
 )
 from . import claude_folder, display, exits, steps, tmux
 from .backends import BACKENDS
@@ -410,10 +410,10 @@ class Manager:
 
 
 def _settle(rec: Record) -> dict[str, Any]:
-    """Wait up to SETTLE_S for the agent of ``rec``, just started, to end: the
-    change that makes the record ``exited`` (code, last lines) if it did,
-    else nothing (it runs; reconcile watches it from now on)."""
-    if not exits.wait_for_end(ProcRef.from_obj(rec["procs"].get("pane")), SETTLE_S):
+    """Wait up to exits.settle_seconds() for the agent of ``rec``, just started, to
+    end: the change that makes the record ``exited`` (code, last lines) if it
+    did, else nothing (it runs; reconcile watches it from now on)."""
+    if not exits.wait_for_end(ProcRef.from_obj(rec["procs"].get("pane")), exits.settle_seconds()):
         return {}
     change = observe(rec)
     return change if change is not None and change["status"] == STATUS_EXITED else {}

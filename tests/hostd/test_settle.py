@@ -16,6 +16,13 @@ from hostd.sandbox import exits
 from tests.helpers import STUBS, Hostd, wait_for
 
 
+@pytest.fixture(autouse=True)
+def default_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are of the wait itself: hostd's own (spec.SETTLE_S), not
+    the suite's shorter one (tests/conftest.py)."""
+    monkeypatch.delenv("HOSTD_SETTLE_S", raising=False)
+
+
 def create(h: Hostd, project: Path, agent: str, name: str = "quick", **kw: object) -> dict:
     return h.call("sandbox.create", name=name, backend=kw.pop("backend", "none"),
                   project_dir=str(project), agent=agent, **kw)  # fmt: skip
@@ -55,6 +62,20 @@ def test_the_wait_ends_when_the_agent_does(hostd: Hostd, project: Path) -> None:
     t0 = time.monotonic()
     create(hostd, project, "sleep 600", name="runs")
     assert took < time.monotonic() - t0  # the running one waited the whole second
+
+
+def test_hostd_settle_s_sets_the_wait_and_a_bad_value_keeps_the_second(
+    hostd_factory: Callable[..., Hostd], project: Path
+) -> None:
+    agent = "sh -c 'sleep 0.4; echo slow to fail; exit 6'"
+    none = hostd_factory(env={"HOSTD_SETTLE_S": "0"})
+    assert create(none, project, agent, name="unwaited")["status"] == "running"
+    none.close()
+    for i, bad in enumerate(("soon", "-1", "nan", "60")):
+        h = hostd_factory(env={"HOSTD_SETTLE_S": bad})
+        sb = create(h, project, agent, name=f"bad{i}")
+        assert (sb["status"], sb["exit_code"], sb["last_lines"]) == ("exited", 6, ["slow to fail"])
+        h.close()
 
 
 def test_an_agent_that_ends_later_gets_its_last_lines_from_reconcile(

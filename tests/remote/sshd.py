@@ -177,6 +177,8 @@ LogLevel VERBOSE
 def hostd_command(state_dir: Path, extra_env: dict[str, str] | None = None) -> str:
     """The shell command line that runs this worktree's hostd on the test host."""
     env = {"HOSTD_STATE_DIR": str(state_dir), **(extra_env or {})}
+    if "HOSTD_SETTLE_S" in os.environ and "HOSTD_SETTLE_S" not in env:
+        env["HOSTD_SETTLE_S"] = os.environ["HOSTD_SETTLE_S"]  # tests/conftest.py: sshd drops it
     return shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "hostd"])
 
 
