@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,36 @@ def test_push_conflict_puts_the_incoming_copy_beside_the_other(world: World) -> 
     assert tree(world.local) == tree(world.remote)
     assert tree(world.local)[bcopy] == "local b2" and tree(world.local)["b.txt"] == "remote b2"
     assert not world.run("both").changed
+
+
+def test_a_one_way_conflict_copy_that_does_not_arrive_leaves_the_conflict_standing(
+    world: World,
+) -> None:
+    """A push of a file both sides changed sends this side's version as a
+    conflict copy. If that copy does not arrive, the next round must see
+    the conflict again, not take this side as synced and replace its edit."""
+    (world.local / "f.txt").write_text("v1")
+    world.run("both")
+    (world.local / "f.txt").write_text("mine")
+    (world.remote / "f.txt").write_text("theirs")
+    blockers: list[Path] = []
+
+    def take_the_copys_name(p: SyncProgress) -> None:
+        if p.phase == "sending" and not blockers:
+            now = time.time()  # the round's stamp is from a moment ago
+            for s in range(4):
+                stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now - s))
+                blockers.append(world.remote / f"f.txt.conflict-local-{stamp}")
+                blockers[-1].write_text("taken")  # rsync leaves what it finds alone
+
+    res = world.run("push", on_progress=take_the_copys_name)
+    assert [c.path for c in res.conflicts] == ["f.txt"] and res.sent == []
+    for b in blockers:
+        b.unlink()
+    res = world.run("both")
+    assert [(c.path, c.kind) for c in res.conflicts] == [("f.txt", "both-changed")]
+    assert sorted(tree(world.local).values()) == sorted(tree(world.remote).values())
+    assert sorted(tree(world.local).values()) == ["mine", "theirs"]
 
 
 def test_deleting_a_file_the_other_side_changed_does_not_delete_it(world: World) -> None:

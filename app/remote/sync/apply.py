@@ -177,6 +177,8 @@ class Applier:
                 # of the base, it is new there, so the next transfer the other
                 # way brings it across and the two folders agree again.
                 base.pop(c.dest, None)
+                if c.settles is not None:
+                    base[c.path] = c.settles
             else:
                 base[c.dest] = b.with_side(source, signature(entry)).with_side(dest, signature(got))
             if c.entry["type"] != "dir":

@@ -107,6 +107,9 @@ class Copy:
     dest: str
     # A conflict copy made by a rename this round: skipped if the rename was.
     after: Rename | None = None
+    # A one-way conflict copy: the conflicted path's base once it has arrived
+    # (not before: a copy that fails leaves the conflict to be seen again).
+    settles: Base | None = None
 
     @property
     def path(self) -> str:
@@ -330,11 +333,12 @@ def _conflict(
         incoming: Side = "local" if mode == "push" else "remote"
         name = conflict_name(path, incoming, stamp, taken)
         entry = lo if incoming == "local" else re_
-        plan.copies.append(Copy(incoming, entry, name))
+        # Once the copy arrives, the incoming version is delivered (as the
+        # copy); the receiving side's change is not, until a transfer the
+        # other way.
+        settles = b.with_side(incoming, now[incoming])
+        plan.copies.append(Copy(incoming, entry, name, settles=settles))
         plan.conflicts.append(Conflict(path, "both-changed", other(incoming), name, incoming))
-        # The incoming version is delivered (as the copy); the receiving
-        # side's change is not, until a transfer the other way.
-        plan.base[path] = b.with_side(incoming, now[incoming])
         return
     # Both ways: the newer keeps the name everywhere, the older becomes the copy.
     newer: Side = "local" if lo["mtime_ns"] > re_["mtime_ns"] else "remote"
