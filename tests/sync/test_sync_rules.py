@@ -214,7 +214,7 @@ def test_a_file_rewritten_while_it_is_sent_is_not_brought_back_once_deleted(
     as sent, but it must not pass for a file new on that side either:
     deleted here, it is deleted there, not copied back."""
     for i in range(8):  # sent first (rsync sorts), while the test rewrites notes.txt
-        (world.local / f"big-{i}.bin").write_bytes(os.urandom(32 << 20))
+        (world.local / f"big-{i}.bin").write_bytes(bytes(32 << 20))
     (world.local / "notes.txt").write_text("x" * 1000)
     mtimes: list[int] = [(world.local / "notes.txt").stat().st_mtime_ns]
     rewritten: list[bool] = []
@@ -235,6 +235,37 @@ def test_a_file_rewritten_while_it_is_sent_is_not_brought_back_once_deleted(
     res = world.run("both")
     assert (res.deleted_remote, res.received, res.conflicts) == (["notes.txt"], [], [])
     assert not (world.local / "notes.txt").exists()
+
+
+def test_an_edit_there_just_after_the_copy_arrived_is_not_taken_for_a_torn_copy(
+    world: World,
+) -> None:
+    """The agent edits a file rsync has just written, within the second of
+    the sender's mtime: the length differs and the second matches, as for a
+    torn copy; but the sender did not change, so it is a conflict to show,
+    not a copy to record."""
+    sender = world.local / "a-notes.txt"  # sent before the big files (rsync sorts)
+    sender.write_text("x" * 1000)
+    second = int(time.time()) - 5
+    os.utime(sender, ns=(second * 10**9 + 123, second * 10**9 + 123))
+    for i in range(8):
+        (world.local / f"big-{i}.bin").write_bytes(bytes(32 << 20))
+    edited: list[bool] = []
+
+    def edit_there_once_it_arrived(p: SyncProgress) -> None:
+        there = world.remote / "a-notes.txt"
+        if p.phase == "sending" and p.transfer and there.exists() and not edited:
+            there.write_text("the agent's edit")
+            os.utime(there, ns=(second * 10**9 + 500_000_000,) * 2)  # the same second
+            edited.append(True)
+
+    res = world.run("both", on_progress=edit_there_once_it_arrived)
+    assert edited and res.deferred == ["a-notes.txt"]
+    res = world.run("both")
+    assert [(c.path, c.kind) for c in res.conflicts] == [("a-notes.txt", "both-changed")]
+    texts = sorted(v for k, v in tree(world.local).items() if k.startswith("a-notes"))
+    assert texts == ["the agent's edit", "x" * 1000]
+    assert tree(world.local) == tree(world.remote)
 
 
 def test_a_file_deleted_between_the_listing_and_the_transfer_fails_nothing(

@@ -148,6 +148,10 @@ class Applier:
         except RsyncFailed as exc:
             failure = exc  # what did arrive is still recorded below
         arrived = await self.side(dest).stat([c.dest for c in batch])
+        torn = [c for c in batch if _torn(c, arrived.get(c.dest), written)]
+        # A torn copy needs a sender that did change: if it is still as listed,
+        # what differs there is someone else's edit (a conflict to see).
+        senders = await self.side(source).stat([c.path for c in torn]) if torn else {}
         for c in batch:
             got = arrived.get(c.dest)
             entry = c.entry
@@ -158,7 +162,7 @@ class Applier:
                 entry = {**entry, "size": got["size"], "mtime_ns": got["mtime_ns"]}
             b = base.get(c.dest) or Base(None, None)
             if got is None or not _same_as_sent(entry, got):
-                if _torn(c, got, written):
+                if c in torn and signature(senders.get(c.path)) != signature(c.entry):
                     # rsync wrote it while the sender was rewriting it: its
                     # text is neither version. Recorded with the sender as
                     # listed (which it is no longer), so the next round
