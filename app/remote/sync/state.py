@@ -144,20 +144,39 @@ class PairState:
             entries = {
                 path: Base(_sig(v[0]), _sig(v[1]), v[2]) for path, v in data["entries"].items()
             }
-            sending: Sending = {}
-            for path, (source, sig) in (data.get("sending") or {}).items():
-                if source not in ("local", "remote") or not isinstance(path, str):
-                    raise ValueError(f"sending: {path!r}")
-                sending[path] = (source, tuple(sig))
-            return entries, dict(data.get("last") or {}), sending
+            return entries, dict(data.get("last") or {}), self._sending_of(data.get("sending"))
         except FileNotFoundError:
             return {}, {}, {}
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             aside = self.file.with_name(f"state.json.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
             log.warning("sync state %s is unreadable (%s); kept as %s", self.file, exc, aside)
             with contextlib.suppress(OSError):
                 os.replace(self.file, aside)
             return {}, {}, {}
+
+    def _sending_of(self, raw: Any) -> Sending:
+        """The saved ``sending``; one that is not as :meth:`save` writes it is
+        dropped as a whole, with a warning, and the base kept (without it, a
+        round only compares more, by hash)."""
+        sending: Sending = {}
+        if raw is None:
+            return sending
+        try:
+            for path, (side, sig) in raw.items():
+                kind, size, mtime_ns = sig
+                if (
+                    not isinstance(path, str)
+                    or side not in ("local", "remote")
+                    or kind != "file"
+                    or not all(type(n) is int for n in (size, mtime_ns))
+                ):
+                    raise ValueError(path)
+                sending[path] = (side, (kind, size, mtime_ns))
+        except (AttributeError, TypeError, ValueError) as exc:
+            log.warning("sync state %s: its sending list is not readable (%r); left out",
+                        self.file, exc)  # fmt: skip
+            return {}
+        return sending
 
     def read_last(self) -> dict[str, Any]:
         """The summary of the last finished round (empty if none), read without
