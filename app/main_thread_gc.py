@@ -30,9 +30,9 @@ def collect() -> int:
     the number of objects found unreachable."""
     threshold0, threshold1, threshold2 = gc.get_threshold()
     count0, count1, count2 = gc.get_count()
-    if count0 < threshold0:
+    if threshold0 == 0 or count0 <= threshold0:  # 0: collection turned off
         return 0
     generation = 0
-    if count1 >= threshold1:
-        generation = 2 if count2 >= threshold2 else 1
+    if count1 > threshold1:
+        generation = 2 if count2 > threshold2 else 1
     return gc.collect(generation)

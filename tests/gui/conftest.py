@@ -39,10 +39,12 @@ def main_thread_gc() -> Iterator[None]:
     worker threads (paramiko's, the executor's) while a test runs, where a
     Qt object freed would crash the process; its garbage is collected here,
     on the main thread, after everything else of the test has ended."""
+    was_on = gc.isenabled()
     take_over()
     yield
     gc.collect()
-    gc.enable()
+    if was_on:
+        gc.enable()
 
 
 @pytest.fixture

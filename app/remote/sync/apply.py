@@ -106,7 +106,8 @@ class Applier:
             except SyncError as exc:
                 if exc.result is None:
                     raise
-                failed = failed or exc
+                if failed is None or (exc.retryable and not failed.retryable):
+                    failed = exc  # a link that dropped is what the watch waits out
         if failed is not None:
             raise failed
 
