@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from app.ui.sync_panel import SyncDialog
 from app.ui.window import MainWindow
@@ -18,6 +19,13 @@ from tests.gui.test_window import (
     tile_named,
     top_dialog,
 )
+
+
+async def press(button: QPushButton) -> None:
+    """Click as a person can: once the button is enabled. A round's result
+    shows a moment before its task ends and the buttons come back."""
+    await until(button.isEnabled, what=f"{button.text()} to be enabled")
+    button.click()
 
 
 def test_sync_button_pushes_pulls_watches_and_lists_conflicts(
@@ -39,18 +47,18 @@ def test_sync_button_pushes_pulls_watches_and_lists_conflicts(
         dialog._chosen(str(here))  # what the folder chooser hands back
         assert dialog.push.isEnabled()
 
-        dialog.push.click()
+        await press(dialog.push)
         await until(lambda: "1 sent" in dialog.last.text(), what="push")
         assert (project / "notes.txt").read_text() == "from my laptop\n"
 
         (project / "result.txt").write_text("from the agent\n")
-        dialog.pull.click()
+        await press(dialog.pull)
         await until(lambda: "1 received" in dialog.last.text(), what="pull")
         assert (here / "result.txt").read_text() == "from the agent\n"
 
         (here / "notes.txt").write_text("edited here\n")
         (project / "notes.txt").write_text("edited there\n")
-        dialog.both.click()
+        await press(dialog.both)
         await until(lambda: dialog.conflicts.count() == 1, what="the conflict")
         assert "notes.txt" in dialog.conflicts.item(0).text()
         copies = [p.name for p in here.iterdir() if p.name.startswith("notes.txt.conflict-")]
@@ -91,7 +99,7 @@ def test_the_panel_shows_the_last_sync_after_a_restart_and_a_refusal(
         dialog = w.sandbox_actions.open_sync(await until(lambda: tile_named(w, "keeper")))
         assert dialog is not None
         dialog._chosen(str(here))
-        dialog.push.click()
+        await press(dialog.push)
         await until(lambda: "2 sent" in dialog.last.text(), what="push")
         dialog.close()
         w.close()  # the app quits; the sandbox stays
@@ -111,11 +119,11 @@ def test_the_panel_shows_the_last_sync_after_a_restart_and_a_refusal(
         # to delete this machine's files, and the panel says why and what next.
         for p in project.iterdir():
             p.unlink()
-        dialog.both.click()
+        await press(dialog.both)
         await until(lambda: "is empty" in dialog.error.text(), what="the refusal")
         assert dialog.error.isVisible() and "Push ↑" in dialog.error.text()
         assert sorted(p.name for p in here.iterdir()) == ["a.txt", "b.txt"]
-        dialog.push.click()
+        await press(dialog.push)
         # "2 sent" is still the last sync's text while this push runs: wait
         # for its outcome, the files on the other side.
         await until(lambda: (project / "b.txt").exists() and (project / "a.txt").exists(),
@@ -172,7 +180,7 @@ def test_the_panel_shows_held_config_changes_and_pulls_them_once_accepted(
         assert dialog is not None
         assert not dialog.held.isVisible()
         dialog._chosen(str(here))
-        dialog.pull.click()
+        await press(dialog.pull)
         await until(lambda: "1 received" in dialog.last.text(), what="the pull")
         assert (here / "work.py").exists()
         assert not (here / ".claude" / "settings.json").exists()  # the folder alone is no harm
@@ -189,12 +197,12 @@ def test_the_panel_shows_held_config_changes_and_pulls_them_once_accepted(
         await until(lambda: not dialog.held.isVisible() and not dialog.c.busy)
         # Keep mine: a new change of the agent's is shown, and left out.
         (project / ".envrc").write_text("export EVIL=2\n")
-        dialog.pull.click()
+        await press(dialog.pull)
         await until(lambda: dialog.held.isVisible(), what="the second review")
         qtbot.mouseClick(dialog.held.keep, Qt.MouseButton.LeftButton)
         await until(lambda: not dialog.held.isVisible() and not dialog.c.busy)
         assert (here / ".envrc").read_text() == "export EVIL=1\n"
-        dialog.pull.click()
+        await press(dialog.pull)
         await until(lambda: not dialog.c.busy and "already in step" in dialog.last.text())
         assert not dialog.held.isVisible()
         dialog.close()
