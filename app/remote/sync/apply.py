@@ -150,6 +150,7 @@ class Applier:
             failure = exc  # what did arrive is still recorded below
         arrived = await self.side(dest).stat([c.dest for c in batch])
         torn = [c for c in batch if _torn(c, arrived.get(c.dest), written)]
+        torn = [c for c in torn if not _wrote(written, c, arrived[c.dest])]
         # A torn copy needs a sender that did change: if it is still as listed,
         # what differs there is someone else's edit (a conflict to see).
         senders = await self.side(source).stat([c.path for c in torn]) if torn else {}
@@ -230,8 +231,8 @@ def _wrote(written: dict[str, Sent], copy: Copy, got: Entry) -> bool:
 
 
 def _torn(copy: Copy, got: Entry | None, written: dict[str, Sent]) -> bool:
-    """Whether ``got``, not as sent, is still the copy rsync wrote of a file
-    that changed while it was read: the mtime rsync gave it, another length."""
+    """Whether ``got`` is the copy rsync wrote, by the mtime it gave it: torn
+    (a file that changed while it was read) when its length is another."""
     return copy.dest == copy.path and _rsync_wrote(written, copy, got) is not None
 
 
