@@ -40,11 +40,12 @@ Never losing a file, including in the race between listing and transfer:
    file new on its side and copy it back.
 4. The base is written after all that, atomically; just before the
    transfers, the old base is written with what the round is about to send
-   (``sending``). A round killed at any step leaves files that the next
-   round recognises: moved to the trash but not replaced (the sender's newer
-   version is sent again), transferred but not recorded (they have the
-   sender's exact mtime: recorded as sent, so a deletion or an edit made
-   since on either side is carried over, not undone).
+   (``sending``, :mod:`app.remote.sync.sending`). A round killed at any
+   step leaves files that the next round recognises: moved to the trash
+   but not replaced (the sender's newer version is sent again), transferred
+   but not recorded (they have the sender's exact mtime: recorded as sent,
+   so a deletion or an edit made since on either side is carried over, not
+   undone).
 
 The price of step 1 is that a replaced file is briefly absent (between its
 move and rsync's rename of the new version), instead of being replaced in
@@ -68,11 +69,12 @@ from treesync.tree import signature
 from ..client import Client
 from ..errors import RemoteError
 from ..ssh.host import SshHost
-from .apply import Applier, is_copy_of
+from .apply import Applier
 from .plan import Base, Mode, Plan, Side, make_plan, other
 from .result import ProgressCallback, SyncProgress, SyncResult, now
 from .review import Held, Key, hold_config
 from .rsync import Progress, Ssh
+from .sending import about_to_send, recognise
 from .sides import Listing, LocalSide, RemoteSide
 from .state import PairState, Sending, SyncError, SyncRefused, state_home
 from .targets import host_name, local_root, prepare_remote_root
@@ -259,7 +261,8 @@ class Syncer:
         lo, re_ = await asyncio.gather(self.side("local").listing(), self.side("remote").listing())
         self._ignore = (lo.ignore_files, re_.ignore_files)
         self._report("comparing")
-        self._recognise_sent(lo, re_)
+        sent, self._sending = self._sending, {}
+        recognise(sent, self._base, lo.entries, re_.entries)
         self._apply_kept(lo, re_)
         plan = self._plan(lo, re_, mode, None, stamp)
         if plan.need_hash:
@@ -286,7 +289,7 @@ class Syncer:
             kept = dict(base)
             await asyncio.get_running_loop().run_in_executor(None, lambda: state.save(kept, last))
             self._base = kept
-        sending = _sending(plan)
+        sending = about_to_send(plan)
         if sending:
             # The base as it was, with what is about to be written: a round
             # killed after its transfers and before its save is recognised.
@@ -331,29 +334,6 @@ class Syncer:
         self._sending = {}
         return result
 
-    def _recognise_sent(self, lo: Listing, re_: Listing) -> None:
-        """Record the files a round cut short had written (as it saved in
-        ``sending``): each still has the sender's exact listed mtime, which
-        rsync gives its copy, so it is what was sent, not a new file of that
-        side. The sender's side is recorded as listed then, so whatever it
-        did since (an edit, a deletion) is carried over."""
-        sending, self._sending = self._sending, {}
-        listed = {"local": lo.entries, "remote": re_.entries}
-        for path, (source, sig) in sending.items():
-            side: Side = "local" if source == "local" else "remote"
-            dest = other(side)
-            got = listed[dest].get(path)
-            if not is_copy_of(sig, got):
-                continue  # not what was sent: this round compares as usual
-            assert got is not None
-            if signature(listed[side].get(path)) == sig and got["size"] != sig[1]:
-                # The sender is as listed, so only a whole copy can be its
-                # copy: this is a file that merely shares its mtime (a coarse
-                # clock, touch -r), from before the transfer.
-                continue
-            b = self._base.get(path) or Base(None, None)
-            self._base[path] = b.with_side(side, sig).with_side(dest, signature(got))
-
     def _apply_kept(self, lo: Listing, re_: Listing) -> None:
         """Record the host's version of each path the person kept theirs of,
         if both sides are still what they were when it was held."""
@@ -395,19 +375,6 @@ class Syncer:
             hashes,
             stamp,
         )
-
-
-def _sending(plan: Plan) -> Sending:
-    """The files ``plan`` is about to write, by name: where each comes from
-    and its signature there. A one-way conflict copy is left out: it is kept
-    out of the base even when it arrives (see Applier._transfer)."""
-    return {
-        c.dest: (c.source, sig)
-        for c in plan.copies
-        if c.entry["type"] == "file"
-        and (c.dest == c.path or c.after is not None)
-        and (sig := signature(c.entry)) is not None
-    }
 
 
 async def saved_summary(
