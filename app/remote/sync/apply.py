@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from treesync.tree import Entry, Signature, signature
+from treesync.tree import Entry, signature
 
 from .plan import SIDES, Base, Copy, Plan, Side, other
 from .result import SyncResult
@@ -234,19 +234,6 @@ def _torn(copy: Copy, got: Entry | None, written: dict[str, Sent]) -> bool:
     """Whether ``got`` is the copy rsync wrote, by the mtime it gave it: torn
     (a file that changed while it was read) when its length is another."""
     return copy.dest == copy.path and _rsync_wrote(written, copy, got) is not None
-
-
-def is_copy_of(listed: Signature | None, got: Entry | None) -> bool:
-    """Whether ``got`` has the listed file's exact mtime, which rsync gives
-    its copy and a file of anyone else's would not have: rsync's copy of it,
-    whole or torn (its length another, the sender rewritten as it was read)."""
-    return (
-        listed is not None
-        and got is not None
-        and got["type"] == "file"
-        and listed[0] == "file"
-        and got["mtime_ns"] == listed[2]
-    )
 
 
 def _same_as_sent(sent: Entry, got: Entry) -> bool:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from treesync.tree import Entry, signature
+from treesync.tree import Entry, Signature, signature
 
-from .apply import is_copy_of
 from .plan import Base, Plan, Side, other
 from .state import Sending
 
@@ -55,3 +54,16 @@ def recognise(
             continue
         b = base.get(path) or Base(None, None)
         base[path] = b.with_side(side, sig).with_side(dest, signature(got))
+
+
+def is_copy_of(listed: Signature | None, got: Entry | None) -> bool:
+    """Whether ``got`` has the listed file's exact mtime, which rsync gives
+    its copy and a file of anyone else's would not have: rsync's copy of it,
+    whole or torn (its length another, the sender rewritten as it was read)."""
+    return (
+        listed is not None
+        and got is not None
+        and got["type"] == "file"
+        and listed[0] == "file"
+        and got["mtime_ns"] == listed[2]
+    )
