@@ -150,10 +150,10 @@ class Applier:
             failure = exc  # what did arrive is still recorded below
         arrived = await self.side(dest).stat([c.dest for c in batch])
         torn = [c for c in batch if _torn(c, arrived.get(c.dest), written)]
-        torn = [c for c in torn if not _wrote(written, c, arrived[c.dest])]
         # A torn copy needs a sender that did change: if it is still as listed,
         # what differs there is someone else's edit (a conflict to see).
         senders = await self.side(source).stat([c.path for c in torn]) if torn else {}
+        torn_dests = {c.dest for c in torn if signature(senders.get(c.path)) != signature(c.entry)}
         for c in batch:
             got = arrived.get(c.dest)
             entry = c.entry
@@ -164,7 +164,7 @@ class Applier:
                 entry = {**entry, "size": got["size"], "mtime_ns": got["mtime_ns"]}
             b = base.get(c.dest) or Base(None, None)
             if got is None or not _same_as_sent(entry, got):
-                if c in torn and signature(senders.get(c.path)) != signature(c.entry):
+                if c.dest in torn_dests:
                     # rsync wrote it while the sender was rewriting it: its
                     # text is neither version. Recorded with the sender as
                     # listed (which it is no longer), so the next round
@@ -231,9 +231,15 @@ def _wrote(written: dict[str, Sent], copy: Copy, got: Entry) -> bool:
 
 
 def _torn(copy: Copy, got: Entry | None, written: dict[str, Sent]) -> bool:
-    """Whether ``got`` is the copy rsync wrote, by the mtime it gave it: torn
-    (a file that changed while it was read) when its length is another."""
-    return copy.dest == copy.path and _rsync_wrote(written, copy, got) is not None
+    """Whether ``got`` is the copy rsync wrote (by the mtime it gave it) of a
+    file that changed while it was read: its length is not the reported one."""
+    sent = _rsync_wrote(written, copy, got)
+    return (
+        copy.dest == copy.path
+        and sent is not None
+        and got is not None
+        and (sent.size != got["size"])
+    )
 
 
 def _same_as_sent(sent: Entry, got: Entry) -> bool:

@@ -343,11 +343,13 @@ async def run_rsync(
 def only_vanished(stderr: Sequence[bytes]) -> bool:
     """Whether rsync's messages say only that files named to it were missing
     (ENOENT is 2 in any locale), and then that some were not transferred."""
-    lines = [line.strip() for line in stderr if line.strip()]
-    missing = [line for line in lines if _VANISHED.match(line)]
-    rest = [line for line in lines if not _VANISHED.match(line)]
-    return bool(missing) and all(line.startswith(b"rsync error: ") and b"(code 23)" in line
-                                 for line in rest)  # fmt: skip
+    missing = False
+    for line in filter(None, (raw.strip() for raw in stderr)):
+        if _VANISHED.match(line):
+            missing = True
+        elif not (line.startswith(b"rsync error: ") and b"(code 23)" in line):
+            return False
+    return missing
 
 
 def _unescape(name: str) -> str:

@@ -281,22 +281,17 @@ class Syncer:
                 base.pop(path, None)
             else:
                 base[path] = entry
-        state, last = self._state, dict(self._last)
         if plan.reset:
             # Saved before any file moves: a fill cut short (Ctrl+C, a dropped
             # link) must leave no record by which the next round would take
             # the files not yet sent for deletions to carry back.
-            kept = dict(base)
-            await asyncio.get_running_loop().run_in_executor(None, lambda: state.save(kept, last))
-            self._base = kept
+            await self._save(base)
+            self._base = dict(base)
         sending = about_to_send(plan)
         if sending:
             # The base as it was, with what is about to be written: a round
             # killed after its transfers and before its save is recognised.
-            old = dict(self._base)
-            await asyncio.get_running_loop().run_in_executor(
-                None, lambda: state.save(old, last, sending)
-            )
+            await self._save(self._base, sending)
             self._sending = sending
         result.conflicts = list(plan.conflicts)
         if not plan.empty:
@@ -311,10 +306,7 @@ class Syncer:
             except SyncError as exc:
                 if exc.result is not None:
                     self._base = base  # keep what was verified, even though the round fails
-                    verified = dict(base)
-                    await asyncio.get_running_loop().run_in_executor(
-                        None, lambda: state.save(verified, last, sending)
-                    )
+                    await self._save(base, sending)
                 raise
         self._report("saving")
         result.finished_at = now()
@@ -328,11 +320,19 @@ class Syncer:
             "conflicts": [c.to_obj() for c in result.conflicts],
             "held": [h.path for h in result.held],
         }
-        last = dict(self._last)
-        await asyncio.get_running_loop().run_in_executor(None, lambda: state.save(base, last))
+        await self._save(base)
         self._base = base
         self._sending = {}
         return result
+
+    async def _save(self, base: dict[str, Base], sending: Sending | None = None) -> None:
+        """Write the pair's state (with the last finished round's summary),
+        off the loop; what is written is copied now, so the round can go on."""
+        state, entries, last = self._state, dict(base), dict(self._last)
+        assert state is not None  # made by open()
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: state.save(entries, last, sending)
+        )
 
     def _apply_kept(self, lo: Listing, re_: Listing) -> None:
         """Record the host's version of each path the person kept theirs of,
